@@ -1,0 +1,92 @@
+"""The mock's own endpoints, under ``/__mock__/`` (never part of Brevo's API).
+
+- ``GET  /__mock__/health``        readiness probe for scripts and CI
+- ``GET  /__mock__/world``         the seeded ids to call the API with
+- ``GET  /__mock__/requests``      the request journal, newest last
+- ``POST /__mock__/reset``         clear the journal and rate-limit counters
+- ``GET  /__mock__/openapi.json``  the contract the server validates against
+
+They need no API key, and answer only clients on the loopback interface:
+they show every organisation's ids, which a key-holder elsewhere must not see.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server.jsonresponse import OrjsonResponse
+
+if TYPE_CHECKING:
+    from mock_server.app import MockState
+
+PREFIX = "/__mock__"
+
+
+def _from_loopback(request: Request) -> bool:
+    if request.client is None:  # in-process test clients carry no address
+        return True
+    host = request.client.host
+    if host in ("testclient", "localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse() -> Response:
+    return OrjsonResponse(
+        {"code": "permission_denied", "message": "The /__mock__/ endpoints answer loopback clients only"},
+        status_code=403,
+    )
+
+
+def admin_routes(state: MockState) -> list[Route]:
+    async def health(request: Request) -> Response:
+        return OrjsonResponse({"status": "ok", "organisations": list(state.worlds)})
+
+    async def world(request: Request) -> Response:
+        if not _from_loopback(request):
+            return _refuse()
+        organisation = request.query_params.get("organisation", state.settings.api_keys[0].organisation)
+        found = state.worlds.get(organisation)
+        if found is None:
+            return OrjsonResponse(
+                {"code": "document_not_found",
+                 "message": f"No organisation '{organisation}'; known: {', '.join(state.worlds)}"},
+                status_code=404,
+            )
+        sample = request.query_params.get("sample", "5")
+        summary = found.summary(sample=int(sample) if sample.isdigit() else 5)
+        keys = [k.key for k in state.settings.api_keys if k.organisation == organisation]
+        return OrjsonResponse({"organisation": organisation, "apiKeys": keys,
+                                "baseUrl": state.base_url(request), **summary})
+
+    async def requests(request: Request) -> Response:
+        if not _from_loopback(request):
+            return _refuse()
+        entries = [entry.as_dict() for entry in state.journal.entries()]
+        return OrjsonResponse({"count": len(entries), "requests": entries})
+
+    async def reset(request: Request) -> Response:
+        if not _from_loopback(request):
+            return _refuse()
+        state.journal.clear()
+        state.limiter.reset()
+        return OrjsonResponse({"reset": True})
+
+    async def openapi(request: Request) -> Response:
+        return OrjsonResponse(state.contract.document)
+
+    return [
+        Route(f"{PREFIX}/health", health, methods=["GET"]),
+        Route(f"{PREFIX}/world", world, methods=["GET"]),
+        Route(f"{PREFIX}/requests", requests, methods=["GET"]),
+        Route(f"{PREFIX}/reset", reset, methods=["POST"]),
+        Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
+    ]

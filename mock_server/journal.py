@@ -1,0 +1,63 @@
+"""The request journal: what clients sent, and where they broke the contract.
+
+Bounded (oldest entries drop first) so that a long CI run cannot grow the
+mock's memory. Served newest last at ``GET /__mock__/requests``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    at: float  # wall-clock seconds; the journal is a log, not an API answer
+    method: str
+    path: str
+    query: str
+    operation_id: str | None
+    status: int
+    violations: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["violations"] = list(self.violations)
+        return data
+
+
+class Journal:
+    def __init__(self, size: int) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=max(1, size))
+        self._seq = 0
+        self._violation_counts: Counter[str] = Counter()
+        self.requests = 0
+
+    def record(self, method: str, path: str, query: str, operation_id: str | None, status: int,
+               violations: tuple[str, ...] = ()) -> None:
+        self._seq += 1
+        self.requests += 1
+        self._entries.append(
+            JournalEntry(self._seq, time.time(), method, path, query, operation_id, status, violations)
+        )
+        for violation in violations:
+            self._violation_counts[violation] += 1
+
+    def entries(self) -> list[JournalEntry]:
+        return list(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._violation_counts.clear()
+        self.requests = 0
+
+    def summary(self) -> str:
+        """A few lines for the end of a run: how many requests, which violations."""
+        total = sum(self._violation_counts.values())
+        lines = [f"client check: {self.requests} request(s), {total} contract violation(s)"]
+        for violation, count in self._violation_counts.most_common(20):
+            lines.append(f"  {count:>5} x {violation}")
+        return "\n".join(lines)

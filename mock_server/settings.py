@@ -1,0 +1,177 @@
+"""One frozen settings object for a mock server, built from flags or the environment.
+
+Every command-line flag of `serve` has an environment variable (``BREVO_MOCK_*``)
+so that the mock can be configured in CI without a wrapper script, and so that
+worker processes (``--workers``) rebuild the identical settings from their
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_API_KEY = "xkeysib-loyalty-mock-local-key"
+DEFAULT_ORGANISATION = "default"
+DEFAULT_SEED = 1
+DEFAULT_CONTACTS = 1000
+DEFAULT_RATE_LIMIT_PER_HOUR = 600  # Brevo's smallest Loyalty plan (api-limits)
+MAX_CONTACTS = 1_000_000
+
+ENV_PREFIX = "BREVO_MOCK_"
+
+
+class SettingsError(ValueError):
+    """A flag or environment value that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    organisation: str = DEFAULT_ORGANISATION
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = DEFAULT_SEED
+    api_keys: tuple[ApiKey, ...] = (ApiKey(DEFAULT_API_KEY),)
+    forbidden_keys: tuple[str, ...] = ()
+    contacts: int = DEFAULT_CONTACTS
+    fixtures: tuple[Path, ...] = ()
+    access_log: bool = True
+    rate_limit_per_hour: int | None = None  # None: headers are sent, nothing is refused
+    contract_path: Path | None = None
+    check_client: bool = False
+    admin: bool = True
+    journal_size: int = 1000
+    workers: int = 1
+    cors_origins: tuple[str, ...] = ("*",)
+
+    @property
+    def organisations(self) -> tuple[str, ...]:
+        """Every organisation a key belongs to, in first-seen order."""
+        seen: dict[str, None] = {}
+        for api_key in self.api_keys:
+            seen.setdefault(api_key.organisation, None)
+        return tuple(seen)
+
+    @property
+    def default_key(self) -> str:
+        return self.api_keys[0].key
+
+
+# --- parsing, shared by the CLI and the environment -------------------------
+
+_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*(?:/\s*(?:h|hour))?\s*$")
+
+
+def parse_api_key(text: str) -> ApiKey:
+    """``KEY`` or ``KEY=ORGANISATION``."""
+    key, sep, organisation = text.partition("=")
+    key, organisation = key.strip(), organisation.strip()
+    if not key:
+        raise SettingsError(f"api key {text!r} is empty")
+    if sep and not organisation:
+        raise SettingsError(f"api key {text!r}: the organisation after '=' is empty")
+    return ApiKey(key, organisation or DEFAULT_ORGANISATION)
+
+
+def parse_rate_limit(text: str) -> int | None:
+    """``N/hour`` (or ``N``); ``off`` or ``0`` disables the limit."""
+    if text.strip().lower() in ("", "off", "none", "0"):
+        return None
+    match = _RATE_LIMIT.match(text)
+    if not match:
+        raise SettingsError(f"rate limit {text!r} is not of the form N/hour (e.g. 600/hour)")
+    return int(match.group(1))
+
+
+def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise SettingsError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def parse_bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {text!r}")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Settings fields given by ``BREVO_MOCK_*`` variables (flags override these)."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+
+    def get(name: str) -> str | None:
+        raw = env.get(ENV_PREFIX + name)
+        return raw if raw not in (None, "") else None
+
+    if (raw := get("HOST")) is not None:
+        values["host"] = raw
+    if (raw := get("PORT")) is not None:
+        values["port"] = parse_int(ENV_PREFIX + "PORT", raw, 0, 65535)
+    if (raw := get("SEED")) is not None:
+        values["seed"] = parse_int(ENV_PREFIX + "SEED", raw, 0)
+    if (raw := get("API_KEYS")) is not None:
+        values["api_keys"] = tuple(parse_api_key(part) for part in _split(raw))
+    if (raw := get("FORBIDDEN_KEYS")) is not None:
+        values["forbidden_keys"] = tuple(_split(raw))
+    if (raw := get("CONTACTS")) is not None:
+        values["contacts"] = parse_int(ENV_PREFIX + "CONTACTS", raw, 1, MAX_CONTACTS)
+    if (raw := get("FIXTURES")) is not None:
+        values["fixtures"] = tuple(Path(part) for part in _split(raw))
+    if (raw := get("ACCESS_LOG")) is not None:
+        values["access_log"] = parse_bool(ENV_PREFIX + "ACCESS_LOG", raw)
+    if (raw := get("RATE_LIMIT")) is not None:
+        values["rate_limit_per_hour"] = parse_rate_limit(raw)
+    if (raw := get("CONTRACT")) is not None:
+        values["contract_path"] = Path(raw)
+    if (raw := get("CHECK_CLIENT")) is not None:
+        values["check_client"] = parse_bool(ENV_PREFIX + "CHECK_CLIENT", raw)
+    if (raw := get("ADMIN")) is not None:
+        values["admin"] = parse_bool(ENV_PREFIX + "ADMIN", raw)
+    if (raw := get("WORKERS")) is not None:
+        values["workers"] = parse_int(ENV_PREFIX + "WORKERS", raw, 1, 64)
+    if (raw := get("CORS_ORIGINS")) is not None:
+        values["cors_origins"] = tuple(_split(raw))
+    return values
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The environment that rebuilds `settings` (used to hand them to worker processes)."""
+    env = {
+        "HOST": settings.host,
+        "PORT": str(settings.port),
+        "SEED": str(settings.seed),
+        "API_KEYS": ",".join(f"{k.key}={k.organisation}" for k in settings.api_keys),
+        "FORBIDDEN_KEYS": ",".join(settings.forbidden_keys),
+        "CONTACTS": str(settings.contacts),
+        "FIXTURES": ",".join(str(p) for p in settings.fixtures),
+        "ACCESS_LOG": str(settings.access_log).lower(),
+        "RATE_LIMIT": str(settings.rate_limit_per_hour or "off"),
+        "CHECK_CLIENT": str(settings.check_client).lower(),
+        "ADMIN": str(settings.admin).lower(),
+        "WORKERS": str(settings.workers),
+        "CORS_ORIGINS": ",".join(settings.cors_origins),
+    }
+    if settings.contract_path is not None:
+        env["CONTRACT"] = str(settings.contract_path)
+    return {ENV_PREFIX + name: value for name, value in env.items()}
