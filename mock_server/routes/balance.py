@@ -1,0 +1,254 @@
+"""Balance operations: definitions, limits, member totals, active credits and transaction history.
+
+Amounts are kept in minor units in the store and rendered per definition:
+points as integers, money as numbers with at most two decimals. Definitions
+flagged internal (meta ``isInternal``) are left out of totals unless the request
+sets ``includeInternal``; asking for the contact balances or active credits of an
+internal definition without it gives an empty page.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from mock_server.errors import NoContent
+from mock_server.routes import Handler, Params
+from mock_server.store.models import (
+    BalanceDefinition,
+    BalanceLimit,
+    Transaction,
+    iso,
+    iso_or_none,
+    render_amount,
+    thaw,
+)
+from mock_server.store.queries import (
+    arg,
+    definition_of,
+    descending,
+    member_of,
+    norm_id,
+    ordered,
+    page,
+    page_of_order,
+    program_of,
+    visible_or_404,
+)
+from mock_server.store.world import World
+
+_DEFINITION_SORT_KEYS = MappingProxyType({
+    "name": lambda d: (d.name.casefold(), d.id),
+    "created_at": lambda d: (d.created_at, d.id),
+    "updated_at": lambda d: (d.updated_at, d.id),
+})
+
+
+# ------------------------------------------------------------------ renderers
+
+
+def definition_item(definition: BalanceDefinition) -> dict[str, Any]:
+    scale = definition.scale
+    item: dict[str, Any] = {
+        "id": definition.id,
+        "name": definition.name,
+        "description": definition.description,
+        "imageRef": definition.image_ref,
+        "meta": thaw(definition.meta),
+        "unit": definition.unit,
+        "minAmount": render_amount(definition.min_amount, scale),
+        "maxAmount": render_amount(definition.max_amount, scale),
+        "maxCreditAmountLimit": render_amount(definition.max_credit_amount_limit, scale),
+        "maxDebitAmountLimit": render_amount(definition.max_debit_amount_limit, scale),
+        "balanceOptionAmountOvertakingStrategy": definition.overtaking_strategy,
+        "balanceOptionCreditRounding": definition.credit_rounding,
+        "balanceOptionDebitRounding": definition.debit_rounding,
+    }
+    # A credit lifetime or a yearly expiry day: only the one that applies is shown.
+    if definition.duration_value is not None:
+        item["balanceAvailabilityDurationValue"] = definition.duration_value
+        item["balanceAvailabilityDurationUnit"] = definition.duration_unit
+        item["balanceAvailabilityDurationModifier"] = definition.duration_modifier
+    if definition.expiration_date is not None:
+        item["balanceExpirationDate"] = definition.expiration_date
+    item["createdAt"] = iso(definition.created_at)
+    item["updatedAt"] = iso(definition.updated_at)
+    item["deletedAt"] = None
+    return item
+
+
+def limit_item(limit: BalanceLimit, scale: int) -> dict[str, Any]:
+    value = render_amount(limit.value, scale) if limit.constraint_type == "amount" else limit.value
+    return {
+        "id": limit.id,
+        "balanceDefinitionId": limit.balance_definition_id,
+        "transactionType": limit.transaction_type,
+        "constraintType": limit.constraint_type,
+        "durationValue": limit.duration_value,
+        "durationUnit": limit.duration_unit,
+        "value": value,
+        "slidingSchedule": limit.sliding_schedule,
+        "createdAt": iso(limit.created_at),
+        "updatedAt": iso(limit.updated_at),
+    }
+
+
+def transaction_item(tx: Transaction, scale: int) -> dict[str, Any]:
+    return {
+        "id": tx.id,
+        "amount": render_amount(tx.amount, scale),
+        "transactionType": tx.transaction_type,
+        "status": tx.status,
+        "meta": thaw(tx.meta),
+        "balanceExpirationDate": iso_or_none(tx.balance_expiration_date),
+        "createdAt": iso(tx.created_at),
+        "completedAt": iso_or_none(tx.completed_at),
+        "cancelledAt": iso_or_none(tx.cancelled_at),
+        "rejectedAt": iso_or_none(tx.rejected_at),
+        "rejectReason": tx.reject_reason,
+    }
+
+
+# ----------------------------------------------------------------- operations
+
+
+def get_balance_definition_list(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    version = arg(params, "version", "draft")
+    key = _DEFINITION_SORT_KEYS[arg(params, "sortField", "updated_at")]
+    found = ordered((d for d in data.definitions if data.visible(d, version)), key, descending(params))
+    chosen = page(found, arg(params, "offset", 0), arg(params, "limit", 200))
+    if not chosen:
+        raise NoContent()
+    return {"items": [definition_item(definition) for definition in chosen]}
+
+
+def get_balance_definition(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    raw = params["bdid"]
+    found = data.definition_by_id.get(norm_id(raw))
+    definition = visible_or_404(data, found, arg(params, "version", "draft"), "Balance definition", "bdid", raw)
+    return definition_item(definition)
+
+
+def get_balance_limit(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    version = arg(params, "version", "draft")
+    raw_definition = params["bdid"]
+    definition = visible_or_404(
+        data, data.definition_by_id.get(norm_id(raw_definition)), version, "Balance definition", "bdid",
+        raw_definition,
+    )
+    raw = params["blid"]
+    limit = data.limit_by_id.get(norm_id(raw))
+    if limit is not None and limit.balance_definition_id != definition.id:
+        limit = None  # a limit of another definition is not found under this one
+    limit = visible_or_404(data, limit, version, "Balance limit", "blid", raw)
+    return limit_item(limit, definition.scale)
+
+
+def get_subscription_balances(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    member = member_of(world, data, params["cid"], "cid")
+    include_internal = bool(arg(params, "includeInternal", False))
+    return {
+        "loyaltyProgramId": data.id,
+        "contactId": member.contact_id,
+        "balance": [
+            {"balanceDefinitionId": definition.id, "value": render_amount(ledger.value, definition.scale)}
+            for definition, ledger in zip(data.definitions, member.ledgers, strict=True)
+            if include_internal or not definition.internal
+        ],
+    }
+
+
+def get_contact_balances(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    definition = definition_of(data, params, "balanceDefinitionId")
+    body: dict[str, Any] = {"loyaltyProgramId": data.id, "balanceDefinitionId": definition.id}
+    if definition.internal and not arg(params, "includeInternal", False):
+        return {**body, "count": 0, "balances": []}
+    table = data.members
+    d = definition.index
+    order = table.order(d, arg(params, "sortField", "updatedAt"))
+    positions = page_of_order(order, arg(params, "offset", 0), arg(params, "limit", 50), descending(params))
+    values, updated, scale = table.values[d], table.updated_at[d], definition.scale
+    return {
+        **body,
+        "count": len(table),
+        "balances": [
+            {
+                "contactId": table.contact_ids[p],
+                "loyaltySubscriptionId": table.subscription_ids[p],
+                "updatedAt": iso(updated[p]),
+                "value": render_amount(values[p], scale),
+            }
+            for p in positions
+        ],
+    }
+
+
+def get_active_balances_api(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    definition = definition_of(data, params, "balanceDefinitionId")
+    member = member_of(world, data, params["contactId"], "contactId")
+    body: dict[str, Any] = {
+        "count": 0,
+        "loyaltyProgramId": data.id,
+        "contactId": member.contact_id,
+        "balanceDefinitionId": definition.id,
+        "activeBalances": [],
+    }
+    if definition.internal and not arg(params, "includeInternal", False):
+        return body
+    ledger = member.ledgers[definition.index]
+    found = ordered(ledger.active_balances, lambda a: (a.created_at, a.id), descending(params))
+    body["count"] = len(found)
+    body["activeBalances"] = [
+        {
+            "id": active.id,
+            "amount": render_amount(active.amount, definition.scale),
+            "createdAt": iso(active.created_at),
+            "expiresAt": iso_or_none(active.expires_at),
+        }
+        for active in page(found, arg(params, "offset", 0), arg(params, "limit", 50))
+    ]
+    return body
+
+
+def get_transaction_history_api(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    definition = definition_of(data, params, "balanceDefinitionId")
+    member = member_of(world, data, params["contactId"], "contactId")
+    status = params.get("status")
+    kind = params.get("transactionType")
+    subscription = params.get("loyaltySubscriptionId")
+    found: list[Transaction] = []
+    if subscription is None or subscription == member.subscription.loyalty_subscription_id:
+        found = [
+            tx
+            for tx in member.ledgers[definition.index].transactions
+            if (status is None or tx.status == status) and (kind is None or tx.transaction_type == kind)
+        ]
+    found = ordered(found, lambda tx: (tx.created_at, tx.id), descending(params))
+    return {
+        "loyaltyProgramId": data.id,
+        "balanceDefinitionId": definition.id,
+        "contactId": member.contact_id,
+        "count": len(found),
+        "transactionHistory": [
+            transaction_item(tx, definition.scale)
+            for tx in page(found, arg(params, "offset", 0), arg(params, "limit", 50))
+        ],
+    }
+
+
+HANDLERS: dict[str, Handler] = {
+    "getBalanceDefinitionList": get_balance_definition_list,
+    "getBalanceDefinition": get_balance_definition,
+    "getBalanceLimit": get_balance_limit,
+    "getSubscriptionBalances": get_subscription_balances,
+    "getContactBalances": get_contact_balances,
+    "getActiveBalancesApi": get_active_balances_api,
+    "getTransactionHistoryApi": get_transaction_history_api,
+}

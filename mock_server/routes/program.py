@@ -1,0 +1,173 @@
+"""Program operations: the program list, one program, and the account view of a subscription."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from mock_server.errors import BadRequest, UnknownResource
+from mock_server.routes import Handler, Params
+from mock_server.store.models import Ledger, LoyaltyProgram, Member, iso, render_amount, thaw
+from mock_server.store.queries import arg, descending, ordered, page, program_of
+from mock_server.store.world import ProgramData, World
+
+ACCOUNT_SECTIONS = ("balance", "members", "reward", "tier")
+_PROGRAM_SORT_KEYS = MappingProxyType({
+    "name": lambda p: (p.name.casefold(), p.id),
+    "created_at": lambda p: (p.created_at, p.id),
+    "updated_at": lambda p: (p.updated_at, p.id),
+})
+
+
+def program_item(program: LoyaltyProgram) -> dict[str, Any]:
+    return {
+        "id": program.id,
+        "name": program.name,
+        "description": program.description,
+        "meta": thaw(program.meta),
+        "state": program.state,
+        "subscriptionPoolId": program.subscription_pool_id,
+        "subscriptionGeneratorId": program.subscription_generator_id,
+        "pattern": program.pattern,
+        "codeCount": program.code_count,
+        "documentId": program.document_id,
+        "birthdayAttribute": program.birthday_attribute,
+        "createdAt": iso(program.created_at),
+        "updatedAt": iso(program.updated_at),
+    }
+
+
+def get_lp_list(world: World, params: Params) -> dict[str, Any]:
+    key = _PROGRAM_SORT_KEYS[arg(params, "sort_field", "created_at")]
+    programs = ordered((data.program for data in world.programs), key, descending(params))
+    chosen = page(programs, arg(params, "offset", 0), arg(params, "limit", 50))
+    return {"items": [program_item(program) for program in chosen]}
+
+
+def get_loyalty_program_info(world: World, params: Params) -> dict[str, Any]:
+    return program_item(program_of(world, params).program)
+
+
+def get_parameter_subscription_info(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    member = _subscription(world, data, params.get("contactId"), params.get("loyaltySubscriptionId"))
+    sections = _sections(params.get("params"))
+    include_internal = bool(arg(params, "includeInternal", False))
+    program_id = data.id
+    contact_id = member.contact_id
+    body: dict[str, Any] = {}
+    if "balance" in sections:
+        body["balance"] = {
+            "balances": [
+                {"balanceDefinitionId": definition.id, "value": render_amount(ledger.value, definition.scale)}
+                for definition, ledger in zip(data.definitions, member.ledgers, strict=True)
+                if include_internal or not definition.internal
+            ],
+            "contactId": contact_id,
+            "loyaltyProgramId": program_id,
+        }
+    if "members" in sections:
+        joined = iso(member.subscription.created_at)
+        body["members"] = [{"memberContactId": contact_id, "createdAt": joined, "updatedAt": joined}]
+    if "reward" in sections:
+        body["reward"] = [
+            {
+                "id": voucher.id,
+                "rewardId": voucher.reward_id,
+                "code": voucher.code,
+                "contactId": contact_id,
+                "loyaltyProgramId": program_id,
+                "meta": thaw(voucher.meta),
+                "createdAt": iso(voucher.created_at),
+                "updatedAt": iso(voucher.updated_at),
+                "expirationDate": iso(voucher.expiration_date),
+                "validFrom": iso(voucher.valid_from),
+            }
+            for voucher in member.vouchers
+        ]
+    if "tier" in sections:
+        body["tier"] = _tier_assignments(data, member)
+    return body
+
+
+def _subscription(world: World, data: ProgramData, contact: str | None, subscription: str | None) -> Member:
+    """The subscription named by contact id, by subscription id, or by both (then they must agree)."""
+    if contact is None and subscription is None:
+        raise BadRequest("Give contactId or loyaltySubscriptionId to choose the subscription")
+    by_contact = by_subscription = None
+    if contact is not None:
+        text = str(contact).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise BadRequest(f"contactId must be a positive integer, got {contact!r}")
+        by_contact = world.member(data, int(text))
+        if by_contact is None:
+            raise UnknownResource("Subscription of contact", "contactId", text)
+    if subscription is not None:
+        by_subscription = world.member_by_subscription(data, subscription)
+        if by_subscription is None:
+            raise UnknownResource("Loyalty subscription", "loyaltySubscriptionId", subscription)
+    if by_contact is not None and by_subscription is not None and by_contact.contact_id != by_subscription.contact_id:
+        raise BadRequest(
+            f"contactId {by_contact.contact_id} and loyaltySubscriptionId {subscription!r} designate different "
+            f"subscriptions (that one belongs to contact {by_subscription.contact_id})"
+        )
+    found = by_contact or by_subscription
+    assert found is not None
+    return found
+
+
+def _sections(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return ACCOUNT_SECTIONS
+    wanted = tuple(part.strip() for part in str(text).split(","))
+    for part in wanted:
+        if part not in ACCOUNT_SECTIONS:
+            raise BadRequest(f"params may only list {', '.join(ACCOUNT_SECTIONS)}; got {part!r}")
+    return wanted
+
+
+def _tier_assignments(data: ProgramData, member: Member) -> list[dict[str, Any]]:
+    """The tier the member holds in each tier group (none in a group whose lowest tier is out of reach)."""
+    assigned = []
+    for group in data.tier_groups:
+        ledger = member.ledger(group.balance_definition_id)
+        current, _ = data.standing(group, ledger.value if ledger is not None else 0)
+        if current is None:
+            continue
+        since = _reached_at(ledger, current.threshold * data.definition_by_id[group.balance_definition_id].scale)
+        since = since if since is not None else member.subscription.created_at
+        assigned.append(
+            {
+                "tierId": current.id,
+                "groupId": group.id,
+                "contactId": member.contact_id,
+                "loyaltyProgramId": data.id,
+                "meta": {},
+                "createdAt": iso(since),
+                "updatedAt": iso(since),
+            }
+        )
+    return assigned
+
+
+def _reached_at(ledger: Ledger | None, threshold: int) -> int | None:
+    """When the balance last climbed to `threshold` and stayed there (None: held since enrollment)."""
+    if ledger is None or threshold <= 0:
+        return None
+    running, since = 0, None
+    completed = sorted((tx for tx in ledger.transactions if tx.counts), key=lambda tx: tx.completed_at or 0)
+    for tx in completed:
+        before = running
+        running += tx.signed_amount
+        if running >= threshold > before:
+            since = tx.completed_at
+        elif running < threshold:
+            since = None
+    return since
+
+
+HANDLERS: dict[str, Handler] = {
+    "getLPList": get_lp_list,
+    "getLoyaltyProgramInfo": get_loyalty_program_info,
+    "getParameterSubscriptionInfo": get_parameter_subscription_info,
+}

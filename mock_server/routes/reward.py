@@ -1,0 +1,209 @@
+"""Reward operations: the offers page, one reward, a contact's vouchers, and code pool sizes.
+
+Voucher metadata filter (``metadata_key_value``): ``key:value`` keeps vouchers
+whose ``meta[key]`` reads exactly as ``value`` (booleans as true/false, numbers
+as written); a bare ``key`` keeps vouchers that have the key at all. Only the
+first ':' splits, so values may contain colons.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from mock_server.errors import UnknownResource
+from mock_server.routes import Handler, Params
+from mock_server.store.models import Reward, Voucher, iso, iso_or_none, thaw
+from mock_server.store.queries import (
+    arg,
+    descending,
+    member_of,
+    meta_matches,
+    norm_id,
+    ordered,
+    page,
+    parse_meta_filter,
+    program_of,
+    visible_or_404,
+)
+from mock_server.store.world import ProgramData, World
+
+_VOUCHER_SORT_KEYS = MappingProxyType({
+    "updatedAt": lambda v: (v.updated_at, v.id),
+    "createdAt": lambda v: (v.created_at, v.id),
+})
+
+
+def reward_summary(reward: Reward) -> dict[str, Any]:
+    return {
+        "id": reward.id,
+        "loyaltyProgramId": reward.program_id,
+        "name": reward.name,
+        "publicImage": reward.public_image,
+        "state": reward.state,
+        "startDate": iso(reward.start_date),
+        "endDate": iso(reward.end_date),
+        "createdAt": iso(reward.created_at),
+        "updatedAt": iso(reward.updated_at),
+    }
+
+
+def reward_detail(data: ProgramData, reward: Reward) -> dict[str, Any]:
+    """The full reward; keys that do not apply to this reward (no pool, no rule ...) are left out."""
+    code_mode = "fixed" if reward.code else "pool" if reward.code_pool_id else "generator"
+    item: dict[str, Any] = {
+        "id": reward.id,
+        "loyaltyProgramId": reward.program_id,
+        "name": reward.name,
+        "publicName": reward.public_name,
+        "publicDescription": reward.public_description,
+        "publicImage": reward.public_image,
+        "meta": thaw(reward.meta),
+        "attributionPerConsumer": reward.attribution_per_consumer,
+        "redeemPerConsumer": reward.redeem_per_consumer,
+        "totalAttribution": reward.total_attribution,
+        "totalRedeem": reward.total_redeem,
+    }
+    _put(item, "balanceDefinitionId", reward.balance_definition_id)
+    _put(item, "code", reward.code)
+    item["codeCount"] = reward.code_count
+    _put(item, "codeGeneratorId", reward.code_generator_id)
+    _put(item, "codePoolId", reward.code_pool_id)
+    item["config"] = reward.value_type
+    item["createdAt"] = iso(reward.created_at)
+    item["updatedAt"] = iso(reward.updated_at)
+    item["disabledAt"] = iso_or_none(reward.disabled_at)
+    item["startDate"] = iso(reward.start_date)
+    item["endDate"] = iso(reward.end_date)
+    item["expirationModifier"] = "noModification"
+    item["expirationUnit"] = reward.expiration_unit
+    item["expirationValue"] = reward.expiration_value
+    generator = data.generator_by_id.get(reward.code_generator_id or "")
+    if generator is not None:
+        item["generator"] = {
+            "id": generator.id,
+            "name": generator.name,
+            "description": generator.description,
+            "pattern": generator.pattern,
+            "createdAt": iso(generator.created_at),
+            "updatedAt": iso(generator.updated_at),
+        }
+    item["limits"] = [
+        {
+            "rewardLimitId": limit.id,
+            "type": limit.type,
+            "limitValue": limit.limit_value,
+            "durationValue": limit.duration_value,
+            "durationUnit": limit.duration_unit,
+            "slidingSchedule": limit.sliding_schedule,
+            "createdAt": iso(limit.created_at),
+            "updatedAt": iso(limit.updated_at),
+        }
+        for limit in reward.limits
+    ]
+    item["products"] = [thaw(product) for product in reward.products]
+    item["redeemRules"] = []
+    item["rewardConfigs"] = {
+        "attribution": "rule" if reward.rule is not None else "manual",
+        "code": code_mode,
+        "value": reward.value_type,
+    }
+    if reward.rule is not None:
+        item["rule"] = thaw(reward.rule)
+    if reward.subtract_balance_value and reward.balance_definition_id:
+        item["subtractBalanceDefinitionId"] = reward.balance_definition_id
+        item["subtractBalanceStrategy"] = "fixed"
+        item["subtractBalanceValue"] = reward.subtract_balance_value
+    item["subtractTotalBalance"] = False
+    _put(item, "triggerId", reward.trigger_id)
+    item["unit"] = reward.unit
+    item["value"] = reward.value
+    item["valueType"] = reward.value_type
+    return item
+
+
+def _put(item: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        item[key] = value
+
+
+def voucher_item(voucher: Voucher) -> dict[str, Any]:
+    return {
+        "id": voucher.id,
+        "rewardId": voucher.reward_id,
+        "code": voucher.code,
+        "meta": thaw(voucher.meta),
+        "unit": voucher.unit,
+        "value": voucher.value,
+        "createdAt": iso(voucher.created_at),
+        "updatedAt": iso(voucher.updated_at),
+        "consumedAt": iso_or_none(voucher.consumed_at),
+        "expirationDate": iso(voucher.expiration_date),
+        "validFrom": iso(voucher.valid_from),
+    }
+
+
+def get_reward_page_api(world: World, params: Params) -> dict[str, Any]:
+    """Rewards newest first; ``state`` other than "all" keeps rewards in that state."""
+    data = program_of(world, params)
+    version = arg(params, "version", "draft")
+    state = str(arg(params, "state", "all")).lower()
+    found = [
+        reward
+        for reward in data.rewards
+        if data.visible(reward, version) and (state == "all" or reward.state == state)
+    ]
+    found = ordered(found, lambda r: (r.created_at, r.id), reverse=True)
+    chosen = page(found, arg(params, "offset", 0), arg(params, "limit", 25))
+    return {"items": [reward_summary(reward) for reward in chosen], "totalCount": len(found)}
+
+
+def get_reward_information(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    raw = params["rid"]
+    reward = visible_or_404(
+        data, data.reward_by_id.get(norm_id(raw)), arg(params, "version", "draft"), "Reward", "rid", raw
+    )
+    return reward_detail(data, reward)
+
+
+def get_voucher_for_a_contact(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    member = member_of(world, data, params["contactId"], "contactId")
+    found = list(member.vouchers)
+    reward_id = params.get("rewardId")
+    if reward_id is not None:
+        wanted = norm_id(reward_id)
+        found = [voucher for voucher in found if voucher.reward_id == wanted]
+    text = params.get("metadata_key_value")
+    if text is not None:
+        key, value = parse_meta_filter(text)
+        found = [voucher for voucher in found if meta_matches(voucher.meta, key, value)]
+    key_of = _VOUCHER_SORT_KEYS[arg(params, "sortField", "updatedAt")]
+    found = ordered(found, key_of, descending(params))
+    return {
+        "contactId": member.contact_id,
+        "loyaltyProgramId": data.id,
+        "loyaltySubscriptionId": member.subscription.loyalty_subscription_id,
+        "count": len(found),
+        "contactRewards": [
+            voucher_item(voucher) for voucher in page(found, arg(params, "offset", 0), arg(params, "limit", 25))
+        ],
+    }
+
+
+def get_code_count(world: World, params: Params) -> dict[str, Any]:
+    data = program_of(world, params)
+    raw = params["cpid"]
+    pool = data.pool_by_id.get(norm_id(raw))
+    if pool is None:
+        raise UnknownResource("Code pool", "cpid", raw)
+    return {"count": pool.code_count}
+
+
+HANDLERS: dict[str, Handler] = {
+    "getRewardPageApi": get_reward_page_api,
+    "getRewardInformation": get_reward_information,
+    "getVoucherForAContact": get_voucher_for_a_contact,
+    "getCodeCount": get_code_count,
+}

@@ -1,0 +1,421 @@
+"""The entities of a loyalty world, as frozen records, and the few value rules they share.
+
+Conventions used everywhere in the store:
+
+- Times are integer milliseconds since the Unix epoch (UTC). `iso` renders them the
+  way Brevo does: ``2026-01-01T00:00:00.000Z``.
+- Amounts are integers in *minor units* of their balance definition: points are
+  counted one by one (scale 1), money in hundredths (scale 100), so sums are exact.
+  `render_amount` turns them into JSON numbers (ints for points, 2-decimal floats
+  for money).
+- Free-form ``meta`` objects are frozen (`freeze`) and thawed back into plain
+  dicts (`thaw`) when a handler renders them.
+- Ids are lower-case UUID strings.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+# The fixed "now" of every world: dates are drawn before it, expiry is judged against it.
+REFERENCE_NOW_ISO = "2026-11-01T00:00:00.000Z"
+REFERENCE_NOW = calendar.timegm((2026, 11, 1, 0, 0, 0)) * 1000
+
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+POINTS = "POINTS"
+CURRENCY_UNITS = (
+    "EUR", "USD", "MXN", "GBP", "INR", "CAD", "SGD", "RON", "JPY", "MYR", "CLP", "PEN", "MAD", "AUD", "CHF",
+    "BRL",
+)
+BALANCE_UNITS = (POINTS, *CURRENCY_UNITS)
+
+TRANSACTION_STATUSES = ("draft", "completed", "rejected", "cancelled", "expired")
+TRANSACTION_TYPES = ("credit", "debit")
+VERSIONS = ("active", "draft")
+
+Meta = Mapping[str, Any]
+EMPTY_META: Meta = MappingProxyType({})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def iso(ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 UTC with milliseconds and a Z."""
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def iso_or_none(ms: int | None) -> str | None:
+    return None if ms is None else iso(ms)
+
+
+def parse_iso(text: str) -> int:
+    """An ISO 8601 date-time (``Z`` or offset; naive means UTC) as epoch milliseconds."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    return from_datetime(value)
+
+
+def from_datetime(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    return delta.days * DAY + delta.seconds * SECOND + delta.microseconds // 1000
+
+
+def unit_scale(unit: str) -> int:
+    """Minor units per displayed unit: points are whole, money has cents."""
+    return 1 if unit == POINTS else 100
+
+
+def render_amount(minor: int, scale: int) -> int | float:
+    """An amount in minor units as the JSON number the API shows."""
+    if scale == 1:
+        return minor
+    return round(minor / scale, 2)
+
+
+def add_period(ms: int, value: int, unit: str) -> int:
+    """`ms` moved forward (or back, for a negative value) by a calendar period."""
+    if unit == "hour":
+        return ms + value * HOUR
+    if unit == "day":
+        return ms + value * DAY
+    if unit == "week":
+        return ms + value * 7 * DAY
+    months = value if unit == "month" else 12 * value
+    if unit not in ("month", "year"):
+        raise ValueError(f"unknown period unit {unit!r}")
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    index = moment.year * 12 + (moment.month - 1) + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    moved = moment.replace(year=year, month=month + 1, day=day)
+    return calendar.timegm(moved.utctimetuple()) * 1000 + ms % 1000
+
+
+def freeze(value: Any) -> Any:
+    """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(key): freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The inverse of `freeze`: plain dicts and lists, ready for JSON encoding."""
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(item) for item in value]
+    return value
+
+
+# ------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True, slots=True)
+class LoyaltyProgram:
+    id: str
+    index: int  # position in the world, in creation order
+    name: str
+    description: str
+    meta: Meta
+    state: str  # inactive (never published) | active (published) | draft (published, edits pending)
+    subscription_pool_id: str
+    subscription_generator_id: str
+    pattern: str  # '#' stands for a digit in loyaltySubscriptionIds
+    code_count: int
+    document_id: str
+    birthday_attribute: str
+    created_at: int
+    updated_at: int
+
+    @property
+    def has_active_version(self) -> bool:
+        """False until the program is first published."""
+        return self.state != "inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceDefinition:
+    id: str
+    program_id: str
+    index: int  # position in the program, in creation order
+    name: str
+    description: str
+    image_ref: str
+    meta: Meta
+    unit: str
+    min_amount: int  # minor units, like every amount below
+    max_amount: int
+    max_credit_amount_limit: int
+    max_debit_amount_limit: int
+    overtaking_strategy: str
+    credit_rounding: str
+    debit_rounding: str
+    duration_value: int | None  # lifetime of a credit; None: credits never expire
+    duration_unit: str | None
+    duration_modifier: str | None
+    expiration_date: str | None  # yearly dd/mm expiry (never combined with a duration)
+    created_at: int
+    updated_at: int
+    published: bool
+
+    @property
+    def internal(self) -> bool:
+        return self.meta.get("isInternal") is True
+
+    @property
+    def scale(self) -> int:
+        return unit_scale(self.unit)
+
+    def credit_expiry(self, completed_at: int) -> int | None:
+        """When a credit completed at `completed_at` lapses (None: never)."""
+        if self.duration_value is None or self.duration_unit is None:
+            return None
+        return add_period(completed_at, self.duration_value, self.duration_unit)
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceLimit:
+    id: str
+    balance_definition_id: str
+    transaction_type: str
+    constraint_type: str  # transaction (a count) | amount (minor units)
+    duration_value: int
+    duration_unit: str
+    value: int
+    sliding_schedule: bool
+    created_at: int
+    updated_at: int
+    published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TierGroup:
+    id: str
+    program_id: str
+    name: str
+    balance_definition_id: str  # every tier of the group is reached on this balance
+    tier_ids: tuple[str, ...]  # lowest first
+    upgrade_strategy: str
+    downgrade_strategy: str
+    upgrade_schedule: Meta | None
+    downgrade_schedule: Meta | None
+    created_at: int
+    updated_at: int
+    published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    id: str
+    group_id: str
+    program_id: str
+    name: str
+    image_ref: str
+    threshold: int  # accessConditions.minimumValue, in displayed units of the group's definition
+    balance_definition_id: str
+    reward_ids: tuple[str, ...]
+    created_at: int
+    updated_at: int
+    published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CodePool:
+    id: str
+    program_id: str
+    name: str
+    code_count: int  # codes still in the pool
+    pattern: str  # what its codes look like ('#' digit, '?' letter)
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeGenerator:
+    id: str
+    program_id: str
+    name: str
+    description: str
+    pattern: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RewardLimit:
+    id: str
+    type: str  # attribution | redeem
+    limit_value: int
+    duration_value: int
+    duration_unit: str
+    sliding_schedule: bool
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reward:
+    """A reward, which the API also calls an offer."""
+
+    id: str
+    program_id: str
+    name: str
+    public_name: str
+    public_description: str
+    public_image: str
+    meta: Meta
+    state: str  # active | inactive | expired | draft
+    start_date: int
+    end_date: int
+    disabled_at: int | None
+    unit: str  # what `value` counts: "percentage", a currency, or POINTS
+    value: float | int
+    value_type: str
+    balance_definition_id: str | None
+    code: str | None  # a fixed code shared by every voucher, when the reward has one
+    code_pool_id: str | None
+    code_generator_id: str | None
+    code_count: int
+    expiration_value: int  # lifetime of an issued voucher
+    expiration_unit: str
+    attribution_per_consumer: int
+    redeem_per_consumer: int
+    total_attribution: int
+    total_redeem: int
+    subtract_balance_value: int  # displayed units of the definition, debited on attribution
+    limits: tuple[RewardLimit, ...]
+    products: tuple[Meta, ...]
+    rule: Meta | None
+    trigger_id: str | None
+    created_at: int
+    updated_at: int
+    published: bool
+
+    @property
+    def issues_vouchers(self) -> bool:
+        """Vouchers exist for rewards that went live at some point."""
+        return self.state != "draft"
+
+
+# -------------------------------------------------------------------------- members
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    program_id: str
+    contact_id: int
+    loyalty_subscription_id: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    id: str
+    balance_definition_id: str
+    transaction_type: str  # credit | debit
+    amount: int  # minor units, always positive
+    status: str
+    created_at: int
+    completed_at: int | None  # completed and expired
+    cancelled_at: int | None
+    rejected_at: int | None
+    reject_reason: str | None
+    balance_expiration_date: int | None  # credits that completed (and expired ones)
+    meta: Meta
+
+    @property
+    def counts(self) -> bool:
+        """Only completed transactions move the balance (expired credits stopped counting)."""
+        return self.status == "completed"
+
+    @property
+    def signed_amount(self) -> int:
+        return self.amount if self.transaction_type == "credit" else -self.amount
+
+    @property
+    def last_event_at(self) -> int:
+        """The latest moment this transaction changed, expiry included."""
+        moments = [self.created_at]
+        for moment in (self.completed_at, self.cancelled_at, self.rejected_at):
+            if moment is not None:
+                moments.append(moment)
+        if self.status == "expired" and self.balance_expiration_date is not None:
+            moments.append(self.balance_expiration_date)
+        return max(moments)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveBalance:
+    """What is left of one completed credit once debits consumed credits oldest first."""
+
+    id: str
+    amount: int  # minor units
+    created_at: int
+    expires_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """A member's history on one balance definition, and what it adds up to."""
+
+    balance_definition_id: str
+    value: int  # minor units: completed credits minus completed debits
+    updated_at: int
+    transactions: tuple[Transaction, ...]  # oldest first
+    active_balances: tuple[ActiveBalance, ...]  # oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class Voucher:
+    id: str
+    contact_id: int
+    reward_id: str
+    code: str
+    created_at: int
+    updated_at: int
+    valid_from: int
+    expiration_date: int
+    consumed_at: int | None
+    meta: Meta
+    unit: str
+    value: float | int
+
+    def available(self, now: int = REFERENCE_NOW) -> bool:
+        """Usable now: neither redeemed nor expired."""
+        return self.consumed_at is None and self.expiration_date > now
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """Everything about one subscribed contact of one program."""
+
+    subscription: Subscription
+    ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
+    vouchers: tuple[Voucher, ...]  # oldest first
+
+    @property
+    def contact_id(self) -> int:
+        return self.subscription.contact_id
+
+    def ledger(self, balance_definition_id: str) -> Ledger | None:
+        for ledger in self.ledgers:
+            if ledger.balance_definition_id == balance_definition_id:
+                return ledger
+        return None

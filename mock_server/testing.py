@@ -1,0 +1,91 @@
+"""Run a mock server on a free loopback port inside the current process.
+
+Used by this project's tests, and the base of the ``brevo_mock`` pytest
+fixture offered to users. The server runs uvicorn in a background thread, on
+a socket bound to 127.0.0.1 port 0 before start-up (so the port is known and
+free), and stops when the context exits.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from mock_server.app import MockState, build_worlds, create_app
+from mock_server.journal import JournalEntry
+from mock_server.settings import Settings
+
+START_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class RunningMock:
+    """A live mock: where it listens, its key, and handles on its state."""
+
+    base_url: str  # ends in /v3: what an official client takes as base_url
+    root_url: str  # scheme://host:port, for /__mock__/ endpoints
+    api_key: str
+    state: MockState
+
+    @property
+    def world(self) -> dict[str, Any]:
+        """The seeded ids of the default organisation (what GET /__mock__/world answers)."""
+        organisation = self.state.settings.api_keys[0].organisation
+        return self.state.worlds[organisation].summary()
+
+    @property
+    def requests(self) -> list[JournalEntry]:
+        """Every request received so far, oldest first, with its contract violations."""
+        return self.state.journal.entries()
+
+    @property
+    def violations(self) -> list[str]:
+        return [violation for entry in self.requests for violation in entry.violations]
+
+    def reset(self) -> None:
+        """Forget the requests received and the rate-limit counters."""
+        self.state.journal.clear()
+        self.state.limiter.reset()
+
+    def load_fixture(self, path: str | Path) -> None:
+        """Rebuild the world with one more fixture layered on it (same seed)."""
+        settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, Path(path)))
+        worlds = build_worlds(settings)
+        self.state.settings = settings
+        self.state.worlds.clear()
+        self.state.worlds.update(worlds)
+
+
+@contextmanager
+def running_mock(settings: Settings | None = None) -> Iterator[RunningMock]:
+    settings = settings or Settings(access_log=False)
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    settings = replace(settings, host="127.0.0.1", port=port)
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"brevo-loyalty-mock:{port}")
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the mock server did not start")
+        time.sleep(0.01)
+    root = f"http://127.0.0.1:{port}"
+    try:
+        yield RunningMock(f"{root}/v3", root, settings.default_key, app.state.mock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

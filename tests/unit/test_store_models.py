@@ -1,0 +1,70 @@
+"""Value rules of the store: dates, amounts, periods, frozen metadata."""
+
+import orjson
+import pytest
+
+from mock_server.store.models import (
+    REFERENCE_NOW,
+    REFERENCE_NOW_ISO,
+    Voucher,
+    add_period,
+    freeze,
+    iso,
+    parse_iso,
+    render_amount,
+    thaw,
+    unit_scale,
+)
+
+
+def test_reference_clock_is_fixed_and_rendered_with_milliseconds():
+    assert REFERENCE_NOW_ISO == "2026-11-01T00:00:00.000Z"
+    assert iso(REFERENCE_NOW) == REFERENCE_NOW_ISO
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z"),
+        ("2026-01-01T00:00:00.123Z", "2026-01-01T00:00:00.123Z"),
+        ("2026-01-01T02:00:00+02:00", "2026-01-01T00:00:00.000Z"),
+        ("2026-01-01T00:00:00", "2026-01-01T00:00:00.000Z"),
+    ],
+)
+def test_iso_round_trips_and_normalises_to_utc(text, expected):
+    assert iso(parse_iso(text)) == expected
+
+
+def test_add_period_clamps_month_ends_and_goes_backwards():
+    assert iso(add_period(parse_iso("2026-01-31T10:00:00.250Z"), 1, "month")) == "2026-02-28T10:00:00.250Z"
+    assert iso(add_period(parse_iso("2024-02-29T00:00:00Z"), 1, "year")) == "2025-02-28T00:00:00.000Z"
+    assert iso(add_period(REFERENCE_NOW, -12, "month")) == "2025-11-01T00:00:00.000Z"
+    assert add_period(REFERENCE_NOW, 2, "week") - REFERENCE_NOW == 14 * 86_400_000
+    with pytest.raises(ValueError, match="unknown period unit"):
+        add_period(REFERENCE_NOW, 1, "fortnight")
+
+
+def test_amounts_render_as_int_points_and_two_decimal_money():
+    assert unit_scale("POINTS") == 1
+    assert unit_scale("EUR") == 100
+    assert render_amount(340, 1) == 340
+    assert isinstance(render_amount(340, 1), int)
+    assert render_amount(1234, 100) == 12.34
+    assert orjson.dumps(render_amount(1010, 100)) == b"10.1"
+    assert orjson.dumps(render_amount(7, 100)) == b"0.07"
+
+
+def test_freeze_makes_meta_read_only_and_thaw_gives_plain_json():
+    frozen = freeze({"a": [1, {"b": True}], "c": None})
+    with pytest.raises(TypeError):
+        frozen["a"] = 2
+    assert thaw(frozen) == {"a": [1, {"b": True}], "c": None}
+    assert orjson.dumps(thaw(frozen)) == b'{"a":[1,{"b":true}],"c":null}'
+
+
+def test_voucher_is_available_only_unconsumed_and_unexpired():
+    base = {"id": "v", "contact_id": 1, "reward_id": "r", "code": "C", "created_at": 0, "updated_at": 0,
+            "valid_from": 0, "meta": freeze({}), "unit": "percentage", "value": 10}
+    assert Voucher(**base, expiration_date=REFERENCE_NOW + 1, consumed_at=None).available()
+    assert not Voucher(**base, expiration_date=REFERENCE_NOW, consumed_at=None).available()
+    assert not Voucher(**base, expiration_date=REFERENCE_NOW + 1, consumed_at=5).available()
