@@ -1,0 +1,58 @@
+"""The start-up banner: where the mock listens, which key to use, and ids to try."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mock_server import __version__
+from mock_server.settings import Settings
+
+if TYPE_CHECKING:
+    from mock_server.app import MockState
+
+
+def _first_member(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A program and member to show in the ready-to-paste curl (a fixture member first)."""
+    candidates = [(program, member) for program in summary["programs"] for member in program["members"]]
+    for program, member in candidates:
+        if member.get("fixture"):
+            return program, member
+    return candidates[0] if candidates else None
+
+
+def banner(settings: Settings, state: MockState) -> str:
+    root = f"http://{settings.host}:{settings.port}"
+    base_url = root + state.contract.base_path
+    organisation = settings.api_keys[0].organisation
+    summary = state.worlds[organisation].summary(sample=1)
+    stats = summary["stats"]
+    lines = [
+        f"brevo-loyalty-mock {__version__}: Brevo Loyalty read API, offline",
+        f"  base URL   {base_url}",
+        f"  api-key    {settings.default_key}",
+    ]
+    for api_key in settings.api_keys[1:]:
+        lines.append(f"             {api_key.key} (organisation {api_key.organisation})")
+    for key in settings.forbidden_keys:
+        lines.append(f"  forbidden  {key} (authenticates, answers 403)")
+    lines.append(
+        f"  world      seed {settings.seed}, {settings.contacts:,} contacts per program, "
+        f"{stats['programs']} programs, {stats['transactions']:,} transactions"
+    )
+    for index, program in enumerate(summary["programs"]):
+        label = "programs  " if index == 0 else "          "
+        lines.append(f"  {label} {program['id']}  {program['name']} ({program['state']})")
+    if settings.rate_limit_per_hour:
+        lines.append(f"  limit      {settings.rate_limit_per_hour} requests/hour per key (429 past it)")
+    if settings.check_client:
+        lines.append("  checking   every request against the contract (summary at exit)")
+    found = _first_member(summary)
+    if found is not None:
+        program, member = found
+        lines.append(
+            f"  try        curl -s -H 'api-key: {settings.default_key}' "
+            f"{base_url}/loyalty/balance/programs/{program['id']}/subscriptions/{member['contactId']}/balances"
+        )
+    if settings.admin:
+        lines.append(f"  all ids    {root}/__mock__/world")
+    return "\n".join(lines)
