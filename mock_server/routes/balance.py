@@ -24,7 +24,6 @@ from mock_server.store.models import (
     thaw,
 )
 from mock_server.store.queries import (
-    arg,
     definition_of,
     descending,
     member_of,
@@ -114,10 +113,10 @@ def transaction_item(tx: Transaction, scale: int) -> dict[str, Any]:
 
 def get_balance_definition_list(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
-    version = arg(params, "version", "draft")
-    key = _DEFINITION_SORT_KEYS[arg(params, "sortField", "updated_at")]
+    version = params["version"]
+    key = _DEFINITION_SORT_KEYS[params["sortField"]]
     found = ordered((d for d in data.definitions if data.visible(d, version)), key, descending(params))
-    chosen = page(found, arg(params, "offset", 0), arg(params, "limit", 200))
+    chosen = page(found, params["offset"], params["limit"])
     if not chosen:
         raise NoContent()
     return {"items": [definition_item(definition) for definition in chosen]}
@@ -127,13 +126,13 @@ def get_balance_definition(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
     raw = params["bdid"]
     found = data.definition_by_id.get(norm_id(raw))
-    definition = visible_or_404(data, found, arg(params, "version", "draft"), "Balance definition", "bdid", raw)
+    definition = visible_or_404(data, found, params["version"], "Balance definition", "bdid", raw)
     return definition_item(definition)
 
 
 def get_balance_limit(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
-    version = arg(params, "version", "draft")
+    version = params["version"]
     raw_definition = params["bdid"]
     definition = visible_or_404(
         data, data.definition_by_id.get(norm_id(raw_definition)), version, "Balance definition", "bdid",
@@ -150,7 +149,7 @@ def get_balance_limit(world: World, params: Params) -> dict[str, Any]:
 def get_subscription_balances(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
     member = member_of(world, data, params["cid"], "cid")
-    include_internal = bool(arg(params, "includeInternal", False))
+    include_internal = params["includeInternal"]
     return {
         "loyaltyProgramId": data.id,
         "contactId": member.contact_id,
@@ -166,12 +165,12 @@ def get_contact_balances(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
     definition = definition_of(data, params, "balanceDefinitionId")
     body: dict[str, Any] = {"loyaltyProgramId": data.id, "balanceDefinitionId": definition.id}
-    if definition.internal and not arg(params, "includeInternal", False):
+    if definition.internal and not params["includeInternal"]:
         return {**body, "count": 0, "balances": []}
     table = data.members
     d = definition.index
-    order = table.order(d, arg(params, "sortField", "updatedAt"))
-    positions = page_of_order(order, arg(params, "offset", 0), arg(params, "limit", 50), descending(params))
+    order = table.order(d, params["sortField"])
+    positions = page_of_order(order, params["offset"], params["limit"], descending(params))
     values, updated, scale = table.values[d], table.updated_at[d], definition.scale
     return {
         **body,
@@ -199,7 +198,7 @@ def get_active_balances_api(world: World, params: Params) -> dict[str, Any]:
         "balanceDefinitionId": definition.id,
         "activeBalances": [],
     }
-    if definition.internal and not arg(params, "includeInternal", False):
+    if definition.internal and not params["includeInternal"]:
         return body
     ledger = member.ledgers[definition.index]
     found = ordered(ledger.active_balances, lambda a: (a.created_at, a.id), descending(params))
@@ -211,7 +210,7 @@ def get_active_balances_api(world: World, params: Params) -> dict[str, Any]:
             "createdAt": iso(active.created_at),
             "expiresAt": iso_or_none(active.expires_at),
         }
-        for active in page(found, arg(params, "offset", 0), arg(params, "limit", 50))
+        for active in page(found, params["offset"], params["limit"])
     ]
     return body
 
@@ -238,7 +237,7 @@ def get_transaction_history_api(world: World, params: Params) -> dict[str, Any]:
         "count": len(found),
         "transactionHistory": [
             transaction_item(tx, definition.scale)
-            for tx in page(found, arg(params, "offset", 0), arg(params, "limit", 50))
+            for tx in page(found, params["offset"], params["limit"])
         ],
     }
 

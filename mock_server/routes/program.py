@@ -8,7 +8,7 @@ from typing import Any
 from mock_server.errors import BadRequest, UnknownResource
 from mock_server.routes import Handler, Params
 from mock_server.store.models import Ledger, LoyaltyProgram, Member, iso, render_amount, thaw
-from mock_server.store.queries import arg, descending, ordered, page, program_of
+from mock_server.store.queries import descending, ordered, page, program_of
 from mock_server.store.world import ProgramData, World
 
 ACCOUNT_SECTIONS = ("balance", "members", "reward", "tier")
@@ -38,9 +38,9 @@ def program_item(program: LoyaltyProgram) -> dict[str, Any]:
 
 
 def get_lp_list(world: World, params: Params) -> dict[str, Any]:
-    key = _PROGRAM_SORT_KEYS[arg(params, "sort_field", "created_at")]
+    key = _PROGRAM_SORT_KEYS[params["sort_field"]]
     programs = ordered((data.program for data in world.programs), key, descending(params))
-    chosen = page(programs, arg(params, "offset", 0), arg(params, "limit", 50))
+    chosen = page(programs, params["offset"], params["limit"])
     return {"items": [program_item(program) for program in chosen]}
 
 
@@ -52,7 +52,7 @@ def get_parameter_subscription_info(world: World, params: Params) -> dict[str, A
     data = program_of(world, params)
     member = _subscription(world, data, params.get("contactId"), params.get("loyaltySubscriptionId"))
     sections = _sections(params.get("params"))
-    include_internal = bool(arg(params, "includeInternal", False))
+    include_internal = params["includeInternal"]
     program_id = data.id
     contact_id = member.contact_id
     body: dict[str, Any] = {}

@@ -15,7 +15,6 @@ from mock_server.errors import UnknownResource
 from mock_server.routes import Handler, Params
 from mock_server.store.models import Reward, Voucher, iso, iso_or_none, thaw
 from mock_server.store.queries import (
-    arg,
     descending,
     member_of,
     meta_matches,
@@ -146,15 +145,15 @@ def voucher_item(voucher: Voucher) -> dict[str, Any]:
 def get_reward_page_api(world: World, params: Params) -> dict[str, Any]:
     """Rewards newest first; ``state`` other than "all" keeps rewards in that state."""
     data = program_of(world, params)
-    version = arg(params, "version", "draft")
-    state = str(arg(params, "state", "all")).lower()
+    version = params["version"]
+    state = str(params["state"]).lower()
     found = [
         reward
         for reward in data.rewards
         if data.visible(reward, version) and (state == "all" or reward.state == state)
     ]
     found = ordered(found, lambda r: (r.created_at, r.id), reverse=True)
-    chosen = page(found, arg(params, "offset", 0), arg(params, "limit", 25))
+    chosen = page(found, params["offset"], params["limit"])
     return {"items": [reward_summary(reward) for reward in chosen], "totalCount": len(found)}
 
 
@@ -162,7 +161,7 @@ def get_reward_information(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
     raw = params["rid"]
     reward = visible_or_404(
-        data, data.reward_by_id.get(norm_id(raw)), arg(params, "version", "draft"), "Reward", "rid", raw
+        data, data.reward_by_id.get(norm_id(raw)), params["version"], "Reward", "rid", raw
     )
     return reward_detail(data, reward)
 
@@ -179,7 +178,7 @@ def get_voucher_for_a_contact(world: World, params: Params) -> dict[str, Any]:
     if text is not None:
         key, value = parse_meta_filter(text)
         found = [voucher for voucher in found if meta_matches(voucher.meta, key, value)]
-    key_of = _VOUCHER_SORT_KEYS[arg(params, "sortField", "updatedAt")]
+    key_of = _VOUCHER_SORT_KEYS[params["sortField"]]
     found = ordered(found, key_of, descending(params))
     return {
         "contactId": member.contact_id,
@@ -187,7 +186,7 @@ def get_voucher_for_a_contact(world: World, params: Params) -> dict[str, Any]:
         "loyaltySubscriptionId": member.subscription.loyalty_subscription_id,
         "count": len(found),
         "contactRewards": [
-            voucher_item(voucher) for voucher in page(found, arg(params, "offset", 0), arg(params, "limit", 25))
+            voucher_item(voucher) for voucher in page(found, params["offset"], params["limit"])
         ],
     }
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from mock_server.routes import Handler, Params
 from mock_server.store.models import Tier, TierGroup, iso, thaw
-from mock_server.store.queries import arg, norm_id, program_of, visible_or_404
+from mock_server.store.queries import norm_id, program_of, visible_or_404
 from mock_server.store.world import ProgramData, World
 
 
@@ -55,7 +55,7 @@ def tier_item(tier: Tier) -> dict[str, Any]:
 
 def get_list_of_tier_groups(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
-    version = arg(params, "version", "draft")
+    version = params["version"]
     return {
         "items": [group_item(data, group, version) for group in data.tier_groups if data.visible(group, version)]
     }
@@ -63,7 +63,7 @@ def get_list_of_tier_groups(world: World, params: Params) -> dict[str, Any]:
 
 def get_tier_group(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
-    version = arg(params, "version", "draft")
+    version = params["version"]
     raw = params["gid"]
     group = visible_or_404(data, data.group_by_id.get(norm_id(raw)), version, "Tier group", "gid", raw)
     return group_item(data, group, version)
@@ -72,7 +72,7 @@ def get_tier_group(world: World, params: Params) -> dict[str, Any]:
 def get_loyalty_program_tier(world: World, params: Params) -> dict[str, Any]:
     """Every tier, group by group (in creation order), lowest first within a group."""
     data = program_of(world, params)
-    version = arg(params, "version", "draft")
+    version = params["version"]
     return {
         "items": [
             tier_item(tier)

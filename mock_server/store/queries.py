@@ -21,14 +21,9 @@ T = TypeVar("T")
 # ------------------------------------------------------------------ parameters
 
 
-def arg(params: Mapping[str, Any], name: str, fallback: T) -> T:
-    """A parameter the contract gives a default to; `fallback` only guards against its absence."""
-    value = params.get(name)
-    return fallback if value is None else value
-
-
-def descending(params: Mapping[str, Any], fallback: str = "desc") -> bool:
-    return arg(params, "sort", fallback) == "desc"
+def descending(params: Mapping[str, Any]) -> bool:
+    # `sort` always has a value: the pipeline fills the contract's default.
+    return params["sort"] == "desc"
 
 
 # ---------------------------------------------------------------------- paging

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server.fixtures import load_fixture, shipped_fixture
-from mock_server.routes import all_handlers
 from mock_server.seeding import REFERENCE_NOW, build_world
 from mock_server.store.models import iso
+from tests.support.handlers import contract_handlers
 
-H = all_handlers()
+H = contract_handlers()
 NOW = iso(REFERENCE_NOW)
 WIDGET = load_fixture(shipped_fixture("widget-member"))
 ALL = {"limit": 500, "offset": 0}

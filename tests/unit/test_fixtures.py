@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 
 from mock_server.fixtures import FixtureError, load_fixture, shipped_fixture
-from mock_server.routes import all_handlers
 from mock_server.seeding import build_world
+from tests.support.handlers import contract_handlers
 
-H = all_handlers()
+H = contract_handlers()
 WIDGET_PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"
 
 

@@ -3,10 +3,10 @@
 import pytest
 
 from mock_server.errors import NoContent, UnknownResource
-from mock_server.routes import all_handlers
 from mock_server.seeding import build_world
+from tests.support.handlers import contract_handlers
 
-H = all_handlers()
+H = contract_handlers()
 
 
 @pytest.fixture(scope="module")

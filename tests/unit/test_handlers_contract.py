@@ -9,12 +9,12 @@ import yaml
 
 from mock_server.errors import NoContent
 from mock_server.fixtures import load_fixture, shipped_fixture
-from mock_server.routes import all_handlers
 from mock_server.seeding import build_world
+from tests.support.handlers import contract_handlers
 
 jsonschema = pytest.importorskip("jsonschema")
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "loyalty.openapi.yaml"
-H = all_handlers()
+H = contract_handlers()
 
 
 def _success_schemas() -> dict[str, Any]:

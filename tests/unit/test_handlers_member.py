@@ -4,11 +4,11 @@ import pytest
 
 from mock_server.errors import UnknownResource
 from mock_server.fixtures import load_fixture
-from mock_server.routes import all_handlers
 from mock_server.seeding import REFERENCE_NOW, build_world
 from mock_server.store.models import iso
+from tests.support.handlers import contract_handlers
 
-H = all_handlers()
+H = contract_handlers()
 NOW = iso(REFERENCE_NOW)
 
 

@@ -4,11 +4,11 @@ import pytest
 
 from mock_server.errors import BadRequest, UnknownResource
 from mock_server.fixtures import load_fixture, shipped_fixture
-from mock_server.routes import all_handlers
 from mock_server.routes.program import HANDLERS
 from mock_server.seeding import build_world
+from tests.support.handlers import contract_handlers
 
-H = all_handlers()
+H = contract_handlers()
 WIDGET_PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

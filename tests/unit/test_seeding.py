@@ -6,12 +6,12 @@ import orjson
 import pytest
 
 from mock_server.fixtures import load_fixture, shipped_fixture
-from mock_server.routes import all_handlers
 from mock_server.seeding import REFERENCE_NOW, build_world
 from mock_server.store.models import CURRENCY_UNITS, POINTS
+from tests.support.handlers import contract_handlers
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-HANDLERS = all_handlers()
+HANDLERS = contract_handlers()
 
 
 def _snapshot(world) -> bytes:

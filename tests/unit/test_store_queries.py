@@ -8,7 +8,6 @@ from mock_server.errors import BadRequest, UnknownResource
 from mock_server.seeding import build_world
 from mock_server.store.models import freeze
 from mock_server.store.queries import (
-    arg,
     definition_of,
     member_of,
     meta_matches,
@@ -33,12 +32,6 @@ def test_page_of_order_matches_slicing_both_ways(offset, limit):
     order = array("l", [4, 2, 7, 1, 0, 3, 6, 5])
     assert page_of_order(order, offset, limit, reverse=False) == list(order)[offset : offset + limit]
     assert page_of_order(order, offset, limit, reverse=True) == list(reversed(order))[offset : offset + limit]
-
-
-def test_arg_falls_back_only_when_absent():
-    assert arg({"limit": 0}, "limit", 50) == 0
-    assert arg({}, "limit", 50) == 50
-    assert arg({"limit": None}, "limit", 50) == 50
 
 
 def test_meta_filter_syntax():
