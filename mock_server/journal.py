@@ -6,8 +6,10 @@ mock's memory. Served newest last at ``GET /__mock__/requests``.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,23 +30,36 @@ class JournalEntry:
         data["violations"] = list(self.violations)
         return data
 
+    def log_line(self) -> str:
+        """One line per violating request, as the client check prints them while it runs."""
+        target = self.path + (f"?{self.query}" if self.query else "")
+        return f"client check: {self.method} {target} -> {self.status}: " + "; ".join(self.violations)
+
 
 class Journal:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, on_violation: Callable[[JournalEntry], None] | None = None) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max(1, size))
         self._seq = 0
         self._violation_counts: Counter[str] = Counter()
         self.requests = 0
+        # Called for each request that broke the contract (the client check prints it at once).
+        self.on_violation = on_violation
 
     def record(self, method: str, path: str, query: str, operation_id: str | None, status: int,
                violations: tuple[str, ...] = ()) -> None:
         self._seq += 1
         self.requests += 1
-        self._entries.append(
-            JournalEntry(self._seq, time.time(), method, path, query, operation_id, status, violations)
-        )
+        entry = JournalEntry(self._seq, time.time(), method, path, query, operation_id, status, violations)
+        self._entries.append(entry)
         for violation in violations:
             self._violation_counts[violation] += 1
+        if violations and self.on_violation is not None:
+            self.on_violation(entry)
+
+    @property
+    def violation_count(self) -> int:
+        """Violations recorded since the last clear (the count survives the bounded entries)."""
+        return sum(self._violation_counts.values())
 
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
@@ -61,3 +76,7 @@ class Journal:
         for violation, count in self._violation_counts.most_common(20):
             lines.append(f"  {count:>5} x {violation}")
         return "\n".join(lines)
+
+
+def print_violation(entry: JournalEntry) -> None:
+    print(entry.log_line(), file=sys.stderr, flush=True)

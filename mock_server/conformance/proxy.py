@@ -1,0 +1,208 @@
+"""Proxy mode: a real client and a real server, checked against the contract together.
+
+    client -> proxy (127.0.0.1:PORT/v3) -> upstream (e.g. https://api.brevo.com/v3)
+
+Every request is checked against the contract before it is forwarded (the
+same compiled checks the mock uses: route, method, parameters, api-key), and
+every answer after it comes back (`ResponseValidator`: documented status,
+content type, headers, body schema). Answers go back to the client
+unchanged; violations are journaled the way the mock's client check does
+(``GET /__mock__/requests``, ``POST /__mock__/reset``, a line on stderr per
+violating request, a summary when the proxy stops), each prefixed with
+``request:`` or ``response:`` to say whose fault it is.
+
+Only GET and HEAD are forwarded: the contract has reads only, and a proxy in
+front of a production account must never turn a client's mistake into a write.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server.contract import CompiledContract, compile_contract, load_contract
+from mock_server.contract.responses import ResponseValidator
+from mock_server.journal import Journal, print_violation
+from mock_server.jsonresponse import OrjsonResponse
+
+FORWARDED_METHODS = ("GET", "HEAD")
+# Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy recomputes.
+DROPPED_REQUEST_HEADERS = frozenset({"host", "connection", "keep-alive", "proxy-authorization", "te", "trailer",
+                                     "transfer-encoding", "upgrade", "content-length", "accept-encoding"})
+DROPPED_RESPONSE_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length",
+                                      "content-encoding", "server", "date"})
+
+
+class ProxyState:
+    def __init__(self, upstream: str, contract: CompiledContract, client: httpx.AsyncClient,
+                 journal: Journal) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.contract = contract
+        self.validator = ResponseValidator(contract.document)
+        self.client = client
+        self.journal = journal
+
+
+def request_violations(contract: CompiledContract, method: str, path: str, query: str,
+                       api_key: str | None) -> tuple[str | None, list[str]]:
+    """(operationId, problems) of a request, as the mock's pipeline would judge it."""
+    problems = [] if api_key else ["missing 'api-key' header"]
+    # Split before percent-decoding, as the mock's pipeline does: %2F stays inside its segment.
+    segments = [unquote(segment, errors="replace") for segment in path.strip("/").split("/")]
+    match = contract.router.match(segments)
+    if match is None:
+        return None, [*problems, f"no operation at {path}"]
+    operation = match.methods.get("GET" if method == "HEAD" else method)
+    if operation is None:
+        return None, [*problems, f"{method} is not an operation of this path"]
+    validated = operation.validate(match.values, parse_qsl(query, keep_blank_values=True))
+    problems.extend(validated.tolerated)
+    problems.extend(problem.message for problem in validated.problems)
+    return operation.operation_id, problems
+
+
+def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeout: float = 30.0,
+                     journal_size: int = 1000, transport: httpx.AsyncBaseTransport | None = None,
+                     echo: bool = True) -> Starlette:
+    """The proxy as an ASGI app; `transport` lets tests put an in-process server upstream."""
+    contract = compile_contract(load_contract(contract_path))
+    client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+    state = ProxyState(upstream, contract, client, Journal(journal_size, print_violation if echo else None))
+
+    async def forward(request: Request) -> Response:
+        method, path = request.method, request.url.path
+        query = request.url.query
+        raw_path = (request.scope.get("raw_path") or path.encode()).decode("latin-1")
+        operation_id, problems = request_violations(contract, method, raw_path, query,
+                                                    request.headers.get("api-key"))
+        violations = [f"request: {problem}" for problem in problems]
+        if method not in FORWARDED_METHODS:
+            response: Response = OrjsonResponse(
+                {"code": "method_not_allowed", "message": f"{method} is not forwarded: the proxy is read-only"},
+                status_code=405, headers={"allow": ", ".join(FORWARDED_METHODS)})
+        else:
+            response = await _forward(state, request, operation_id, violations)
+        state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations))
+        return response
+
+    async def requests(request: Request) -> Response:
+        if not _from_loopback(request):
+            return _refuse()
+        entries = [entry.as_dict() for entry in state.journal.entries()]
+        return OrjsonResponse({"count": len(entries), "requests": entries})
+
+    async def reset(request: Request) -> Response:
+        if not _from_loopback(request):
+            return _refuse()
+        state.journal.clear()
+        return OrjsonResponse({"reset": True})
+
+    async def health(request: Request) -> Response:
+        return OrjsonResponse({"status": "ok", "mode": "proxy", "upstream": state.upstream})
+
+    async def openapi(request: Request) -> Response:
+        return OrjsonResponse(contract.document)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+        if echo:
+            print(state.journal.summary(), flush=True)
+
+    every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    app = Starlette(
+        routes=[
+            Route("/__mock__/health", health, methods=["GET"]),
+            Route("/__mock__/requests", requests, methods=["GET"]),
+            Route("/__mock__/reset", reset, methods=["POST"]),
+            Route("/__mock__/openapi.json", openapi, methods=["GET"]),
+            Route(contract.base_path + "/{rest:path}", forward, methods=every_method),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.proxy = state
+    return app
+
+
+async def _forward(state: ProxyState, request: Request, operation_id: str | None,
+                   violations: list[str]) -> Response:
+    rest = request.url.path[len(state.contract.base_path):]
+    url = state.upstream + rest + (f"?{request.url.query}" if request.url.query else "")
+    headers = {name: value for name, value in request.headers.items() if name not in DROPPED_REQUEST_HEADERS}
+    try:
+        answer = await state.client.request(request.method, url, headers=headers)
+    except httpx.HTTPError as error:
+        violations.append(f"upstream: {type(error).__name__}: {error}")
+        return OrjsonResponse({"code": "bad_gateway", "message": f"upstream {state.upstream} failed: {error}"},
+                              status_code=502)
+    body = answer.content  # decoded: the proxy answers without content-encoding
+    if operation_id is not None and request.method == "GET":
+        problems = state.validator.check(operation_id, answer.status_code, answer.headers, body)
+        violations.extend(f"response: {problem}" for problem in problems)
+    kept = {name: value for name, value in answer.headers.items() if name.lower() not in DROPPED_RESPONSE_HEADERS}
+    return Response(body, status_code=answer.status_code, headers=kept)
+
+
+def _from_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else "testclient"
+    if host in ("testclient", "localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse() -> Response:
+    return OrjsonResponse(
+        {"code": "permission_denied", "message": "The /__mock__/ endpoints answer loopback clients only"},
+        status_code=403,
+    )
+
+
+def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract_path: Path | None) -> int:
+    import uvicorn
+
+    from mock_server.cli import CliError, bind_socket
+
+    if not upstream.startswith(("http://", "https://")):
+        raise CliError(f"--upstream {upstream!r} must start with http:// or https://")
+    app = create_proxy_app(upstream, contract_path=contract_path, timeout=timeout)
+    sock = bind_socket(host, port)
+    base = f"http://{host}:{sock.getsockname()[1]}{app.state.proxy.contract.base_path}"
+    print(f"brevo-loyalty-mock proxy: {base} -> {upstream}\n"
+          f"  requests and answers are checked against the contract; violations: "
+          f"GET http://{host}:{sock.getsockname()[1]}/__mock__/requests", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", server_header=False)
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has shut down; our handlers turn it
+    # into a return, so that the exit status says whether the traffic broke the contract.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 1 if app.state.proxy.journal.violation_count else 0
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stopped(signum: int, frame: Any) -> None:
+    raise _Stopped()

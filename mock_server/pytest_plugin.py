@@ -1,0 +1,108 @@
+"""pytest plugin: a running Brevo Loyalty mock for your tests, and a check of your client against the contract.
+
+Installed with the package (entry point ``pytest11``), it offers:
+
+- the ``brevo_mock`` fixture: a mock on a free loopback port, started once per
+  session and handed to each test with an empty request journal. It has
+  ``.base_url`` (ending in /v3: what a Brevo client takes), ``.api_key``,
+  ``.world`` (the seeded ids), ``.requests`` (what the test's client sent,
+  with each request's contract violations), ``.violations``, ``.reset()`` and
+  ``.load_fixture(path)`` (undone after the test);
+- the ``brevo_contract`` marker, and the ``--brevo-check-client`` option (or
+  ``brevo_check_client = true`` in the ini file) for every test: a test whose
+  client broke the contract while it ran fails, listing each bad request.
+
+Settings come from the ini file: ``brevo_mock_seed``, ``brevo_mock_contacts``,
+``brevo_mock_fixtures`` (one path per line), ``brevo_mock_api_key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from mock_server.testing import RunningMock
+
+MARKER = "brevo_contract"
+FIXTURE = "brevo_mock"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("brevo-loyalty-mock")
+    group.addoption("--brevo-check-client", action="store_true", default=False,
+                    help="fail every test using brevo_mock whose client broke the Brevo Loyalty contract")
+    parser.addini("brevo_check_client", "like --brevo-check-client", type="bool", default=False)
+    parser.addini("brevo_mock_seed", "seed of the brevo_mock world (default 1)", default="1")
+    parser.addini("brevo_mock_contacts", "subscribed contacts per program in the brevo_mock world (default 200)",
+                  default="200")
+    parser.addini("brevo_mock_fixtures", "fixture files layered on the brevo_mock world", type="linelist",
+                  default=[])
+    parser.addini("brevo_mock_api_key", "the key brevo_mock accepts (default: the mock's own)", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}: fail the test if its client broke the Brevo Loyalty contract (needs {FIXTURE})")
+
+
+@pytest.fixture(scope="session")
+def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
+    """The session's mock; tests should use `brevo_mock`, which isolates them from each other."""
+    from mock_server.settings import ApiKey, Settings
+    from mock_server.testing import running_mock
+
+    root = pytestconfig.rootpath
+    fixtures = tuple(_resolve(root, line) for line in pytestconfig.getini("brevo_mock_fixtures"))
+    values: dict[str, Any] = {
+        "access_log": False,
+        "seed": int(pytestconfig.getini("brevo_mock_seed")),
+        "contacts": int(pytestconfig.getini("brevo_mock_contacts")),
+        "fixtures": fixtures,
+    }
+    key = pytestconfig.getini("brevo_mock_api_key")
+    if key:
+        values["api_keys"] = (ApiKey(key),)
+    with running_mock(Settings(**values)) as mock:
+        yield mock
+
+
+@pytest.fixture
+def brevo_mock(brevo_mock_server: RunningMock) -> Iterator[RunningMock]:
+    """A running Brevo Loyalty mock with an empty journal; fixtures loaded by the test are undone after it."""
+    state = brevo_mock_server.state
+    settings, worlds = state.settings, dict(state.worlds)
+    brevo_mock_server.reset()
+    yield brevo_mock_server
+    if state.settings is not settings:  # the test called load_fixture: back to the session's world
+        state.settings = settings
+        state.worlds.clear()
+        state.worlds.update(worlds)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    result = yield  # the test body; raises when the test itself failed
+    mock = getattr(item, "funcargs", {}).get(FIXTURE)
+    if mock is not None and _checks_client(item):
+        broken = [entry for entry in mock.requests if entry.violations]
+        if broken:
+            lines = [f"the client broke the Brevo Loyalty contract in {len(broken)} request(s):"]
+            lines.extend(f"  {entry.method} {entry.path}{'?' + entry.query if entry.query else ''} -> "
+                         f"{entry.status}: {'; '.join(entry.violations)}" for entry in broken)
+            pytest.fail("\n".join(lines), pytrace=False)
+    return result
+
+
+def _checks_client(item: pytest.Item) -> bool:
+    config = item.config
+    return (item.get_closest_marker(MARKER) is not None or config.getoption("--brevo-check-client")
+            or bool(config.getini("brevo_check_client")))
+
+
+def _resolve(root: Path, text: str) -> Path:
+    path = Path(text)
+    return path if path.is_absolute() else root / path

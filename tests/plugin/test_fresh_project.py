@@ -1,0 +1,130 @@
+"""The pytest plugin, as a user gets it: our wheel installed in a fresh project, nothing else of ours.
+
+The test builds our wheel offline, creates a new virtualenv that sees this
+one's third-party packages (a .pth file) but not our source tree, installs
+the wheel there, writes a small test project using `brevo_mock`, and runs
+pytest on it in a subprocess. The plugin must load from the entry point, the
+fixture must serve, and a test whose client sends the obsolete `contact_id`
+must fail under the `brevo_contract` marker and under `--brevo-check-client`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROJECT_TESTS = '''
+import httpx
+import pytest
+
+import mock_server
+
+
+def test_the_wheel_is_what_runs(brevo_mock):
+    assert "/work_venv/" in mock_server.__file__.replace("\\\\", "/")
+
+
+def test_programs(brevo_mock):
+    assert brevo_mock.base_url.endswith("/v3")
+    answer = httpx.get(brevo_mock.base_url + "/loyalty/config/programs", headers={"api-key": brevo_mock.api_key})
+    assert answer.status_code == 200 and answer.json()["items"]
+    assert [entry.operation_id for entry in brevo_mock.requests] == ["getLPList"]
+
+
+def test_each_test_starts_with_an_empty_journal(brevo_mock):
+    assert brevo_mock.requests == []
+    httpx.get(brevo_mock.base_url + "/loyalty/config/programs")
+    assert brevo_mock.violations == ["missing 'api-key' header"]
+    brevo_mock.reset()
+    assert brevo_mock.requests == []
+
+
+def test_load_fixture_and_the_official_client(brevo_mock):
+    from brevo import Brevo
+
+    brevo_mock.load_fixture("widget-member.yaml")
+    client = Brevo(api_key=brevo_mock.api_key, base_url=brevo_mock.base_url)
+    balances = client.balance.get_subscription_balances("27d1dd7a-af67-4020-ba65-19d60000a26e", "12345")
+    assert [entry.value for entry in balances.balance] == [340]
+
+
+def test_the_fixture_is_gone_in_the_next_test(brevo_mock):
+    ids = [program["id"] for program in brevo_mock.world["programs"]]
+    assert "27d1dd7a-af67-4020-ba65-19d60000a26e" not in ids
+
+
+def wrong_client(brevo_mock):
+    program = brevo_mock.world["programs"][0]
+    contact = program["members"][0]["contactId"]
+    answer = httpx.get(brevo_mock.base_url + f"/loyalty/offer/programs/{program['id']}/vouchers",
+                       params={"contactId": contact, "contact_id": contact}, headers={"api-key": brevo_mock.api_key})
+    assert answer.status_code == 200  # the server tolerates it: only the contract check sees it
+
+
+@pytest.mark.brevo_contract
+def test_marked_wrong_client(brevo_mock):
+    wrong_client(brevo_mock)
+
+
+def test_unmarked_wrong_client(brevo_mock):
+    wrong_client(brevo_mock)
+'''
+
+
+@pytest.fixture(scope="module")
+def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("fresh")
+    dist = work / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                    "-q", "-w", str(dist), str(ROOT)], check=True, timeout=300, cwd=work)
+    [wheel] = dist.glob("brevo_loyalty_mock-*.whl")
+    venv = work / "work_venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    # Third-party packages (pytest, httpx, brevo...) from this virtualenv; not our sources.
+    (site / "third_party.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
+                    str(wheel)], check=True, timeout=300)
+    return python
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "test_widget.py").write_text(textwrap.dedent(PROJECT_TESTS))
+    shutil.copy(ROOT / "fixtures" / "widget-member.yaml", folder / "widget-member.yaml")
+    (folder / "pytest.ini").write_text("[pytest]\nbrevo_mock_contacts = 50\n")
+    return folder
+
+
+def run_pytest(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
+    return subprocess.run([str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rf", *args],
+                          cwd=project, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_brevo_mock_works_and_the_marker_fails_a_contract_breaking_client(fresh_python: Path,
+                                                                         project: Path) -> None:
+    done = run_pytest(fresh_python, project)
+    output = done.stdout + done.stderr
+    assert "1 failed, 6 passed" in output, output
+    assert "FAILED test_widget.py::test_marked_wrong_client" in output
+    assert "the client broke the Brevo Loyalty contract in 1 request(s)" in output
+    assert "Unknown query parameter 'contact_id' for getVoucherForAContact; did you mean 'contactId'?" in output
+
+
+def test_the_option_checks_every_test(fresh_python: Path, project: Path) -> None:
+    done = run_pytest(fresh_python, project, "--brevo-check-client", "-k", "wrong_client")
+    output = done.stdout + done.stderr
+    assert "2 failed" in output and "FAILED test_widget.py::test_unmarked_wrong_client" in output, output
