@@ -11,7 +11,7 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from mock_server.errors import BadRequest, UnknownResource
+from mock_server.errors import InvalidParameter, UnknownResource
 from mock_server.store.models import BalanceDefinition, Member, Meta
 from mock_server.store.world import ProgramData, World
 
@@ -63,7 +63,10 @@ def parse_meta_filter(text: str) -> tuple[str, str | None]:
     key, separator, value = text.partition(":")
     key = key.strip()
     if not key:
-        raise BadRequest(f"metadata_key_value must look like 'key:value', got {text!r}")
+        # A 422, not a 400: the voucher list (its only user) documents no 400.
+        raise InvalidParameter(
+            f"Invalid parameter 'metadata_key_value' (query): must look like 'key:value' or 'key', got {text!r}"
+        )
     return key, (value if separator else None)
 
 

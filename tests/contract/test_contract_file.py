@@ -674,7 +674,7 @@ def test_documented_ranges_and_defaults(spec):
         "default": "updatedAt",
     }
     assert vouchers["rewardId"]["schema"] == {"type": "string", "format": "uuid"}
-    assert vouchers["metadata_key_value"]["schema"] == {"type": "string"}
+    assert vouchers["metadata_key_value"]["schema"] == {"type": "string", "pattern": "^[^:]"}
 
     assert params_by_name(spec, "getRewardPageApi")["state"]["schema"] == {"type": "string", "default": "all"}
     for op_id in (

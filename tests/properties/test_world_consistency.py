@@ -94,8 +94,10 @@ def check_tier(world, data, contact: int, listed: dict[str, dict[int, dict]]) ->
     current = reached[-1] if reached else None
     upcoming = ordered[len(reached)] if len(reached) < len(ordered) else None
     assert status["tierGroupId"] == primary["id"]
+    assert status["tierGroupName"] == primary["name"]
     assert status["currentBalance"] == balance
     assert status["tierId"] == (current["tierId"] if current else None)
+    assert status["tierName"] == (current["name"] if current else None)
     assert status["nextTierName"] == (upcoming["name"] if upcoming else None)
     assert status["nextTierThreshold"] == (upcoming["accessConditions"][0]["minimumValue"] if upcoming else None)
 
@@ -110,10 +112,19 @@ def check_vouchers(world, data, contact: int) -> None:
         reward = H["getRewardInformation"](world, {"pid": data.id, "rid": voucher["rewardId"]})
         if "codePoolId" in reward:
             assert H["getCodeCount"](world, {"pid": data.id, "cpid": reward["codePoolId"]})["count"] >= 0
-    usable = {v["id"] for v in H["getSubscriptionVouchers"](world, {"pid": data.id, "cid": contact})}
+    wallet = H["getSubscriptionVouchers"](world, {"pid": data.id, "cid": contact})
+    usable = {v["id"] for v in wallet}
     assert usable == {
         v["id"] for v in page["contactRewards"] if v["consumedAt"] is None and v["expirationDate"] > NOW
     }
+    # The guide's wallet names the offer each voucher came from, as the offers page shows it.
+    for voucher in wallet:
+        assert voucher["offerId"] in offer_ids
+        reward = H["getRewardInformation"](world, {"pid": data.id, "rid": voucher["offerId"]})
+        assert (voucher["offerName"], voucher["publicDescription"]) == (reward["name"], reward["publicDescription"])
+    account = H["getParameterSubscriptionInfo"](world, {"pid": data.id, "contactId": str(contact), "params": "reward"})
+    assert {v["rewardId"] for v in account["reward"]} <= offer_ids
+    assert {v["id"] for v in account["reward"]} == {v["id"] for v in page["contactRewards"]}
 
 
 @SETTINGS

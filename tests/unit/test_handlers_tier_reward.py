@@ -2,7 +2,7 @@
 
 import pytest
 
-from mock_server.errors import BadRequest, UnknownResource
+from mock_server.errors import InvalidParameter, UnknownResource
 from mock_server.fixtures import load_fixture, shipped_fixture
 from mock_server.seeding import build_world
 from tests.support.handlers import contract_handlers
@@ -110,7 +110,7 @@ def test_vouchers_filter_sort_and_count(world):
     assert second["count"] == 2 and second["contactRewards"] == page["contactRewards"][1:]
     consumed = page["contactRewards"][1]
     assert consumed["consumedAt"] == "2026-04-10T18:00:00.000Z"
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidParameter, match="metadata_key_value"):
         H["getVoucherForAContact"](world, {**base, "metadata_key_value": ":x"})
     with pytest.raises(UnknownResource, match="contactId"):
         H["getVoucherForAContact"](world, {**base, "contactId": 54321})

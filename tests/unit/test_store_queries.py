@@ -4,7 +4,7 @@ from array import array
 
 import pytest
 
-from mock_server.errors import BadRequest, UnknownResource
+from mock_server.errors import InvalidParameter, UnknownResource
 from mock_server.seeding import build_world
 from mock_server.store.models import freeze
 from mock_server.store.queries import (
@@ -39,8 +39,9 @@ def test_meta_filter_syntax():
     assert parse_meta_filter("url:https://x") == ("url", "https://x")
     assert parse_meta_filter("source") == ("source", None)
     assert parse_meta_filter("note:") == ("note", "")
-    with pytest.raises(BadRequest, match="key:value"):
+    with pytest.raises(InvalidParameter, match="key:value") as caught:
         parse_meta_filter(":rule")
+    assert caught.value.status == 422  # the voucher list documents 422, not 400
 
 
 def test_meta_matches_reads_values_as_text():

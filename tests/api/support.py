@@ -1,0 +1,186 @@
+"""Helpers of the HTTP tests: settings, seeded ids, one sample request per operation, `Api`.
+
+Expectations in these tests come from the world the app was built from (its
+`World` object, read through the store) or from the contract, never from the
+response under test. `Api.ok` checks every 200 body it returns against the
+contract's response schema, so every happy-path test is also a contract check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from mock_server.contract.operations import CompiledContract, Operation
+from mock_server.contract.responses import ResponseValidator
+from mock_server.settings import DEFAULT_API_KEY, Settings
+from mock_server.store.models import Member
+from mock_server.store.world import ProgramData, World
+
+SEED = 1
+CONTACTS = 50
+API_KEY = DEFAULT_API_KEY
+FORBIDDEN_KEY = "xkeysib-loyalty-mock-forbidden"
+UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
+UNKNOWN_CONTACT = 999_999_999  # well-formed, far above any seeded contact id
+
+Query = Mapping[str, Any]
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"seed": SEED, "contacts": CONTACTS, "access_log": False,
+                              "forbidden_keys": (FORBIDDEN_KEY,), "journal_size": 10}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def world_of(app: Starlette) -> World:
+    state = app.state.mock
+    return state.worlds[state.settings.api_keys[0].organisation]
+
+
+# ----------------------------------------------------------------- seeded ids
+
+
+@dataclass(frozen=True)
+class Ids:
+    """One of everything, chosen in the world so that every 200 body has content."""
+
+    data: ProgramData
+    member: Member
+    bdid: str  # a visible (not internal) definition with limits, on which the member has active credits
+    internal_bdid: str
+    blid: str
+    gid: str
+    rid: str  # a reward drawing its codes from a pool
+    cpid: str
+
+    @property
+    def pid(self) -> str:
+        return self.data.id
+
+    @property
+    def cid(self) -> int:
+        return self.member.contact_id
+
+    @property
+    def subscription(self) -> str:
+        return self.member.subscription.loyalty_subscription_id
+
+
+def find_ids(world: World) -> Ids:
+    """The first program and member of the world that have every kind of record."""
+    for data in world.programs:
+        internal = [d for d in data.definitions if d.internal]
+        visible = [d for d in data.definitions if not d.internal and data.limits_of(d.id)]
+        pooled = [r for r in data.rewards if r.code_pool_id]
+        if not (internal and visible and pooled and data.tier_groups):
+            continue
+        definition = visible[0]
+        for position in range(len(data.members)):
+            member = world.member_at(data, position)
+            usable = [v for v in member.vouchers if v.available(world.reference_now)]
+            if usable and member.ledger(definition.id).active_balances:
+                return Ids(
+                    data=data, member=member, bdid=definition.id, internal_bdid=internal[0].id,
+                    blid=data.limits_of(definition.id)[0].id, gid=data.tier_groups[0].id,
+                    rid=pooled[0].id, cpid=pooled[0].code_pool_id or "",
+                )
+    raise AssertionError("the world has no program with every kind of record")
+
+
+@dataclass(frozen=True)
+class Request:
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+
+
+def sample_requests(ids: Ids) -> dict[str, Request]:
+    """One request per operation of the contract, with seeded ids, answered 200 with content."""
+    pid, cid, bdid = ids.pid, ids.cid, ids.bdid
+    member = {"contactId": cid, "balanceDefinitionId": bdid}
+    return {
+        "getLPList": Request(),
+        "getLoyaltyProgramInfo": Request({"pid": pid}),
+        "getParameterSubscriptionInfo": Request({"pid": pid}, {"contactId": cid}),
+        "getBalanceDefinitionList": Request({"pid": pid}),
+        "getBalanceDefinition": Request({"pid": pid, "bdid": bdid}),
+        "getBalanceLimit": Request({"pid": pid, "bdid": bdid, "blid": ids.blid}),
+        "getSubscriptionBalances": Request({"pid": pid, "cid": cid}),
+        "getContactBalances": Request({"pid": pid}, {"balanceDefinitionId": bdid}),
+        "getActiveBalancesApi": Request({"pid": pid}, member),
+        "getTransactionHistoryApi": Request({"pid": pid}, member),
+        "getSubscriptionTier": Request({"pid": pid, "cid": cid}),
+        "getSubscriptionVouchers": Request({"pid": pid, "cid": cid}),
+        "getSubscriptionTransactions": Request({"pid": pid, "cid": cid}),
+        "getListOfTierGroups": Request({"pid": pid}),
+        "getTierGroup": Request({"pid": pid, "gid": ids.gid}),
+        "getLoyaltyProgramTier": Request({"pid": pid}),
+        "getRewardPageApi": Request({"pid": pid}),
+        "getRewardInformation": Request({"pid": pid, "rid": ids.rid}),
+        "getVoucherForAContact": Request({"pid": pid}, {"contactId": cid}),
+        "getCodeCount": Request({"pid": pid, "cpid": ids.cpid}),
+    }
+
+
+# ------------------------------------------------------------------- the API
+
+
+class Api:
+    """Calls operations by operationId, building the URL from the contract's path template."""
+
+    def __init__(self, client: TestClient, contract: CompiledContract, validator: ResponseValidator) -> None:
+        self.client = client
+        self.contract = contract
+        self.validator = validator
+
+    def operation(self, operation_id: str) -> Operation:
+        return self.contract.operations[operation_id]
+
+    def url(self, operation_id: str, path: Mapping[str, Any] | None = None) -> str:
+        return self.contract.base_path + self.operation(operation_id).path.format(**(path or {}))
+
+    def get(
+        self,
+        operation_id: str,
+        path: Mapping[str, Any] | None = None,
+        query: Query | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "GET",
+    ) -> httpx2.Response:
+        return self.client.request(method, self.url(operation_id, path), params=dict(query or {}),
+                                   headers=dict(headers or {}))
+
+    def ok(self, operation_id: str, path: Mapping[str, Any] | None = None, query: Query | None = None) -> Any:
+        """The JSON body of a 200 answer, after checking it against the contract."""
+        response = self.get(operation_id, path, query)
+        assert response.status_code == 200, (operation_id, response.status_code, response.text)
+        problems = self.validator.check(operation_id, 200, response.headers, response.content)
+        assert problems == [], (operation_id, problems)
+        return response.json()
+
+    def send(self, operation_id: str, request: Request, **kwargs: Any) -> httpx2.Response:
+        return self.get(operation_id, request.path, request.query, **kwargs)
+
+    def error(self, response: httpx2.Response, operation_id: str, status: int, code: str | None = None) -> str:
+        """Check an error answer (status, contract-valid error body, code); return its message."""
+        assert response.status_code == status, (operation_id, response.status_code, response.text)
+        problems = self.validator.check(operation_id, status, response.headers, response.content)
+        assert problems == [], (operation_id, status, problems)
+        body = response.json()
+        assert set(body) == {"code", "message"} and body["message"], body
+        if code is not None:
+            assert body["code"] == code, body
+        return body["message"]
+
+
+def client_for(app: Starlette, key: str | None = API_KEY) -> TestClient:
+    client = TestClient(app, base_url="http://127.0.0.1")
+    if key is not None:
+        client.headers["api-key"] = key
+    return client
