@@ -1,0 +1,51 @@
+"""The home page at /__mock__/, in headless Chromium: the seeded world and the request journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from mock_server.testing import RunningMock
+from tests.browser.cdp import Page
+from tests.browser.conftest import SCREENSHOTS
+from tests.browser.test_widget import PROGRAM_ID, WIDGET_LINE
+
+
+def rows(page: Page) -> list[str]:
+    return page.evaluate("[...document.querySelectorAll('#journal-rows tr')].map(r => r.textContent)")
+
+
+def test_the_home_page_lists_the_world_and_what_clients_sent(page: Page, fresh_widget_mock: RunningMock) -> None:
+    mock = fresh_widget_mock
+    page.navigate(f"{mock.root_url}/__mock__/")
+    page.wait_for(f"!!document.querySelector('[data-program-id=\"{PROGRAM_ID}\"]')")
+
+    card = page.text(f'[data-program-id="{PROGRAM_ID}"]') or ""
+    assert "Storefront Rewards" in card and "Purchase Points" in card and "cust_abc123" in card
+    assert page.text("#base-url") == mock.base_url
+    assert page.text("#api-keys") == mock.api_key
+    # Every seeded program is there, with its id.
+    shown = page.evaluate("[...document.querySelectorAll('[data-program-id]')].map(e => e.dataset.programId)")
+    assert sorted(shown) == sorted(program["id"] for program in mock.world["programs"])
+
+    # A request from "the app" shows up in the journal by itself (refresh every 2 s), violations included.
+    httpx.get(f"{mock.base_url}/loyalty/config/programs", params={"limit": 2, "contact_id": 7},
+              headers={"api-key": mock.api_key})
+    page.wait_for("document.querySelectorAll('#journal-rows tr').length === 1", timeout=10)
+    (row,) = rows(page)
+    assert "/v3/loyalty/config/programs?limit=2&contact_id=7" in row and "getLPList" in row and "200" in row
+    assert "contact_id" in (page.text("#journal-rows tr.violating") or "")  # an unknown query parameter
+    page.screenshot(Path(SCREENSHOTS) / "brevo-loyalty-mock-home.png")
+
+    page.evaluate("document.getElementById('journal-reset').click()")
+    page.wait_for("document.querySelectorAll('#journal-rows tr').length === 0")
+    assert mock.requests == []
+
+
+def test_a_members_widget_link_opens_its_widget(page: Page, fresh_widget_mock: RunningMock) -> None:
+    page.navigate(f"{fresh_widget_mock.root_url}/__mock__/")
+    link = page.wait_for(f"document.querySelector('[data-program-id=\"{PROGRAM_ID}\"] a.widget-link')?.href")
+    page.navigate(link)
+    page.wait_for("document.getElementById('widget-summary').dataset.state === 'ready'")
+    assert page.text("#widget-summary") == WIDGET_LINE

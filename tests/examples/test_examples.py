@@ -1,0 +1,111 @@
+"""The examples/ run as a user runs them, against a live mock with the widget member.
+
+Each reads contact 12345 end to end with an official Brevo client, unchanged
+(only the base URL points at the mock), and prints the guide's widget line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mock_server.fixtures import shipped_fixture
+from mock_server.settings import Settings
+from mock_server.store.models import REFERENCE_NOW_ISO
+from mock_server.testing import RunningMock, running_mock
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+NODE_DIR = EXAMPLES / "node"
+WIDGET_LINE = "340 pts · Silver · 160 pts to Gold · 1 reward available"
+PYTHON_EXAMPLES = ["widget_member_sync.py", "widget_member_async.py"]
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[RunningMock]:
+    fixture = shipped_fixture("widget-member")
+    assert fixture is not None
+    with running_mock(Settings(access_log=False, contacts=50, fixtures=(fixture,))) as running:
+        yield running
+
+
+def run(command: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120,
+                          encoding="utf-8", env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"})
+
+
+# --------------------------------------------------------------------------- brevo-python 5.x
+
+
+def test_the_python_client_is_5x() -> None:
+    from importlib.metadata import version
+
+    assert version("brevo-python").split(".")[0] == "5"
+
+
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES)
+def test_the_python_client_reads_the_widget_member(mock: RunningMock, example: str) -> None:
+    mock.reset()
+    # --now: judge voucher expiry on the mock's clock, so that the test does not age.
+    done = run([sys.executable, str(EXAMPLES / "python" / example), "--base-url", mock.base_url,
+                "--now", REFERENCE_NOW_ISO])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == WIDGET_LINE + "\n"
+    assert sorted(entry.operation_id for entry in mock.requests) == [
+        "getLoyaltyProgramTier", "getParameterSubscriptionInfo", "getSubscriptionBalances", "getVoucherForAContact"]
+    assert mock.violations == []  # the client kept to the contract
+
+
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES)
+def test_the_python_client_raises_brevos_errors(mock: RunningMock, example: str) -> None:
+    script = str(EXAMPLES / "python" / example)
+    wrong_key = run([sys.executable, script, "--base-url", mock.base_url, "--api-key", "xkeysib-wrong"])
+    assert wrong_key.returncode == 1
+    assert wrong_key.stderr.startswith("UnauthorizedError: HTTP 401 {'code': 'unauthorized'")
+    unknown = run([sys.executable, script, "--base-url", mock.base_url,
+                   "--program-id", "00000000-0000-4000-8000-000000000000"])
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("NotFoundError: HTTP 404 {'code': 'document_not_found'")
+
+
+# --------------------------------------------------------------------------- @getbrevo/brevo 6.x
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        pytest.skip("node is not installed: the Node client example needs Node.js 18+ and npm")
+    if not (NODE_DIR / "node_modules" / "@getbrevo" / "brevo").is_dir():
+        pytest.skip("@getbrevo/brevo is not installed: run `make test` (it runs `npm ci` in examples/node "
+                    "when npm is present) or `npm ci --prefix examples/node`")
+    return found
+
+
+def test_the_node_client_is_6x(node: str) -> None:
+    installed = json.loads((NODE_DIR / "node_modules" / "@getbrevo" / "brevo" / "package.json").read_text())
+    assert installed["version"].split(".")[0] == "6"
+    wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]["@getbrevo/brevo"]
+    assert installed["version"] == wanted  # npm ci installed what the lock file pins
+
+
+def test_the_node_client_reads_the_widget_member(mock: RunningMock, node: str) -> None:
+    mock.reset()
+    done = run([node, "widget_member.mjs", "--base-url", mock.base_url], cwd=NODE_DIR)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == WIDGET_LINE + "\n"
+    assert sorted(entry.operation_id for entry in mock.requests) == [
+        "getLoyaltyProgramTier", "getSubscriptionBalances", "getSubscriptionTier", "getSubscriptionVouchers"]
+    assert mock.violations == []
+
+
+def test_the_node_client_reports_brevos_errors(mock: RunningMock, node: str) -> None:
+    done = run([node, "widget_member.mjs", "--base-url", mock.base_url, "--contact-id", "999999"], cwd=NODE_DIR)
+    assert done.returncode == 1
+    assert "HTTP 404" in done.stderr and "document_not_found" in done.stderr
