@@ -1,0 +1,69 @@
+"""The baseline: bare Starlette on uvicorn, answering a fixed JSON body after an api-key check.
+
+Every figure of the benchmark is a ratio against this app, measured in the same
+run, on the same machine, with the same uvicorn options as the mock
+(`mock_server.cli.uvicorn_options`). It has one route per measured request,
+answering the very bytes the mock answered for it, so both send the same size;
+what is left between the two is the mock's own work: routing, validation from
+the contract, the world look-ups and the JSON encoding.
+
+    python -m bench.baseline_app --port 8100 --bodies bodies.json --api-key KEY
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server.cli import bind_socket, uvicorn_options
+from mock_server.settings import Settings
+
+UNAUTHORIZED = b'{"code":"unauthorized","message":"Key not found"}'
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def baseline_path(name: str) -> str:
+    return f"/baseline/{name}"
+
+
+def _endpoint(body: bytes, api_key: str) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        if request.headers.get("api-key") != api_key:
+            return Response(UNAUTHORIZED, status_code=401, media_type="application/json")
+        return Response(body, media_type="application/json")
+
+    return endpoint
+
+
+def create_baseline(bodies: dict[str, bytes], api_key: str) -> Starlette:
+    """One GET route per name, answering its body to the right key and 401 to any other."""
+    routes = [Route(baseline_path(name), _endpoint(body, api_key), methods=["GET"]) for name, body in bodies.items()]
+    return Starlette(routes=routes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--bodies", type=Path, required=True, help="JSON object: name -> body text")
+    parser.add_argument("--api-key", required=True)
+    args = parser.parse_args()
+    bodies = {name: text.encode() for name, text in json.loads(args.bodies.read_text()).items()}
+    app = create_baseline(bodies, args.api_key)
+    # The mock's socket and options, as `brevo-loyalty-mock serve --no-access-log` has them.
+    sock = bind_socket("127.0.0.1", args.port)
+    config = uvicorn.Config(app, **uvicorn_options(Settings(access_log=False)))
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

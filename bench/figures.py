@@ -1,0 +1,136 @@
+"""What a benchmark run measured, as plain data: rounds of loads, medians, ratios, targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from bench.scenarios import Scenario
+from bench.wrk import Load
+
+
+@dataclass
+class Series:
+    """The rounds of one request against one server."""
+
+    loads: list[Load] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return median(load.rps for load in self.loads) if self.loads else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        return median(load.p50_ms for load in self.loads) if self.loads else 0.0
+
+    @property
+    def p99_ms(self) -> float:
+        return median(load.p99_ms for load in self.loads) if self.loads else 0.0
+
+    @property
+    def errors(self) -> int:
+        return sum(load.errors for load in self.loads)
+
+
+@dataclass(eq=False)
+class Row:
+    """One read on one world, the mock against the baseline answering the same bytes, same run."""
+
+    scenario: Scenario
+    contacts: int
+    body: bytes  # what the mock answered (the median size, for a round-robin): the baseline answers it
+    mock: Series = field(default_factory=Series)
+    baseline: Series = field(default_factory=Series)
+
+    @property
+    def key(self) -> str:
+        return self.scenario.key
+
+    @property
+    def title(self) -> str:
+        return self.scenario.title
+
+    @property
+    def name(self) -> str:
+        """Unique within a run: the baseline's route."""
+        return f"{self.scenario.key}-{self.contacts}"
+
+    @property
+    def body_bytes(self) -> int:
+        return len(self.body)
+
+    # Ratios are medians of per-round ratios: the mock and the baseline of one round run back to
+    # back, so a slow spell of the machine weighs on both sides of the same ratio.
+
+    @property
+    def rps_ratio(self) -> float:
+        return paired(self.mock.loads, self.baseline.loads, "rps")
+
+    @property
+    def p50_ratio(self) -> float:
+        return paired(self.mock.loads, self.baseline.loads, "p50_ms")
+
+    @property
+    def p99_ratio(self) -> float:
+        return paired(self.mock.loads, self.baseline.loads, "p99_ms")
+
+
+@dataclass
+class Startup:
+    """Launches of one world: seconds from exec to the first 200, and the peak RSS."""
+
+    contacts: int
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: list[float] = field(default_factory=list)
+    transactions: int | None = None
+
+    @property
+    def median_seconds(self) -> float:
+        return median(self.seconds) if self.seconds else 0.0
+
+    @property
+    def max_rss_mb(self) -> float:
+        return max(self.peak_rss_mb, default=0.0)
+
+
+@dataclass
+class Target:
+    name: str
+    goal: str  # e.g. ">= 0.75x"
+    measured: str
+    met: bool | None  # None: not measured (e.g. Prism unavailable)
+
+
+@dataclass
+class Run:
+    """Everything one `make bench` measured."""
+
+    command: str
+    started_at: str
+    machine: dict[str, str]
+    settings: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    scaling: list[tuple[Row, Row]] = field(default_factory=list)  # (small world, big world)
+    startups: list[Startup] = field(default_factory=list)
+    prism: Row | None = None  # the program read, the mock against Prism, rounds interleaved
+    prism_note: str = ""
+    workers: Row | None = None  # the program read: mock = `serve --workers N`, baseline = one process
+    workers_count: int = 1
+    conformance_seconds: float | None = None
+    conformance_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, key: str) -> Row:
+        return next(row for row in self.rows if row.key == key)
+
+
+def ratio(value: float, reference: float) -> float:
+    return value / reference if reference else float("nan")
+
+
+def paired(loads: list[Load], references: list[Load], figure: str) -> float:
+    """The median over rounds of `figure` in `loads` divided by the same round's in `references`."""
+    ratios = [ratio(getattr(load, figure), getattr(reference, figure))
+              for load, reference in zip(loads, references, strict=True)]
+    return median(ratios) if ratios else float("nan")

@@ -1,0 +1,351 @@
+"""The benchmark run: start-ups, then interleaved rounds of mock and baseline under wrk, then the extras.
+
+Order of a run (every server is stopped at the end, whatever happens):
+
+1. start-up: the default world launched several times, then the big world; the
+   last launch of each stays up for the loads;
+2. the measured requests are resolved against each world, and their answers
+   handed to the baseline, which then serves the same bytes;
+3. rounds: in each round every row is loaded on the mock, then on the baseline;
+4. Prism on the program read (when installed), `serve --workers N`, and the
+   in-process conformance run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from bench.baseline_app import baseline_path
+from bench.figures import Row, Run, Startup
+from bench.machine import describe
+from bench.procs import Server, ServerError, ServerSet, free_port
+from bench.report import write
+from bench.scenarios import (
+    Fetch,
+    Scenario,
+    ScenarioError,
+    choose_ids,
+    main_scenarios,
+    scaling_scenarios,
+    world_path,
+)
+from bench.wrk import Load, LoadShape, WrkError, run_wrk
+from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PRISM = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
+CONTRACT = ROOT / "contracts" / "loyalty.openapi.yaml"
+HEADERS = {"api-key": DEFAULT_API_KEY}
+READY_PATH = "/v3/loyalty/config/programs"
+SERVER_CPU, LOAD_CPU = 0, 1  # one core for the server under test, the other for wrk
+
+
+@dataclass(frozen=True)
+class Options:
+    rounds: int
+    seconds: float
+    warmup: float
+    connections: int
+    small: int
+    big: int
+    startup_rounds: int
+    big_startup_rounds: int
+    workers: int
+    prism: bool
+    conformance: bool
+    output: Path
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=9, help="rounds per figure; figures are medians (9)")
+    parser.add_argument("--duration", type=float, default=1.0, help="seconds of load per round (1)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--big-contacts", type=int, default=100_000, help="contacts of the big world (100000)")
+    parser.add_argument("--startup-rounds", type=int, default=5, help="launches of the default world (5)")
+    parser.add_argument("--big-startup-rounds", type=int, default=3, help="launches of the big world (3)")
+    parser.add_argument("--workers", type=int, default=2, help="serve --workers N to measure; 1 skips it (2)")
+    parser.add_argument("--no-prism", dest="prism", action="store_false", help="skip Prism even if installed")
+    parser.add_argument("--no-conformance", dest="conformance", action="store_false",
+                        help="skip timing pytest tests/conformance")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 1 s, 10,000 contacts")
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.big_contacts = 1, 1.0, 10_000
+        args.startup_rounds = args.big_startup_rounds = 1
+    return Options(
+        rounds=max(1, args.rounds),
+        seconds=max(1.0, args.duration),
+        warmup=1.0,
+        connections=max(1, args.connections),
+        small=DEFAULT_CONTACTS,
+        big=args.big_contacts,
+        startup_rounds=max(1, args.startup_rounds),
+        big_startup_rounds=max(1, args.big_startup_rounds),
+        workers=args.workers,
+        prism=args.prism,
+        conformance=args.conformance,
+        output=args.output,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    run = Run(
+        command=" ".join(["python -m bench", shlex.join(sys.argv[1:] if argv is None else argv)]).strip(),
+        started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=describe(ROOT),
+        settings={"wrk threads": "1", "connections": str(options.connections),
+                  "round": f"{options.seconds:.0f} s", "rounds": str(options.rounds),
+                  "pinning": f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}"},
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    started, load_before = time.monotonic(), _load_average()
+    try:
+        with ServerSet(RESULTS / "logs") as servers:
+            measure(run, servers, options)
+    except (ServerError, WrkError, ScenarioError) as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted; every server was stopped", file=sys.stderr)
+        return 130
+    run.notes.append(f"The whole run took {time.monotonic() - started:.0f} s; load average {load_before} before it, "
+                     f"{_load_average()} at its end (1, 5, 15 min; the machine has {os.cpu_count()} cores: a load "
+                     "well above the benchmark's own 2 means other work shared the cores, and the figures are noisy).")
+    print(write(run, options.output))
+    print(f"\nwritten to {options.output}", file=sys.stderr)
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _load_average() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+# --------------------------------------------------------------------- stages
+
+
+def measure(run: Run, servers: ServerSet, options: Options) -> None:
+    shape = LoadShape(options.seconds, options.connections, cpu=LOAD_CPU)
+    small, small_startup = _startups(servers, options.small, options.startup_rounds)
+    big, big_startup = _startups(servers, options.big, options.big_startup_rounds)
+    run.startups = [small_startup, big_startup]
+    _log(f"start-up: {small_startup.median_seconds:.2f} s at {options.small:,} contacts, "
+         f"{big_startup.median_seconds:.2f} s at {options.big:,}")
+
+    small_ids = choose_ids(_world(small, small_startup), _fetcher(small))
+    big_ids = choose_ids(_world(big, big_startup), _fetcher(big), like=small_ids.history_page)
+    rows = [_row(small, scenario, options.small) for scenario in main_scenarios(small_ids)]
+    by_key = {row.key: row for row in rows}
+    scaling = [
+        (by_key.get(s.key) or _row(small, s, options.small), _row(big, b, options.big))
+        for s, b in zip(scaling_scenarios(small_ids), scaling_scenarios(big_ids), strict=True)
+    ]
+    run.rows, run.scaling = rows, scaling
+    every_row = [*rows, *(row for pair in scaling for row in pair if row not in rows)]
+    server_of = {row.name: (small if row.contacts == options.small else big) for row in every_row}
+    baseline = _baseline(servers, every_row)
+    _rounds(every_row, server_of, baseline, shape, options)
+    small_startup.peak_rss_mb.append(small.peak_rss_mb())
+    big_startup.peak_rss_mb.append(big.peak_rss_mb())
+    servers.stop(big)
+    servers.stop(baseline)
+
+    program = rows[0]
+    if options.prism:
+        run.prism, run.prism_note = _prism(servers, program, small, shape, options.rounds)
+    else:
+        run.prism_note = "skipped with --no-prism"
+    if options.workers > 1:
+        run.workers, run.workers_count = _workers(servers, program, small, options), options.workers
+    if options.conformance:
+        run.conformance_seconds, run.conformance_note = _conformance()
+    else:
+        run.conformance_note = "skipped with --no-conformance"
+
+
+def _rounds(rows: list[Row], server_of: dict[str, Server], baseline: Server, shape: LoadShape,
+            options: Options) -> None:
+    """A warm-up of every pair, then rounds: in each, every row on the mock, then on the baseline."""
+    _log(f"loading {len(rows)} reads x 2 servers x {options.rounds} round(s) of {options.seconds:.0f} s")
+    for row in rows:  # not recorded
+        _load(server_of[row.name], row, _shape(shape, options.warmup))
+        _load(baseline, row, _shape(shape, options.warmup), baseline=True)
+    for round_number in range(options.rounds):
+        for row in rows:
+            row.mock.loads.append(_load(server_of[row.name], row, shape))
+            row.baseline.loads.append(_load(baseline, row, shape, baseline=True))
+        _log(f"round {round_number + 1}/{options.rounds}: program read {rows[0].mock.loads[-1].rps:,.0f} req/s, "
+             f"baseline {rows[0].baseline.loads[-1].rps:,.0f} req/s")
+    _check_errors(rows)
+
+
+def _startups(servers: ServerSet, contacts: int, rounds: int) -> tuple[Server, Startup]:
+    """Launch a world `rounds` times; keep the last launch running."""
+    startup = Startup(contacts)
+    server: Server | None = None
+    for index in range(rounds):
+        if server is not None:
+            startup.peak_rss_mb.append(server.peak_rss_mb())
+            servers.stop(server)
+        server = _launch_mock(servers, f"mock-{contacts}-{index}", contacts)
+        startup.seconds.append(server.started_seconds)
+    assert server is not None
+    return server, startup
+
+
+def _launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--contacts", str(contacts),
+               "--no-access-log"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    return servers.launch(name, command, port, READY_PATH, HEADERS, timeout=120,
+                          cpu=SERVER_CPU if workers == 1 else None)
+
+
+def _fetcher(server: Server) -> Fetch:
+    return lambda path: server.get(path, HEADERS)
+
+
+def _world(server: Server, startup: Startup) -> dict[str, Any]:
+    status, body = server.get(world_path(500))
+    if status != 200:
+        raise ScenarioError(f"GET {world_path(500)} answered {status}")
+    world = orjson.loads(body)
+    startup.transactions = world.get("stats", {}).get("transactions")
+    return world
+
+
+def _row(server: Server, scenario: Scenario, contacts: int) -> Row:
+    paths = scenario.rotation or (scenario.path,)
+    bodies = []
+    for path in paths:  # for a round-robin, this also warms the member cache
+        status, body = server.get(path, HEADERS)
+        if status != 200:
+            raise ScenarioError(f"{scenario.title}: GET {path} answered {status}: {body[:300]!r}")
+        bodies.append(body)
+    return Row(scenario, contacts, sorted(bodies, key=len)[len(bodies) // 2])
+
+
+def _baseline(servers: ServerSet, rows: list[Row]) -> Server:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    bodies_file = RESULTS / "baseline-bodies.json"
+    bodies_file.write_text(json.dumps({row.name: row.body.decode() for row in rows}))
+    port = free_port()
+    command = [sys.executable, "-m", "bench.baseline_app", "--port", str(port), "--bodies", str(bodies_file),
+               "--api-key", DEFAULT_API_KEY]
+    return servers.launch("baseline", command, port, baseline_path(rows[0].name), HEADERS, timeout=60,
+                          cpu=SERVER_CPU)
+
+
+def _shape(shape: LoadShape, seconds: float) -> LoadShape:
+    return LoadShape(seconds, shape.connections, shape.threads, shape.cpu)
+
+
+def _load(server: Server, row: Row, shape: LoadShape, *, baseline: bool = False) -> Load:
+    if baseline:
+        return run_wrk(server.root + baseline_path(row.name), DEFAULT_API_KEY, shape)
+    paths_file = None
+    if row.scenario.rotation:
+        paths_file = RESULTS / f"paths-{row.name}.txt"
+        paths_file.write_text("\n".join(row.scenario.rotation) + "\n")
+    return run_wrk(server.root + row.scenario.path, DEFAULT_API_KEY, shape, paths_file)
+
+
+def _check_errors(rows: list[Row]) -> None:
+    for row in rows:
+        for who, series in (("mock", row.mock), ("baseline", row.baseline)):
+            if series.errors:
+                raise WrkError(f"{row.title} at {row.contacts:,} contacts: the {who} answered {series.errors} "
+                               "errors under load (see bench/results/logs)")
+
+
+def _prism(servers: ServerSet, program: Row, mock: Server, shape: LoadShape,
+           rounds: int) -> tuple[Row | None, str]:
+    """The program read on Prism and on the mock, round after round (Prism plays the baseline's part)."""
+    scenario = program.scenario
+    if not PRISM.exists():
+        return None, "Prism is not installed (make bench installs it with npm when npm is present)"
+    port = free_port()
+    command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "--verboseLevel", "warn", str(CONTRACT)]
+    try:
+        prism = servers.launch("prism", command, port, scenario.operation_path, HEADERS, timeout=120,
+                               cpu=SERVER_CPU)
+    except ServerError as error:
+        return None, f"Prism did not start: {error}"
+    version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True, timeout=60,
+                             check=False).stdout.strip()
+    row = Row(scenario, program.contacts, program.body)
+    try:
+        run_wrk(prism.root + scenario.operation_path, DEFAULT_API_KEY, _shape(shape, 1.0))
+        for _ in range(rounds):
+            row.baseline.loads.append(run_wrk(prism.root + scenario.operation_path, DEFAULT_API_KEY, shape))
+            row.mock.loads.append(_load(mock, row, shape))
+    finally:
+        servers.stop(prism)
+    _log(f"Prism {version}: {row.baseline.rps:,.0f} req/s on the program read, the mock {row.mock.rps:,.0f}")
+    return row, (f"Prism {version}, `prism mock --verboseLevel warn`, same contract, same wrk load and warm-up, "
+                 "same core, rounds interleaved with the mock's")
+
+
+def _workers(servers: ServerSet, program: Row, single: Server, options: Options) -> Row:
+    """The program read on `serve --workers N` against one process, rounds interleaved.
+
+    wrk is not pinned here: the workers and wrk share the cores (the single process stays on its one).
+    """
+    server = _launch_mock(servers, f"mock-workers-{options.workers}", options.small, workers=options.workers)
+    server.wait_workers(options.workers, timeout=120)
+    shape = LoadShape(options.seconds, options.connections * options.workers)
+    row = Row(program.scenario, program.contacts, program.body)  # mock: N workers; baseline: one process
+    try:
+        _load(server, row, _shape(shape, options.warmup))
+        for _ in range(options.rounds):
+            row.mock.loads.append(_load(server, row, shape))
+            row.baseline.loads.append(_load(single, row, shape))
+    finally:
+        servers.stop(server)
+    _check_errors([row])
+    _log(f"--workers {options.workers}: {row.mock.rps:,.0f} req/s on the program read, one process "
+         f"{row.baseline.rps:,.0f}")
+    return row
+
+
+def _conformance() -> tuple[float | None, str]:
+    suite = ROOT / "tests" / "conformance"
+    if not suite.is_dir():
+        return None, "tests/conformance does not exist yet"
+    started = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        return None, "did not finish within 600 s"
+    seconds = time.perf_counter() - started
+    tail = (done.stdout.strip().splitlines() or ["no output"])[-1]
+    return seconds, f"wall clock, one run; pytest: {tail}"
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
