@@ -36,6 +36,10 @@ class JournalEntry:
         return f"client check: {self.method} {target} -> {self.status}: " + "; ".join(self.violations)
 
 
+MAX_DISTINCT_VIOLATIONS = 10_000
+OTHER_VIOLATIONS = "(other violations, not listed one by one)"
+
+
 class Journal:
     def __init__(self, size: int, on_violation: Callable[[JournalEntry], None] | None = None) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max(1, size))
@@ -52,7 +56,11 @@ class Journal:
         entry = JournalEntry(self._seq, time.time(), method, path, query, operation_id, status, violations)
         self._entries.append(entry)
         for violation in violations:
-            self._violation_counts[violation] += 1
+            # Distinct texts are bounded too: a client sending ever-new bad values must not grow memory.
+            if violation in self._violation_counts or len(self._violation_counts) < MAX_DISTINCT_VIOLATIONS:
+                self._violation_counts[violation] += 1
+            else:
+                self._violation_counts[OTHER_VIOLATIONS] += 1
         if violations and self.on_violation is not None:
             self.on_violation(entry)
 

@@ -163,7 +163,7 @@ def page_routes(state: MockState) -> list[Route]:
         problem = None
         if not raw_contact:
             problem = "Give the member to show: /__mock__/widget?contactId=12345 (pid and apiKey are optional)."
-        elif not raw_contact.isdigit() or int(raw_contact) < 1 or len(raw_contact) > 19:
+        elif not (raw_contact.isascii() and raw_contact.isdigit()) or int(raw_contact) < 1 or len(raw_contact) > 19:
             problem = f"contactId must be a contact id (a whole number >= 1), not {raw_contact!r}."
         elif not _valid_api_base(api_base):
             problem = f"apiBase must be a path such as /v3 or an http(s) URL, not {api_base!r}."
