@@ -9,12 +9,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install run test lint conformance clean help
+.PHONY: install run test test-deps lint conformance conformance-long bench soak fuzz clean help
 
 help:
 	@echo "make run         serve the mock (ARGS='--port 9000 --seed 7' to pass flags)"
-	@echo "make test        lint and run the test suite"
+	@echo "make test        lint and run the test suite (installs chromium and the Node example's packages if it can)"
 	@echo "make conformance BASE_URL=... API_KEY=...   check any server against the contract"
+	@echo "make conformance-long   the long conformance run against a fresh mock (minutes)"
+	@echo "make bench       benchmark the mock against bare Starlette (and Prism); writes BENCHMARKS.md"
+	@echo "make soak        64 connections of mixed reads for 3 minutes: errors must be 0, RSS growth < 10%"
+	@echo "make fuzz        long schemathesis and hypothesis runs (FUZZ_EXAMPLES=500 per operation)"
 	@echo "make clean       remove the virtualenv and caches"
 
 $(STAMP): pyproject.toml
@@ -31,8 +35,69 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+test: lint test-deps
 	$(BIN)/python -m pytest -q
 
+# Set-up of the browser and Node tests (tests/browser, tests/examples): Debian's chromium, and
+# the Node example's packages (npm ci, from examples/node/package-lock.json). Both optional:
+# where one cannot be installed (no apt-get, neither root nor passwordless sudo, no npm), the
+# tests that need it skip and say why. Nothing is downloaded while the tests run.
+NODE_EXAMPLE := examples/node
+NODE_STAMP   := $(NODE_EXAMPLE)/node_modules/.package-lock.json
+
+test-deps: $(STAMP)
+	@if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then 	  if command -v apt-get >/dev/null; then 	    echo "installing chromium (Debian package) for the browser tests"; 	    SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); 	    { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } 	      || echo "chromium could not be installed: the browser tests will be skipped"; 	  else echo "no apt-get: install Chromium yourself (or set CHROMIUM=path), else the browser tests skip"; fi; 	fi
+	@if command -v npm >/dev/null; then 	  [ $(NODE_STAMP) -nt $(NODE_EXAMPLE)/package-lock.json ] || { 	    echo "installing the Node example's packages (npm ci in $(NODE_EXAMPLE))"; 	    npm ci --prefix $(NODE_EXAMPLE) --no-audit --no-fund --silent 	      || echo "npm ci failed in $(NODE_EXAMPLE): the Node client tests will be skipped"; }; 	else echo "no npm: the Node client tests will be skipped"; fi
+
+# Conformance of any server (docs/conformance.md): our mock, the real Brevo, another mock.
+#   make conformance BASE_URL=https://api.brevo.com/v3 API_KEY=xkeysib-...   (read-only, <= 500 requests)
+#   make conformance BASE_URL=http://127.0.0.1:8080/v3 API_KEY=xkeysib-loyalty-mock-local-key ARGS='--max-examples 50'
+# The key travels by environment ($$BREVO_API_KEY, used when API_KEY is empty) and is never echoed.
+BASE_URL ?=
+API_KEY  ?=
+REPORT   ?= build/conformance.md
+
+conformance: $(STAMP)
+	@[ -n "$(BASE_URL)" ] || { echo "usage: make conformance BASE_URL=http://host/v3 API_KEY=... [ARGS=...]"; exit 2; }
+	@BREVO_API_KEY="$(or $(API_KEY),$$BREVO_API_KEY)" $(BIN)/python -m mock_server conformance \
+	  --base-url "$(BASE_URL)" --report $(REPORT) $(ARGS)
+
+# The long run against a fresh in-process mock; `make test` runs a bounded one (tests/conformance).
+conformance-long: $(STAMP)
+	$(BIN)/python -m mock_server conformance --mock --max-examples 200 --property-examples 200 \
+	  --report build/conformance-long.md $(ARGS)
+
+# The benchmark (bench/, about 5 minutes, loopback only): wrk from Debian, installed
+# here when missing (as root, else with sudo); Prism from npm when npm is present,
+# optional. Not part of `make test`. `make bench ARGS=--quick` is a one-minute smoke run.
+PRISM := bench/.prism/node_modules/.bin/prism
+
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk (Debian package)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+	@[ -x $(PRISM) ] || ! command -v npm >/dev/null || { \
+	  echo "installing Prism 5.16.0 into bench/.prism (npm)"; \
+	  npm install --prefix bench/.prism --no-audit --no-fund --silent @stoplight/prism-cli@5.16.0 \
+	  || echo "Prism could not be installed: the benchmark runs without it"; }
+	$(BIN)/python -m bench $(ARGS)
+
+# The soak (bench/soak.py, docs/limits.md): the real command under 64 connections of mixed reads,
+# loopback only, bounded in time (SOAK_SECONDS, default 180, plus a 15 s warm-up) and in requests.
+# Load from wrk when installed, else from an asyncio client. Exit 1 on any error or RSS growth >= 10%.
+SOAK_SECONDS ?= 180
+
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --connections 64 $(ARGS)
+
+# The long fuzz (tests/fuzz, marked slow, so not in `make test`): schemathesis in-process with
+# FUZZ_EXAMPLES examples per operation and a stateful link walk; hypothesis over the hostile corpus's
+# generators, in-process and as raw bytes over a loopback socket.
+FUZZ_EXAMPLES ?= 500
+
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m slow tests/fuzz -p no:cacheprovider $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info $(NODE_EXAMPLE)/node_modules

@@ -5,6 +5,7 @@
 - ``GET  /__mock__/requests``      the request journal, newest last
 - ``POST /__mock__/reset``         clear the journal and rate-limit counters
 - ``GET  /__mock__/openapi.json``  the contract the server validates against
+- ``GET  /__mock__/`` and ``/__mock__/widget``  pages for a browser (mock_server/pages)
 
 They need no API key, and answer only clients on the loopback interface:
 they show every organisation's ids, which a key-holder elsewhere must not see.
@@ -47,7 +48,11 @@ def _refuse() -> Response:
 
 
 def admin_routes(state: MockState) -> list[Route]:
+    from mock_server.pages import page_routes  # here: the pages module imports this one
+
     async def health(request: Request) -> Response:
+        if not _from_loopback(request):  # a readiness probe from elsewhere: up or not, no organisation names
+            return OrjsonResponse({"status": "ok"})
         return OrjsonResponse({"status": "ok", "organisations": list(state.worlds)})
 
     async def world(request: Request) -> Response:
@@ -62,7 +67,7 @@ def admin_routes(state: MockState) -> list[Route]:
                 status_code=404,
             )
         sample = request.query_params.get("sample", "5")
-        summary = found.summary(sample=int(sample) if sample.isdigit() else 5)
+        summary = found.summary(sample=int(sample) if sample.isascii() and sample.isdigit() else 5)
         keys = [k.key for k in state.settings.api_keys if k.organisation == organisation]
         return OrjsonResponse({"organisation": organisation, "apiKeys": keys,
                                 "baseUrl": state.base_url(request), **summary})
@@ -89,4 +94,5 @@ def admin_routes(state: MockState) -> list[Route]:
         Route(f"{PREFIX}/requests", requests, methods=["GET"]),
         Route(f"{PREFIX}/reset", reset, methods=["POST"]),
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
+        *page_routes(state),  # GET /__mock__/ (browse) and /__mock__/widget: mock_server/pages
     ]

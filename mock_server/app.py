@@ -10,27 +10,30 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
+from starlette.types import Receive, Scope, Send
 
 from mock_server.admin import admin_routes
 from mock_server.auth import KeyRing
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
-from mock_server.journal import Journal
+from mock_server.journal import Journal, print_violation
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.pipeline import LoyaltyApi
 from mock_server.ratelimit import RateLimiter
 from mock_server.routes import all_handlers
 from mock_server.seeding import build_world
-from mock_server.settings import Settings
+from mock_server.settings import Settings, overrides_from_env
 from mock_server.store.world import World
 
 logger = logging.getLogger("brevo_loyalty_mock")
@@ -72,7 +75,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         settings=settings,
         contract=contract,
         worlds=worlds if worlds is not None else build_worlds(settings),
-        journal=Journal(settings.journal_size),
+        journal=Journal(settings.journal_size, on_violation=print_violation if settings.check_client else None),
         limiter=RateLimiter(settings.rate_limit_per_hour),
     )
     api = LoyaltyApi(contract, state.worlds, KeyRing(settings), state.limiter, state.journal, all_handlers())
@@ -87,14 +90,17 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         if settings.check_client:
             print(state.journal.summary(), flush=True)
 
-    app = Starlette(
+    app = _MockApp(
+        api,
+        contract.base_path,
         routes=routes,
         middleware=[
             Middleware(
-                CORSMiddleware,
+                _BrevoCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET"],
-                allow_headers=["api-key", "content-type", "prefer", "accept"],
+                # Any request header: browser clients add their own (the official JS SDK sends X-Fern-*).
+                allow_headers=["*"],
                 expose_headers=["x-sib-ratelimit-limit", "x-sib-ratelimit-remaining",
                                 "x-sib-ratelimit-reset"],
                 max_age=600,
@@ -107,11 +113,67 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     return app
 
 
+def create_app_from_env() -> Starlette:
+    """The app of one `serve --workers N` process, from the BREVO_MOCK_* settings its parent exported."""
+    values: dict[str, Any] = overrides_from_env()
+    return create_app(Settings(**values))
+
+
+class _MockApp(Starlette):
+    """Starlette, with a direct way into the API for the requests its middleware only passes on.
+
+    A request under the base path (/v3/...) that carries no Origin header goes
+    straight to the pipeline. On its way through Starlette (error middleware,
+    CORS, exception middleware, router, Mount) nothing would touch it but CORS,
+    which adds ``Vary: Origin`` to the answer; the direct way adds the same
+    header. That walk cost as much as the pipeline itself (about 10 µs of a
+    program read's 23, see docs/performance.md). Every other request (CORS
+    preflights and cross-origin calls, /__mock__/, unknown paths) takes the
+    full Starlette path.
+    """
+
+    def __init__(self, api: LoyaltyApi, base_path: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._api = api
+        self._api_prefix = base_path + "/" if base_path else None  # no shortcut when the API sits at "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self._api_prefix is not None
+            and scope["type"] == "http"
+            and scope["path"].startswith(self._api_prefix)
+            and not any(name == b"origin" for name, _ in scope["headers"])
+        ):
+            scope["app"] = self
+            await self._api.respond(scope, send, _VARY_ORIGIN)
+            return
+        await super().__call__(scope, receive, send)
+
+
+_VARY_ORIGIN = ((b"vary", b"Origin"),)  # what CORSMiddleware adds to an answer without Origin
+
+
+class _BrevoCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, answering a refused preflight with Brevo's error body, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        reason = bytes(response.body).decode()  # "Disallowed CORS origin, method, headers"
+        headers = {name: value for name, value in response.headers.items()
+                   if name not in ("content-length", "content-type")}
+        return OrjsonResponse({"code": "bad_request", "message": f"CORS preflight refused: {reason}"},
+                              status_code=400, headers=headers)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     # Outside /v3 (unknown paths, wrong methods on /__mock__/): still Brevo's error body.
     assert isinstance(exc, HTTPException)
     code = {404: "document_not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
-    message = {404: f"Nothing at {request.url.path}",
+    path = request.url.path
+    path = path if len(path) <= 200 else path[:200] + "…"  # a path may be 8 KiB (docs/limits.md)
+    message = {404: f"Nothing at {path}",
                405: f"{request.method} Method is not allowed on this path"}.get(exc.status_code, exc.detail)
     return OrjsonResponse({"code": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 

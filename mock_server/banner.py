@@ -53,6 +53,11 @@ def banner(settings: Settings, state: MockState) -> str:
             f"  try        curl -s -H 'api-key: {settings.default_key}' "
             f"{base_url}/loyalty/balance/programs/{program['id']}/subscriptions/{member['contactId']}/balances"
         )
+    if list(settings.cors_origins) != ["*"]:
+        lines.append(f"  cors       browsers may call from {', '.join(settings.cors_origins) or 'no origin'}")
     if settings.admin:
+        lines.append(f"  browse     {root}/__mock__/  (ids, request journal)")
+        if found is not None:
+            lines.append(f"  widget     {root}/__mock__/widget?contactId={found[1]['contactId']}&pid={found[0]['id']}")
         lines.append(f"  all ids    {root}/__mock__/world")
     return "\n".join(lines)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -31,8 +32,10 @@ from mock_server.settings import (
     SettingsError,
     overrides_from_env,
     parse_api_key,
+    parse_cors_origin,
     parse_int,
     parse_rate_limit,
+    to_env,
 )
 
 PROG = "brevo-loyalty-mock"
@@ -43,9 +46,22 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --api-key my-test-key --forbidden-key no-loyalty-key
   {PROG} serve --fixture fixtures/widget-member.yaml --rate-limit 600/hour
   {PROG} serve --api-key key-a=acme --api-key key-b=globex   # two organisations
+  {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
+
+then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
+http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
 
 every flag has an environment variable: BREVO_MOCK_PORT, BREVO_MOCK_SEED,
-BREVO_MOCK_API_KEYS (comma-separated), BREVO_MOCK_FIXTURES, ... (see README)
+BREVO_MOCK_API_KEYS (comma-separated), BREVO_MOCK_FIXTURES, BREVO_MOCK_CORS_ORIGINS, ... (see README)
+"""
+
+MAIN_EXAMPLES = f"""examples:
+  {PROG} serve                                   # http://127.0.0.1:8080/v3, key xkeysib-loyalty-mock-local-key
+  {PROG} serve --port 0 --fixture widget-member  # a free port; the guide's member, contact 12345
+  {PROG} world --fixture widget-member           # the seeded ids as JSON, without serving
+  {PROG} conformance --mock                      # check the contract against a fresh mock
+
+run '{PROG} COMMAND --help' for a command's flags and examples
 """
 
 WORLD_EXAMPLES = f"""examples:
@@ -75,6 +91,13 @@ def _rate_arg(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _cors_arg(text: str) -> str:
+    try:
+        return parse_cors_origin(text)
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _add_world_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_int_arg("--seed", 0), help=f"world seed (default {DEFAULT_SEED})")
     parser.add_argument(
@@ -92,11 +115,19 @@ def _add_world_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse with its errors on one line, without the usage block: every failure is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog=PROG,
         description="Offline mock of Brevo's Loyalty read API, driven by its OpenAPI contract.",
-        epilog=f"run '{PROG} COMMAND --help' for a command's flags and examples",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -130,10 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                        help="log every request (default on)")
     serve.add_argument("--check-client", action="store_true", default=None,
-                       help="report every request that breaks the contract (journal + summary at exit)")
+                       help="print each request that breaks the contract as it comes, a summary at exit, "
+                       "and exit 1 if there was any (the journal at /__mock__/requests is always on)")
     serve.add_argument("--no-admin", dest="admin", action="store_false", default=None,
                        help="disable the /__mock__/ endpoints")
     serve.add_argument("--contract", type=Path, metavar="PATH", help="use another contract file")
+    serve.add_argument("--cors-origin", dest="cors_origins", action="append", type=_cors_arg, metavar="ORIGIN",
+                       help="browser origin allowed to call the API, such as http://localhost:3000 (repeatable; "
+                       "default '*': any origin)")
+    serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
+                       help="server processes sharing the port, each with the identical seeded world; "
+                       "the request journal and rate-limit counts are per process (default 1)")
 
     world = commands.add_parser(
         "world",
@@ -145,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_flags(world)
     world.add_argument("--sample", type=_int_arg("--sample", 0, 1000), default=5,
                        help="subscribed contacts to list per program (default 5)")
+    from mock_server.conformance.cli import add_commands
+
+    add_commands(commands)  # conformance, proxy
     return parser
 
 
@@ -159,6 +200,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "check_client": getattr(args, "check_client", None),
         "admin": getattr(args, "admin", None),
         "contract_path": getattr(args, "contract", None),
+        "workers": getattr(args, "workers", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:
@@ -167,6 +209,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         values["api_keys"] = tuple(parse_api_key(text) for text in args.api_keys)
     if getattr(args, "forbidden_keys", None):
         values["forbidden_keys"] = tuple(args.forbidden_keys)
+    if getattr(args, "cors_origins", None):
+        values["cors_origins"] = tuple(dict.fromkeys(args.cors_origins))
     if args.fixtures:
         values["fixtures"] = tuple(resolve_fixture(text) for text in args.fixtures)
     return Settings(**values)
@@ -185,9 +229,31 @@ def resolve_fixture(text: str) -> Path:
     return found
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket whose `proto` says TCP, unlike `socket.create_server`'s (0).
+
+    asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections whose
+    socket says IPPROTO_TCP. With a proto-0 socket uvicorn's two writes per
+    answer (head, then body) wait for the client's delayed ACK: about 40 ms per
+    keep-alive request, 23 requests/s on one connection.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         proto=socket.IPPROTO_TCP)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name != "nt":  # as socket.create_server does: a restarted mock can rebind at once
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen()
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     try:
-        return socket.create_server((host, port), reuse_port=False)
+        return listen(host, port)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise CliError(f"port {port} on {host} is already in use (pick another with --port, or 0)") from None
@@ -217,6 +283,23 @@ def _progress(stream: Any) -> Any:
     return report
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn runs the mock (bench/ runs its bare-Starlette baseline with the very same options)."""
+    from mock_server.limits import MAX_HEAD_BYTES, LimitedHttpToolsProtocol  # imports uvicorn: only to serve
+
+    return {
+        "log_level": "info" if settings.access_log else "warning",
+        "access_log": settings.access_log,
+        "lifespan": "on",
+        "server_header": False,
+        # Limits on what never reaches the app (docs/limits.md): uvicorn's httptools protocol with
+        # bounded request heads and a head timeout; h11's own bound in case h11 is ever chosen.
+        "http": LimitedHttpToolsProtocol,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -229,18 +312,57 @@ def serve(args: argparse.Namespace) -> int:
     worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
     app = create_app(settings, worlds=worlds)
     print(banner(settings, app.state.mock), flush=True)
-    config = uvicorn.Config(
-        app,
-        log_level="info" if settings.access_log else "warning",
-        access_log=settings.access_log,
-        lifespan="on",
-        server_header=False,
-        # Size limits for what never reaches the app (see README, "Limits").
-        h11_max_incomplete_event_size=16 * 1024,
-        timeout_graceful_shutdown=10,
-    )
+    if settings.workers > 1:
+        del app, worlds  # each worker seeds its own, identical world
+        return _serve_workers(settings, sock)
+    config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    # On SIGINT or SIGTERM uvicorn stops accepting, lets in-flight requests finish, runs the lifespan
+    # shutdown (which prints the client-check summary), then re-raises the signal. Handlers of ours
+    # turn that into a return here: a stop on a signal is the normal end of a server, exit 0 (1 with
+    # --check-client when the client broke the contract, so that CI can test the status).
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopped = False
+    try:
+        server.run(sockets=[sock])
+    except _Stopped:
+        stopped = True
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not server.started and not stopped:
+        raise CliError("the server did not start (see the log above)")
+    return 1 if settings.check_client and app.state.mock.journal.violation_count else 0
+
+
+class _Stopped(Exception):
+    """The signal that stopped `serve`, once uvicorn has shut down."""
+
+
+def _stopped(signum: int, frame: Any) -> None:
+    raise _Stopped()
+
+
+def _serve_workers(settings: Settings, sock: socket.socket) -> int:
+    """`--workers N`: N uvicorn processes answering on one socket.
+
+    The settings travel to the spawned workers by environment (`to_env`), and
+    each worker builds its app with the factory `create_app_from_env`; the seed
+    makes every worker's world the same, byte for byte. State that changes at
+    run time (journal, rate-limit counts) stays per worker: docs/performance.md
+    describes the shared store that writes would need.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ.update(to_env(settings))
+    config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers,
+                            **uvicorn_options(settings))
+    try:
+        supervisor = Multiprocess(config, sockets=[sock])
+    except TypeError:  # older uvicorn also takes the function each worker runs
+        supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])  # type: ignore[call-arg]
+    supervisor.run()
     return 0
 
 
@@ -263,6 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "world":
             return world(args)
+        if args.command in ("conformance", "proxy"):
+            from mock_server.conformance import cli as conformance_cli
+
+            return int(getattr(conformance_cli, args.command)(args))
         parser.error(f"unknown command {args.command}")
     except (CliError, SettingsError, FixtureError, ContractError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

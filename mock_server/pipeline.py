@@ -19,6 +19,7 @@ import orjson
 from mock_server.auth import KeyRing
 from mock_server.contract.negotiate import requested_status
 from mock_server.contract.operations import CompiledContract, Operation, Problem
+from mock_server.contract.router import RouteMatch
 from mock_server.errors import (
     ERROR_BY_STATUS,
     ApiError,
@@ -43,6 +44,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("brevo_loyalty_mock")
 
 JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+# Raw paths whose route is remembered (the router is fixed at start-up, so a
+# path always routes the same way); the memo is emptied when full.
+ROUTE_MEMO_SIZE = 4096
+_NOT_SEEN: Any = object()
+MAX_TOLERATED_SHOWN = 20  # unknown query parameters journaled by name per request; the rest are counted
+SHOWN_PATH_CHARS = 200  # how much of an unknown path a 404 quotes (a path may be 8 KiB, docs/limits.md)
 
 
 @dataclass(slots=True)
@@ -73,17 +80,24 @@ class LoyaltyApi:
         self.limiter = limiter
         self.journal = journal
         self.handlers = handlers
+        self._routes: dict[bytes, RouteMatch | None] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # websockets and lifespan are not part of the API
             return
+        await self.respond(scope, send)
+
+    async def respond(self, scope: dict[str, Any], send: Any, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+                      ) -> None:
+        """Answer one HTTP request; `extra_headers` go last (the app's direct path adds CORS's Vary)."""
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query_string: bytes = scope.get("query_string", b"")
         answer = self.answer(method, raw_path, query_string, scope.get("headers", []))
-        headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(answer.body)).encode()), *answer.headers]
+        headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(answer.body)).encode()), *answer.headers,
+                   *extra_headers]
         if answer.status == 204:
-            headers = answer.headers
+            headers = [*answer.headers, *extra_headers]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
         self.journal.record(
@@ -99,9 +113,11 @@ class LoyaltyApi:
         self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]]
     ) -> Answer:
         api_key = prefer = None
+        keys_sent = 0
         for name, value in headers:
             if name == b"api-key":
                 api_key = value.decode("latin-1")
+                keys_sent += 1
             elif name == b"prefer":
                 prefer = value.decode("latin-1")
 
@@ -110,6 +126,9 @@ class LoyaltyApi:
         violations: list[str] = []
         try:
             # 1. Auth: no data, not even the shape of a route, without a valid key.
+            if keys_sent > 1:  # two keys may name two organisations: refuse rather than pick one
+                violations.append("'api-key' header sent more than once")
+                raise Unauthorized(f"Header 'api-key' is sent {keys_sent} times: send exactly one key")
             try:
                 organisation = self.keys.organisation_of(api_key)
             except Unauthorized:
@@ -123,10 +142,14 @@ class LoyaltyApi:
                     f"Rate limit of {rate.limit} requests per hour reached; retry in {rate.reset_seconds} s"
                 )
             # 3. Route and method.
-            segments = _path_segments(raw_path)
-            match = self.contract.router.match(segments)
+            match = self._routes.get(raw_path, _NOT_SEEN)
+            if match is _NOT_SEEN:  # a path seen before costs one dictionary look-up
+                match = self.contract.router.match(_path_segments(raw_path))
+                if len(self._routes) >= ROUTE_MEMO_SIZE:
+                    self._routes.clear()
+                self._routes[raw_path] = match
             if match is None:
-                path = raw_path.decode("latin-1")
+                path = _quoted_path(raw_path)
                 violations.append(f"no operation at {path}")
                 raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
             operation = match.methods.get(method)
@@ -137,12 +160,14 @@ class LoyaltyApi:
                                        headers={"allow": allowed})
             # 4. Validate and coerce every parameter from the contract.
             try:
-                query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="strict")
+                query = _query_pairs(query_string)
             except UnicodeDecodeError:
-                violations.append("query string is not valid UTF-8 once percent-decoded")
-                raise InvalidParameter("The query string is not valid UTF-8 once percent-decoded") from None
+                where = _undecodable_params(query_string)
+                violations.append(f"query string is not valid UTF-8 once percent-decoded (parameter {where})")
+                raise InvalidParameter(
+                    f"The query string is not valid UTF-8 once percent-decoded: parameter {where}") from None
             validated = operation.validate(match.values, query)
-            violations.extend(validated.tolerated)
+            violations.extend(_bounded(validated.tolerated))
             if validated.problems:
                 violations.extend(problem.message for problem in validated.problems)
                 raise _validation_error(validated.problems)
@@ -179,12 +204,61 @@ class LoyaltyApi:
         return answer
 
 
+def _bounded(tolerated: list[str]) -> list[str]:
+    """At most MAX_TOLERATED_SHOWN of them, then a count: a query of 8 KiB can hold thousands."""
+    if len(tolerated) <= MAX_TOLERATED_SHOWN:
+        return tolerated
+    return [*tolerated[:MAX_TOLERATED_SHOWN],
+            f"and {len(tolerated) - MAX_TOLERATED_SHOWN} more unknown query parameters"]
+
+
+def _quoted_path(raw_path: bytes) -> str:
+    """A path as an error message quotes it: as received (not decoded), cut to SHOWN_PATH_CHARS."""
+    path = raw_path.decode("latin-1")
+    return path if len(path) <= SHOWN_PATH_CHARS else path[:SHOWN_PATH_CHARS] + "…"
+
+
 def _path_segments(raw_path: bytes) -> list[str]:
     # Split before percent-decoding, so that an encoded '/' (%2F) stays inside
     # its segment; undecodable bytes become U+FFFD and then fail validation.
     text = raw_path.decode("latin-1")
     parts = text.strip("/").split("/")
+    if "%" not in text:  # nothing to decode: unquote() would return every part as it is
+        return parts
     return [unquote(part, errors="replace") for part in parts]
+
+
+def _query_pairs(query_string: bytes) -> list[tuple[str, str]]:
+    """`parse_qsl(..., keep_blank_values=True, errors="strict")`, without its cost on plain queries.
+
+    Without '%' or '+' there is nothing to decode, and parse_qsl comes down to
+    splitting on '&' (dropping empty fields) and then on the first '='; the
+    general case still goes through parse_qsl (and may raise UnicodeDecodeError).
+    """
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    pairs = []
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
+def _undecodable_params(query_string: bytes) -> str:
+    """The query parameters whose name or value is not UTF-8 once decoded, quoted for a message."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="surrogateescape")
+    names = []
+    for name, value in pairs:
+        if _has_surrogates(name + value):
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            names.append(f"'{shown[:SHOWN_PATH_CHARS]}'")
+    return ", ".join(dict.fromkeys(names)) or "names"
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def _validation_error(problems: list[Problem]) -> ApiError:

@@ -52,6 +52,9 @@ class Settings:
     workers: int = 1
     cors_origins: tuple[str, ...] = ("*",)
 
+    def __post_init__(self) -> None:
+        check_keys(self.api_keys, self.forbidden_keys)
+
     @property
     def organisations(self) -> tuple[str, ...]:
         """Every organisation a key belongs to, in first-seen order."""
@@ -81,6 +84,35 @@ def parse_api_key(text: str) -> ApiKey:
     return ApiKey(key, organisation or DEFAULT_ORGANISATION)
 
 
+_KEY = re.compile(r"[\x21-\x7e]+")  # what an HTTP header carries as is: visible ASCII, no space
+_ORGANISATION = re.compile(r"[^\x00-\x1f\x7f,]+")
+
+
+def check_keys(api_keys: tuple[ApiKey, ...], forbidden_keys: tuple[str, ...]) -> None:
+    """Keys a client can send, each reading one organisation; raises `SettingsError` naming the problem.
+
+    Commas are refused in keys and organisations: ``BREVO_MOCK_API_KEYS`` (which
+    also carries the keys to ``--workers`` processes) is comma-separated.
+    """
+    if not api_keys:
+        raise SettingsError("no api key given: --api-key KEY[=ORG] (or BREVO_MOCK_API_KEYS) needs at least one")
+    owners: dict[str, str] = {}
+    for api_key in api_keys:
+        if not _KEY.fullmatch(api_key.key) or "," in api_key.key:
+            raise SettingsError(f"api key {api_key.key!r} cannot be sent as an 'api-key' header: use visible "
+                                "ASCII characters, without spaces or commas")
+        if not _ORGANISATION.fullmatch(api_key.organisation):
+            raise SettingsError(f"organisation {api_key.organisation!r} of api key {api_key.key!r}: "
+                                "no commas or control characters")
+        owner = owners.setdefault(api_key.key, api_key.organisation)
+        if owner != api_key.organisation:
+            raise SettingsError(f"api key {api_key.key!r} is given for two organisations ({owner!r} and "
+                                f"{api_key.organisation!r}); a key reads the data of one organisation")
+    for key in forbidden_keys:
+        if key in owners:
+            raise SettingsError(f"key {key!r} is both accepted (--api-key) and forbidden (--forbidden-key)")
+
+
 def parse_rate_limit(text: str) -> int | None:
     """``N/hour`` (or ``N``); ``off`` or ``0`` disables the limit."""
     if text.strip().lower() in ("", "off", "none", "0"):
@@ -89,6 +121,18 @@ def parse_rate_limit(text: str) -> int | None:
     if not match:
         raise SettingsError(f"rate limit {text!r} is not of the form N/hour (e.g. 600/hour)")
     return int(match.group(1))
+
+
+_ORIGIN = re.compile(r"^https?://[^/?#\s@]+$")
+
+
+def parse_cors_origin(text: str) -> str:
+    """``*`` (any origin) or one origin as a browser sends it: ``scheme://host[:port]``, no path."""
+    origin = text.strip().rstrip("/").lower()  # browsers send scheme and host in lower case
+    if origin == "*" or _ORIGIN.match(origin):
+        return origin
+    raise SettingsError(f"CORS origin {text!r} is neither '*' nor an origin such as http://localhost:3000 "
+                        "(scheme://host[:port], no path)")
 
 
 def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
@@ -151,7 +195,7 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
     if (raw := get("WORKERS")) is not None:
         values["workers"] = parse_int(ENV_PREFIX + "WORKERS", raw, 1, 64)
     if (raw := get("CORS_ORIGINS")) is not None:
-        values["cors_origins"] = tuple(_split(raw))
+        values["cors_origins"] = tuple(parse_cors_origin(part) for part in _split(raw))
     return values
 
 

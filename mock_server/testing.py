@@ -8,7 +8,6 @@ free), and stops when the context exits.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from mock_server.app import MockState, build_worlds, create_app
+from mock_server.cli import listen
 from mock_server.journal import JournalEntry
 from mock_server.settings import Settings
 
@@ -67,7 +67,7 @@ class RunningMock:
 @contextmanager
 def running_mock(settings: Settings | None = None) -> Iterator[RunningMock]:
     settings = settings or Settings(access_log=False)
-    sock = socket.create_server(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see cli.listen
     port = sock.getsockname()[1]
     settings = replace(settings, host="127.0.0.1", port=port)
     app = create_app(settings)

@@ -50,6 +50,8 @@ def load_contract(path: Path | None = None) -> dict[str, Any]:
         raise ContractError(f"{path}: {error.strerror or error}") from None
     except yaml.YAMLError as error:
         raise ContractError(f"{path}: invalid YAML: {error}") from None
+    except UnicodeDecodeError:
+        raise ContractError(f"{path}: is not UTF-8 text") from None
 
 
 def resolve(document: dict[str, Any], node: Any) -> Any:

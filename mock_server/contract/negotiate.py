@@ -20,7 +20,7 @@ def requested_status(prefer: str | None, operation: Operation) -> int | None:
         if name.strip().lower() != "code":
             continue
         value = value.strip().strip('"')
-        if not value.isdigit() or len(value) != 3:
+        if not (value.isascii() and value.isdigit()) or len(value) != 3:  # '²²²' is a digit string to Python
             raise InvalidParameter(f"Header 'Prefer': code must be a 3-digit HTTP status, got '{value[:20]}'")
         status = int(value)
         if status not in operation.statuses:

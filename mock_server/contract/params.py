@@ -203,7 +203,7 @@ def _string_checks(schema: dict[str, Any], fmt: str | None, where: str) -> tuple
         checks.append(length)
     if "pattern" in schema:
         try:
-            pattern = re.compile(schema["pattern"])
+            pattern = re.compile(ecma_anchors(schema["pattern"]))
         except re.error as error:
             raise ContractError(f"{where}: invalid pattern: {error}") from None
         expectation = f"a string matching {schema['pattern']}"
@@ -215,6 +215,32 @@ def _string_checks(schema: dict[str, Any], fmt: str | None, where: str) -> tuple
 
         checks.append(matches)
     return checks, expectation
+
+
+def ecma_anchors(pattern: str) -> str:
+    r"""A JSON Schema (ECMA-262) pattern for Python's `re`: its `$` is the end of the input.
+
+    Python's `$` also matches before a final newline, so '^[1-9][0-9]*$' would let
+    '5\n' (``contactId=5%0A``) through. Outside character classes and escapes, `$`
+    becomes `\Z`; everything else is left as written.
+    """
+    out: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index:index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = "\\Z"
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def _full_match(pattern: re.Pattern[str], expectation: str) -> Check:

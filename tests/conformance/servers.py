@@ -10,7 +10,6 @@ Everything listens on 127.0.0.1, port 0, in a thread, and stops with its context
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mock_server.cli import listen
 from mock_server.contract.loader import load_contract, resolve
 
 Scope = dict[str, Any]
@@ -34,7 +34,7 @@ ASGIApp = Callable[..., Any]
 @contextmanager
 def serve_asgi(app: ASGIApp, lifespan: str = "off") -> Iterator[str]:
     """Serve `app` on a free loopback port; yields its root URL (no trailing slash)."""
-    sock = socket.create_server(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see cli.listen
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False, lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
