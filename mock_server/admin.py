@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 PREFIX = "/__mock__"
 
 
-def _from_loopback(request: Request) -> bool:
+def from_loopback(request: Request) -> bool:
     if request.client is None:  # in-process test clients carry no address
         return True
     host = request.client.host
@@ -40,7 +40,7 @@ def _from_loopback(request: Request) -> bool:
         return False
 
 
-def _refuse() -> Response:
+def refuse_non_loopback() -> Response:
     return OrjsonResponse(
         {"code": "permission_denied", "message": "The /__mock__/ endpoints answer loopback clients only"},
         status_code=403,
@@ -51,13 +51,13 @@ def admin_routes(state: MockState) -> list[Route]:
     from mock_server.pages import page_routes  # here: the pages module imports this one
 
     async def health(request: Request) -> Response:
-        if not _from_loopback(request):  # a readiness probe from elsewhere: up or not, no organisation names
+        if not from_loopback(request):  # a readiness probe from elsewhere: up or not, no organisation names
             return OrjsonResponse({"status": "ok"})
         return OrjsonResponse({"status": "ok", "organisations": list(state.worlds)})
 
     async def world(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         organisation = request.query_params.get("organisation", state.settings.api_keys[0].organisation)
         found = state.worlds.get(organisation)
         if found is None:
@@ -73,14 +73,14 @@ def admin_routes(state: MockState) -> list[Route]:
                                 "baseUrl": state.base_url(request), **summary})
 
     async def requests(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         entries = [entry.as_dict() for entry in state.journal.entries()]
         return OrjsonResponse({"count": len(entries), "requests": entries})
 
     async def reset(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         state.journal.clear()
         state.limiter.reset()
         return OrjsonResponse({"reset": True})

@@ -20,7 +20,6 @@ from __future__ import annotations
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -31,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.admin import from_loopback, refuse_non_loopback
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.journal import Journal, print_violation
@@ -97,14 +97,14 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
         return response
 
     async def requests(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         entries = [entry.as_dict() for entry in state.journal.entries()]
         return OrjsonResponse({"count": len(entries), "requests": entries})
 
     async def reset(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         state.journal.clear()
         return OrjsonResponse({"reset": True})
 
@@ -153,23 +153,6 @@ async def _forward(state: ProxyState, request: Request, operation_id: str | None
         violations.extend(f"response: {problem}" for problem in problems)
     kept = {name: value for name, value in answer.headers.items() if name.lower() not in DROPPED_RESPONSE_HEADERS}
     return Response(body, status_code=answer.status_code, headers=kept)
-
-
-def _from_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else "testclient"
-    if host in ("testclient", "localhost"):
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _refuse() -> Response:
-    return OrjsonResponse(
-        {"code": "permission_denied", "message": "The /__mock__/ endpoints answer loopback clients only"},
-        status_code=403,
-    )
 
 
 def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract_path: Path | None) -> int:

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from mock_server.admin import PREFIX, _from_loopback, _refuse
+from mock_server.admin import PREFIX, from_loopback, refuse_non_loopback
 from mock_server.store.models import POINTS
 
 if TYPE_CHECKING:
@@ -130,8 +130,8 @@ def page_routes(state: MockState) -> list[Route]:
         return default_organisation  # an unknown key: the API will answer 401, the page shows it
 
     async def browse(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         organisations = list(state.worlds)
         config = {
             "prefix": PREFIX,
@@ -143,8 +143,8 @@ def page_routes(state: MockState) -> list[Route]:
         return _page("browse.html", "brevo-loyalty-mock", config)
 
     async def widget(request: Request) -> Response:
-        if not _from_loopback(request):
-            return _refuse()
+        if not from_loopback(request):
+            return refuse_non_loopback()
         query = request.query_params
         api_key = query.get("apiKey") or state.settings.default_key
         api_base = (query.get("apiBase") or base_path).rstrip("/")

@@ -17,6 +17,7 @@ from mock_server.store.models import (
     Tier,
     TierGroup,
     Voucher,
+    sorted_position,
 )
 from mock_server.store.world import MemberTable, ProgramData
 
@@ -58,10 +59,7 @@ class MemberColumns:
         return len(self.contact_ids)
 
     def position(self, contact_id: int) -> int | None:
-        position = bisect_left(self.contact_ids, contact_id)
-        if position < len(self.contact_ids) and self.contact_ids[position] == contact_id:
-            return position
-        return None
+        return sorted_position(self.contact_ids, contact_id)
 
     def insert(self, contact_id: int, subscription_id: str, subscribed_at: int) -> int:
         """A new member with nothing on any definition; returns its position."""

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -419,3 +420,11 @@ class Member:
             if ledger.balance_definition_id == balance_definition_id:
                 return ledger
         return None
+
+
+def sorted_position(values: Sequence[int], value: int) -> int | None:
+    """Where `value` sits in the sorted `values`, or None when it is absent (a binary search)."""
+    position = bisect_left(values, value)
+    if position < len(values) and values[position] == value:
+        return position
+    return None

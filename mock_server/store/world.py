@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from array import array
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from mock_server.store.models import (
     Tier,
     TierGroup,
     iso,
+    sorted_position,
 )
 
 CONTACT_BALANCE_SORT_FIELDS = ("updatedAt", "value")
@@ -92,10 +92,7 @@ class MemberTable:
 
     def position(self, contact_id: int) -> int | None:
         """Where a contact sits in the table, or None when it is not subscribed."""
-        position = bisect_left(self.contact_ids, contact_id)
-        if position < len(self.contact_ids) and self.contact_ids[position] == contact_id:
-            return position
-        return None
+        return sorted_position(self.contact_ids, contact_id)
 
     def position_of_subscription(self, loyalty_subscription_id: str) -> int | None:
         return self._by_subscription.get(loyalty_subscription_id)
