@@ -13,6 +13,7 @@ they show every organisation's ids, which a key-holder elsewhere must not see.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.journal import Journal
 from mock_server.jsonresponse import OrjsonResponse
 
 if TYPE_CHECKING:
@@ -47,6 +49,29 @@ def refuse_non_loopback() -> Response:
     )
 
 
+def journal_routes(journal: Journal, also_reset: Callable[[], None] | None = None) -> list[Route]:
+    """``GET /__mock__/requests`` and ``POST /__mock__/reset``, shared by the mock and the proxy."""
+
+    async def requests(request: Request) -> Response:
+        if not from_loopback(request):
+            return refuse_non_loopback()
+        entries = [entry.as_dict() for entry in journal.entries()]
+        return OrjsonResponse({"count": len(entries), "requests": entries})
+
+    async def reset(request: Request) -> Response:
+        if not from_loopback(request):
+            return refuse_non_loopback()
+        journal.clear()
+        if also_reset is not None:
+            also_reset()
+        return OrjsonResponse({"reset": True})
+
+    return [
+        Route(f"{PREFIX}/requests", requests, methods=["GET"]),
+        Route(f"{PREFIX}/reset", reset, methods=["POST"]),
+    ]
+
+
 def admin_routes(state: MockState) -> list[Route]:
     from mock_server.pages import page_routes  # here: the pages module imports this one
 
@@ -72,27 +97,13 @@ def admin_routes(state: MockState) -> list[Route]:
         return OrjsonResponse({"organisation": organisation, "apiKeys": keys,
                                 "baseUrl": state.base_url(request), **summary})
 
-    async def requests(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
-        entries = [entry.as_dict() for entry in state.journal.entries()]
-        return OrjsonResponse({"count": len(entries), "requests": entries})
-
-    async def reset(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
-        state.journal.clear()
-        state.limiter.reset()
-        return OrjsonResponse({"reset": True})
-
     async def openapi(request: Request) -> Response:
         return OrjsonResponse(state.contract.document)
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),
         Route(f"{PREFIX}/world", world, methods=["GET"]),
-        Route(f"{PREFIX}/requests", requests, methods=["GET"]),
-        Route(f"{PREFIX}/reset", reset, methods=["POST"]),
+        *journal_routes(state.journal, also_reset=state.limiter.reset),
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
         *page_routes(state),  # GET /__mock__/ (browse) and /__mock__/widget: mock_server/pages
     ]

@@ -28,6 +28,7 @@ import yaml
 from mock_server.store.models import (
     BALANCE_UNITS,
     EMPTY_META,
+    PROGRAM_STATES,
     REFERENCE_NOW,
     REFERENCE_NOW_ISO,
     TRANSACTION_STATUSES,
@@ -38,7 +39,6 @@ from mock_server.store.models import (
     parse_iso,
 )
 
-PROGRAM_STATES = ("active", "draft", "inactive")
 OFFER_STATES = ("active", "inactive", "expired", "draft")
 EXPIRY_UNITS = ("day", "week", "month", "year")
 

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.admin import from_loopback, refuse_non_loopback
+from mock_server.admin import journal_routes
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.journal import Journal, print_violation
@@ -96,18 +96,6 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
         state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations))
         return response
 
-    async def requests(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
-        entries = [entry.as_dict() for entry in state.journal.entries()]
-        return OrjsonResponse({"count": len(entries), "requests": entries})
-
-    async def reset(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
-        state.journal.clear()
-        return OrjsonResponse({"reset": True})
-
     async def health(request: Request) -> Response:
         return OrjsonResponse({"status": "ok", "mode": "proxy", "upstream": state.upstream})
 
@@ -125,8 +113,7 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
     app = Starlette(
         routes=[
             Route("/__mock__/health", health, methods=["GET"]),
-            Route("/__mock__/requests", requests, methods=["GET"]),
-            Route("/__mock__/reset", reset, methods=["POST"]),
+            *journal_routes(state.journal),
             Route("/__mock__/openapi.json", openapi, methods=["GET"]),
             Route(contract.base_path + "/{rest:path}", forward, methods=every_method),
         ],

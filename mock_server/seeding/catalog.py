@@ -22,6 +22,7 @@ from mock_server.store.models import (
     DAY,
     HOUR,
     POINTS,
+    PROGRAM_STATES,
     BalanceDefinition,
     BalanceLimit,
     CodeGenerator,
@@ -39,7 +40,6 @@ from mock_server.store.models import (
     unit_scale,
 )
 
-PROGRAM_STATES = ("active", "draft", "inactive")
 PROGRAM_SUFFIXES = ("Rewards", "Club", "Perks", "Loyalty")
 POINTS_NAMES = ("Reward Points", "Star Points", "Loyalty Points", "Shop Points")
 MONEY_NAMES = ("Cashback", "Wallet", "Store Credit")

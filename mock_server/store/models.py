@@ -40,6 +40,7 @@ CURRENCY_UNITS = (
 )
 BALANCE_UNITS = (POINTS, *CURRENCY_UNITS)
 
+PROGRAM_STATES = ("active", "draft", "inactive")
 TRANSACTION_STATUSES = ("draft", "completed", "rejected", "cancelled", "expired")
 TRANSACTION_TYPES = ("credit", "debit")
 VERSIONS = ("active", "draft")
