@@ -137,13 +137,29 @@ class _MockApp(Starlette):
         self._api = api
         self._api_prefix = base_path + "/" if base_path else None  # no shortcut when the API sits at "/"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
+    def takes_directly(self, path: str, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Whether a request goes straight to the pipeline: under the base path, and without Origin."""
+        return (
             self._api_prefix is not None
-            and scope["type"] == "http"
-            and scope["path"].startswith(self._api_prefix)
-            and not any(name == b"origin" for name, _ in scope["headers"])
-        ):
+            and path.startswith(self._api_prefix)
+            and not any(name == b"origin" for name, _ in headers)
+        )
+
+    def answer_directly(
+        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, headers and body for a request `takes_directly` accepts, journaled as answered.
+
+        The server's HTTP protocol calls this for plain API reads, without building
+        an ASGI scope or a task (mock_server/direct.py); it is the answer `__call__`
+        gives the same request, header for header.
+        """
+        answer, response_headers = self._api.response(method, raw_path, query_string, headers, _VARY_ORIGIN)
+        self._api.record(method, path, query_string, answer)
+        return answer.status, response_headers, answer.body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.takes_directly(scope["path"], scope["headers"]):
             scope["app"] = self
             await self._api.respond(scope, send, _VARY_ORIGIN)
             return

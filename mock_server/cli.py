@@ -285,7 +285,8 @@ def _progress(stream: Any) -> Any:
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the mock (bench/ runs its bare-Starlette baseline with the very same options)."""
-    from mock_server.limits import MAX_HEAD_BYTES, LimitedHttpToolsProtocol  # imports uvicorn: only to serve
+    from mock_server.direct import DirectHttpToolsProtocol  # imports uvicorn: only to serve
+    from mock_server.limits import MAX_HEAD_BYTES
 
     return {
         "log_level": "info" if settings.access_log else "warning",
@@ -294,7 +295,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         # Limits on what never reaches the app (docs/limits.md): uvicorn's httptools protocol with
         # bounded request heads and a head timeout; h11's own bound in case h11 is ever chosen.
-        "http": LimitedHttpToolsProtocol,
+        "http": DirectHttpToolsProtocol,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "timeout_graceful_shutdown": 10,
     }

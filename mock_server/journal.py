@@ -42,7 +42,7 @@ OTHER_VIOLATIONS = "(other violations, not listed one by one)"
 
 class Journal:
     def __init__(self, size: int, on_violation: Callable[[JournalEntry], None] | None = None) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=max(1, size))
+        self._entries: deque[tuple[Any, ...]] = deque(maxlen=max(1, size))
         self._seq = 0
         self._violation_counts: Counter[str] = Counter()
         self.requests = 0
@@ -53,8 +53,9 @@ class Journal:
                violations: tuple[str, ...] = ()) -> None:
         self._seq += 1
         self.requests += 1
-        entry = JournalEntry(self._seq, time.time(), method, path, query, operation_id, status, violations)
-        self._entries.append(entry)
+        # Kept as a plain tuple, made a JournalEntry when read: recording is on every request's path.
+        row = (self._seq, time.time(), method, path, query, operation_id, status, violations)
+        self._entries.append(row)
         for violation in violations:
             # Distinct texts are bounded too: a client sending ever-new bad values must not grow memory.
             if violation in self._violation_counts or len(self._violation_counts) < MAX_DISTINCT_VIOLATIONS:
@@ -62,7 +63,7 @@ class Journal:
             else:
                 self._violation_counts[OTHER_VIOLATIONS] += 1
         if violations and self.on_violation is not None:
-            self.on_violation(entry)
+            self.on_violation(JournalEntry(*row))
 
     @property
     def violation_count(self) -> int:
@@ -70,7 +71,7 @@ class Journal:
         return sum(self._violation_counts.values())
 
     def entries(self) -> list[JournalEntry]:
-        return list(self._entries)
+        return [JournalEntry(*row) for row in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()

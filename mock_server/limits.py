@@ -57,6 +57,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = False  # a request head has begun and is not complete yet
         self._head_bytes = 0
+        self._head_in_one_chunk = True  # the current head began in the chunk being parsed
+        self._chunk_bytes = 0  # bytes of the chunk being parsed
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: tuple[int, str] | None = None
         self._lingering: asyncio.TimerHandle | None = None
@@ -87,6 +89,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._unset_keepalive_if_required()
         continuing = self._in_head
+        self._chunk_bytes = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -103,6 +106,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(400, f"Malformed HTTP request: {error}")
             return
         if self._in_head:  # the head goes on in the next chunk: bound what is buffered meanwhile
+            self._head_in_one_chunk = False
+            if self._head_timer is None:
+                # Armed here rather than when the head begins: a head that comes whole in one chunk,
+                # as nearly all do, never needs it (a timer per request costs throughput).
+                self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
             if continuing:
                 self._head_bytes += len(data)
             else:  # the head began in this chunk: count what was parsed of it
@@ -117,9 +125,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        self._head_in_one_chunk = True
         self._head_bytes = 0
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -134,9 +141,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.headers) > MAX_HEADERS:
             self._refusal = (431, _too_many_headers())
             raise _Refused()
-        if self._parsed_head_bytes() > MAX_HEAD_BYTES:
+        # A head that came whole in one chunk is no longer than the chunk: count it only past that.
+        if (not self._head_in_one_chunk or self._chunk_bytes > MAX_HEAD_BYTES) and (
+                self._parsed_head_bytes() > MAX_HEAD_BYTES):
             self._refusal = (431, _head_too_large())
             raise _Refused()
+        self.start_request()
+
+    def start_request(self) -> None:
+        """Hand a complete, accepted head on: uvicorn's own step, which starts the ASGI app."""
         super().on_headers_complete()
 
     # -- refusing ------------------------------------------------------------------------------

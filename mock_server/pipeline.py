@@ -18,7 +18,7 @@ import orjson
 
 from mock_server.auth import KeyRing
 from mock_server.contract.negotiate import requested_status
-from mock_server.contract.operations import CompiledContract, Operation, Problem
+from mock_server.contract.operations import CompiledContract, Operation, Problem, Validated
 from mock_server.contract.router import RouteMatch
 from mock_server.errors import (
     ERROR_BY_STATUS,
@@ -47,6 +47,11 @@ JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 # Raw paths whose route is remembered (the router is fixed at start-up, so a
 # path always routes the same way); the memo is emptied when full.
 ROUTE_MEMO_SIZE = 4096
+# Request lines (method, path, query) whose checked parameters are remembered:
+# validation is a pure function of them. Only short ones, so that the memo's
+# memory stays small (at most about size x target bytes); emptied when full.
+CHECK_MEMO_SIZE = 4096
+CHECK_MEMO_MAX_TARGET = 1024
 _NOT_SEEN: Any = object()
 MAX_TOLERATED_SHOWN = 20  # unknown query parameters journaled by name per request; the rest are counted
 SHOWN_PATH_CHARS = 200  # how much of an unknown path a 404 quotes (a path may be 8 KiB, docs/limits.md)
@@ -81,6 +86,7 @@ class LoyaltyApi:
         self.journal = journal
         self.handlers = handlers
         self._routes: dict[bytes, RouteMatch | None] = {}
+        self._checked: dict[tuple[str, bytes, bytes], tuple[Operation, Validated]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # websockets and lifespan are not part of the API
@@ -93,21 +99,30 @@ class LoyaltyApi:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query_string: bytes = scope.get("query_string", b"")
-        answer = self.answer(method, raw_path, query_string, scope.get("headers", []))
-        headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(answer.body)).encode()), *answer.headers,
-                   *extra_headers]
-        if answer.status == 204:
-            headers = [*answer.headers, *extra_headers]
+        answer, headers = self.response(method, raw_path, query_string, scope.get("headers", []), extra_headers)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
-        self.journal.record(
-            method,
-            scope["path"],
-            query_string.decode("latin-1"),
-            answer.operation_id,
-            answer.status,
-            answer.violations,
-        )
+        self.record(method, scope["path"], query_string, answer)
+
+    def response(
+        self,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: list[tuple[bytes, bytes]],
+        extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> tuple[Answer, list[tuple[bytes, bytes]]]:
+        """The answer to one request, and every header the API sends with it (the server adds its own)."""
+        answer = self.answer(method, raw_path, query_string, headers)
+        if answer.status == 204:
+            return answer, [*answer.headers, *extra_headers]
+        length = (b"content-length", str(len(answer.body)).encode())
+        return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
+
+    def record(self, method: str, path: str, query_string: bytes, answer: Answer) -> None:
+        """Journal an answered request (`path` percent-decoded, as ASGI's scope has it)."""
+        self.journal.record(method, path, query_string.decode("latin-1"), answer.operation_id, answer.status,
+                            answer.violations)
 
     def answer(
         self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]]
@@ -141,32 +156,17 @@ class LoyaltyApi:
                 raise TooManyRequests(
                     f"Rate limit of {rate.limit} requests per hour reached; retry in {rate.reset_seconds} s"
                 )
-            # 3. Route and method.
-            match = self._routes.get(raw_path, _NOT_SEEN)
-            if match is _NOT_SEEN:  # a path seen before costs one dictionary look-up
-                match = self.contract.router.match(_path_segments(raw_path))
-                if len(self._routes) >= ROUTE_MEMO_SIZE:
-                    self._routes.clear()
-                self._routes[raw_path] = match
-            if match is None:
-                path = _quoted_path(raw_path)
-                violations.append(f"no operation at {path}")
-                raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
-            operation = match.methods.get(method)
-            if operation is None:
-                allowed = ", ".join(sorted(match.methods))
-                violations.append(f"{method} is not an operation of this path")
-                raise MethodNotAllowed(f"{method} Method is not allowed on this path",
-                                       headers={"allow": allowed})
-            # 4. Validate and coerce every parameter from the contract.
-            try:
-                query = _query_pairs(query_string)
-            except UnicodeDecodeError:
-                where = _undecodable_params(query_string)
-                violations.append(f"query string is not valid UTF-8 once percent-decoded (parameter {where})")
-                raise InvalidParameter(
-                    f"The query string is not valid UTF-8 once percent-decoded: parameter {where}") from None
-            validated = operation.validate(match.values, query)
+            # 3-4. Route, method and parameters: the same request line always checks the same way.
+            checked = self._checked.get((method, raw_path, query_string))
+            if checked is not None:
+                operation, validated = checked
+            else:
+                operation, path_values = self._route(method, raw_path, violations)
+                validated = self._validate(operation, path_values, query_string, violations)
+                if len(raw_path) + len(query_string) <= CHECK_MEMO_MAX_TARGET:
+                    if len(self._checked) >= CHECK_MEMO_SIZE:
+                        self._checked.clear()
+                    self._checked[(method, raw_path, query_string)] = (operation, validated)
             violations.extend(_bounded(validated.tolerated))
             if validated.problems:
                 violations.extend(problem.message for problem in validated.problems)
@@ -202,6 +202,39 @@ class LoyaltyApi:
         answer.operation_id = operation.operation_id if operation else None
         answer.violations = tuple(violations)
         return answer
+
+
+    def _route(self, method: str, raw_path: bytes, violations: list[str]) -> tuple[Operation, list[str]]:
+        """The operation for a method and path, with the path's parameter values; 404 or 405 if none."""
+        match = self._routes.get(raw_path, _NOT_SEEN)
+        if match is _NOT_SEEN:  # a path seen before costs one dictionary look-up
+            match = self.contract.router.match(_path_segments(raw_path))
+            if len(self._routes) >= ROUTE_MEMO_SIZE:
+                self._routes.clear()
+            self._routes[raw_path] = match
+        if match is None:
+            path = _quoted_path(raw_path)
+            violations.append(f"no operation at {path}")
+            raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
+        operation = match.methods.get(method)
+        if operation is None:
+            allowed = ", ".join(sorted(match.methods))
+            violations.append(f"{method} is not an operation of this path")
+            raise MethodNotAllowed(f"{method} Method is not allowed on this path", headers={"allow": allowed})
+        return operation, match.values
+
+    @staticmethod
+    def _validate(operation: Operation, path_values: list[str], query_string: bytes, violations: list[str]
+                  ) -> Validated:
+        """Every parameter checked and coerced from the contract (the problems are in the result)."""
+        try:
+            query = _query_pairs(query_string)
+        except UnicodeDecodeError:
+            where = _undecodable_params(query_string)
+            violations.append(f"query string is not valid UTF-8 once percent-decoded (parameter {where})")
+            raise InvalidParameter(
+                f"The query string is not valid UTF-8 once percent-decoded: parameter {where}") from None
+        return operation.validate(path_values, query)
 
 
 def _bounded(tolerated: list[str]) -> list[str]:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mock_server.settings import DEFAULT_RATE_LIMIT_PER_HOUR
 
 WINDOW_SECONDS = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class RateState:
+class RateState(NamedTuple):  # a NamedTuple, not a frozen dataclass: one per request, cheaper to make
     limit: int
     remaining: int
     reset_seconds: int

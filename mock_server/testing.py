@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from mock_server.app import MockState, build_worlds, create_app
-from mock_server.cli import listen
+from mock_server.cli import listen, uvicorn_options
 from mock_server.journal import JournalEntry
 from mock_server.settings import Settings
 
@@ -71,7 +71,8 @@ def running_mock(settings: Settings | None = None) -> Iterator[RunningMock]:
     port = sock.getsockname()[1]
     settings = replace(settings, host="127.0.0.1", port=port)
     app = create_app(settings)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # The server `serve` runs (protocol, limits, headers), without access log lines in the tests' output.
+    config = uvicorn.Config(app, **uvicorn_options(replace(settings, access_log=False)))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"brevo-loyalty-mock:{port}")

@@ -5,8 +5,9 @@ It receives the organisation's `World` and the request's parameters, already
 validated, coerced and completed with defaults by the contract layer, keyed by
 the contract's own parameter names (``sort_field``, ``contactId``,
 ``metadata_key_value`` ...). It returns the JSON-ready body (dicts, lists,
-str, int, float, bool, None), raises `NoContent` for a documented 204, or
-raises an `ApiError` (usually `UnknownResource`). It never sees HTTP.
+str, int, float, bool, None, and `orjson.Fragment` for static records
+rendered once, see `rendered.py`), raises `NoContent` for a documented 204,
+or raises an `ApiError` (usually `UnknownResource`). It never sees HTTP.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from orjson import Fragment
+
 from mock_server.errors import NoContent
 from mock_server.routes import Handler, Params
+from mock_server.routes.rendered import rendered
 from mock_server.store.models import (
     BalanceDefinition,
     BalanceLimit,
@@ -34,7 +37,7 @@ from mock_server.store.queries import (
     program_of,
     visible_or_404,
 )
-from mock_server.store.world import World
+from mock_server.store.world import ProgramData, World
 
 _DEFINITION_SORT_KEYS = MappingProxyType({
     "name": lambda d: (d.name.casefold(), d.id),
@@ -74,6 +77,10 @@ def definition_item(definition: BalanceDefinition) -> dict[str, Any]:
     item["updatedAt"] = iso(definition.updated_at)
     item["deletedAt"] = None
     return item
+
+
+def definition_json(data: ProgramData, definition: BalanceDefinition) -> Fragment:
+    return rendered(data, ("definition", definition.id), lambda: definition_item(definition))
 
 
 def limit_item(limit: BalanceLimit, scale: int) -> dict[str, Any]:
@@ -119,15 +126,15 @@ def get_balance_definition_list(world: World, params: Params) -> dict[str, Any]:
     chosen = page(found, params["offset"], params["limit"])
     if not chosen:
         raise NoContent()
-    return {"items": [definition_item(definition) for definition in chosen]}
+    return {"items": [definition_json(data, definition) for definition in chosen]}
 
 
-def get_balance_definition(world: World, params: Params) -> dict[str, Any]:
+def get_balance_definition(world: World, params: Params) -> Fragment:
     data = program_of(world, params)
     raw = params["bdid"]
     found = data.definition_by_id.get(norm_id(raw))
     definition = visible_or_404(data, found, params["version"], "Balance definition", "bdid", raw)
-    return definition_item(definition)
+    return definition_json(data, definition)
 
 
 def get_balance_limit(world: World, params: Params) -> dict[str, Any]:

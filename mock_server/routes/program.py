@@ -5,8 +5,11 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from orjson import Fragment
+
 from mock_server.errors import BadRequest, UnknownResource
 from mock_server.routes import Handler, Params
+from mock_server.routes.rendered import rendered
 from mock_server.store.models import Ledger, LoyaltyProgram, Member, iso, render_amount, thaw
 from mock_server.store.queries import descending, ordered, page, program_of
 from mock_server.store.world import ProgramData, World
@@ -37,15 +40,19 @@ def program_item(program: LoyaltyProgram) -> dict[str, Any]:
     }
 
 
+def program_json(data: ProgramData) -> Fragment:
+    return rendered(data, "program", lambda: program_item(data.program))
+
+
 def get_lp_list(world: World, params: Params) -> dict[str, Any]:
     key = _PROGRAM_SORT_KEYS[params["sort_field"]]
-    programs = ordered((data.program for data in world.programs), key, descending(params))
+    programs = ordered(world.programs, lambda data: key(data.program), descending(params))
     chosen = page(programs, params["offset"], params["limit"])
-    return {"items": [program_item(program) for program in chosen]}
+    return {"items": [program_json(data) for data in chosen]}
 
 
-def get_loyalty_program_info(world: World, params: Params) -> dict[str, Any]:
-    return program_item(program_of(world, params).program)
+def get_loyalty_program_info(world: World, params: Params) -> Fragment:
+    return program_json(program_of(world, params))
 
 
 def get_parameter_subscription_info(world: World, params: Params) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Protocol
 
 from mock_server.store.models import (
@@ -125,6 +125,7 @@ class ProgramData:
         "members",
         "pool_by_id",
         "program",
+        "rendered",
         "reward_by_id",
         "rewards",
         "tier_by_id",
@@ -160,6 +161,8 @@ class ProgramData:
         self.reward_by_id = _index(self.rewards)
         self.pool_by_id = _index(self.code_pools)
         self.generator_by_id = _index(self.code_generators)
+        # Static records as the API renders them, filled on first use (mock_server/routes/rendered.py).
+        self.rendered: dict[Hashable, Any] = {}
 
     @property
     def id(self) -> str:

@@ -19,7 +19,8 @@ import uvicorn
 
 from mock_server.app import create_app
 from mock_server.cli import listen, uvicorn_options
-from mock_server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, LimitedHttpToolsProtocol
+from mock_server.direct import DirectHttpToolsProtocol
+from mock_server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET_BYTES
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.wire import Answer, over_socket
 
@@ -28,7 +29,7 @@ IDLE_TIMEOUT = 1
 PROGRAMS = "/v3/loyalty/config/programs"
 
 
-class QuickProtocol(LimitedHttpToolsProtocol):
+class QuickProtocol(DirectHttpToolsProtocol):
     head_timeout = HEAD_TIMEOUT
 
 
@@ -37,7 +38,7 @@ def port() -> Iterator[int]:
     settings = Settings(seed=1, contacts=20, access_log=False)
     sock = listen("127.0.0.1", 0)
     options: dict[str, Any] = {**uvicorn_options(settings), "http": QuickProtocol, "timeout_keep_alive": IDLE_TIMEOUT}
-    assert uvicorn_options(settings)["http"] is LimitedHttpToolsProtocol  # what `serve` runs
+    assert uvicorn_options(settings)["http"] is DirectHttpToolsProtocol  # what `serve` runs
     server = uvicorn.Server(uvicorn.Config(create_app(replace(settings, port=sock.getsockname()[1])), **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -2,13 +2,16 @@
 
 Handlers read defaults from their params (the contract's defaults, filled in
 by the pipeline) instead of restating them; tests that call handlers directly
-go through this wrapper so that the defaults still come from the contract.
+go through this wrapper so that the defaults still come from the contract, and
+get the body back as the JSON values a client would read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from mock_server.contract import compile_contract, load_contract
 from mock_server.contract.params import MISSING
@@ -23,7 +26,8 @@ def contract_handlers() -> dict[str, Handler]:
         defaults = {name: p.default for name, p in operation.query_params.items() if p.default is not MISSING}
 
         def call(world: Any, params: Mapping[str, Any], _h: Handler = handler, _d: dict = defaults) -> Any:
-            return _h(world, {**_d, **params})
+            # As a client reads it: plain JSON values (records rendered once come as orjson fragments).
+            return orjson.loads(orjson.dumps(_h(world, {**_d, **params})))
 
         wrapped[operation_id] = call
     return wrapped

@@ -219,3 +219,26 @@ def test_every_contract_operation_needs_a_handler():
     with pytest.raises(RuntimeError, match="getEmpty"):
         LoyaltyApi(compile_contract(TINY), {}, KeyRing(settings), RateLimiter(None), Journal(1),
                    {"getThing": get_thing})
+
+
+def test_a_repeated_request_line_is_answered_and_reported_the_same_way(api):
+    # Checked parameters are remembered per request line: the second answer must not differ.
+    for query in ("contactId=7&limt=3", "contactId=0&sort_field=nope", f"contactId=7&pid={PID}"):
+        first, second = call(api, f"/v3/things/{PID}", query), call(api, f"/v3/things/{PID}", query)
+        assert (first[0].status, first[1], first[0].violations) == (second[0].status, second[1],
+                                                                    second[0].violations)
+        assert first[0].violations  # each of these queries breaks the contract somehow
+    # The remembered check does not carry the organisation: another key reads its own world.
+    assert call(api, f"/v3/things/{PID}", "contactId=7", key="other")[1]["world"] == "globex-world"
+
+
+def test_remembered_checks_are_bounded(api):
+    from mock_server.pipeline import CHECK_MEMO_MAX_TARGET, CHECK_MEMO_SIZE
+
+    for contact in range(1, CHECK_MEMO_SIZE + 50):
+        assert call(api, f"/v3/things/{PID}", f"contactId={contact}")[0].status == 200
+    assert 0 < len(api._checked) <= CHECK_MEMO_SIZE
+    api._checked.clear()
+    long_query = "contactId=7&" + "x" * CHECK_MEMO_MAX_TARGET
+    assert call(api, f"/v3/things/{PID}", long_query)[0].status == 200
+    assert not api._checked  # a long request line is checked each time, not kept

@@ -1,0 +1,246 @@
+"""The protocol's direct answers are the ASGI path's answers, byte for byte, on the whole corpus.
+
+`serve` answers plain API reads from its HTTP protocol (mock_server/direct.py)
+instead of going through uvicorn's ASGI machinery. Two servers run here over
+the same world: one with the protocol `serve` uses, one with the same protocol
+minus the direct answers (every request through ASGI and Starlette). Every
+corpus case, and a set of valid reads, goes to both as the same raw bytes; the
+raw answers must be identical but for the clock readings (`date`, and the seconds
+left in the rate-limit window), and so must the two
+request journals. The connection rules (keep-alive, HTTP/1.0, pipelining,
+ordering against an answer still on its way through ASGI) are tested too.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+
+from mock_server.app import build_worlds, create_app
+from mock_server.cli import listen, uvicorn_options
+from mock_server.direct import DirectHttpToolsProtocol
+from mock_server.limits import LimitedHttpToolsProtocol
+from mock_server.settings import DEFAULT_API_KEY, Settings
+from tests.hostile.corpus import corpus, ids_from_summary
+from tests.hostile.wire import request_bytes
+
+SETTINGS = Settings(seed=1, contacts=50, access_log=False)
+KEY = DEFAULT_API_KEY.encode()
+CASES = corpus()
+
+
+class CountingDirectProtocol(DirectHttpToolsProtocol):
+    """The protocol `serve` runs, counting the requests it answered without ASGI."""
+
+    answered_directly = 0
+
+    def _answer(self, *args: Any) -> None:
+        type(self).answered_directly += 1
+        super()._answer(*args)
+
+
+@dataclass
+class Running:
+    port: int
+    app: Any
+
+
+def _serve(app: Any, protocol: type) -> Iterator[Running]:
+    sock = listen("127.0.0.1", 0)
+    options = {**uvicorn_options(SETTINGS), "http": protocol, "timeout_keep_alive": 2}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield Running(sock.getsockname()[1], app)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def worlds() -> Any:
+    return build_worlds(SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def direct(worlds: Any) -> Iterator[Running]:
+    yield from _serve(create_app(SETTINGS, worlds=worlds), CountingDirectProtocol)
+
+
+@pytest.fixture(scope="module")
+def through_asgi(worlds: Any) -> Iterator[Running]:
+    yield from _serve(create_app(SETTINGS, worlds=worlds), LimitedHttpToolsProtocol)
+
+
+@pytest.fixture(scope="module")
+def ids(worlds: Any) -> dict[str, str]:
+    return ids_from_summary(worlds["default"].summary())
+
+
+def exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
+    """Send `data`, then read until the server closes the connection."""
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def read_answers(sock: socket.socket, count: int) -> list[bytes]:
+    """`count` whole answers (head and body, by content-length) from a kept-alive connection."""
+    buffer, answers = b"", []
+    while len(answers) < count:
+        while b"\r\n\r\n" not in buffer:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {len(answers)} of {count} answers"
+            buffer += chunk
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        length = int(_header(head, b"content-length") or 0)
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed inside a body"
+            rest += chunk
+        answers.append(head + b"\r\n\r\n" + rest[:length])
+        buffer = rest[length:]
+    return answers
+
+
+def _header(head: bytes, name: bytes) -> bytes | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return None
+
+
+# Clock readings: when the answer was sent, and the seconds left in the key's rate-limit window.
+CLOCK_HEADERS = (b"date:", b"x-sib-ratelimit-reset:")
+
+
+def without_clock(answer: bytes) -> bytes:
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(CLOCK_HEADERS)]
+    return b"\r\n".join(lines) + sep + body
+
+
+def get(target: str, *headers: bytes, version: bytes = b"HTTP/1.1") -> bytes:
+    lines = [b"GET " + target.encode() + b" " + version, b"host: 127.0.0.1", b"api-key: " + KEY, *headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def valid_reads(ids: dict[str, str]) -> list[str]:
+    pid, contact, bdid = ids["pid"], ids["cid"], ids["bdid"]
+    balance = f"/v3/loyalty/balance/programs/{pid}"
+    return [
+        "/v3/loyalty/config/programs",
+        f"/v3/loyalty/config/programs/{pid}",
+        f"/v3/loyalty/config/programs/{pid}?unknown=1",
+        f"{balance}/balance-definitions",
+        f"{balance}/balance-definitions/{bdid}",
+        f"{balance}/contact-balances?balanceDefinitionId={bdid}&limit=50",
+        f"{balance}/transaction-history?contactId={contact}&balanceDefinitionId={bdid}&status=completed"
+        "&sortField=createdAt&sort=desc&limit=50",
+        f"{balance}/subscriptions/{contact}/tier",
+        f"/v3/loyalty/tier/programs/{pid}/tier-groups",
+    ]
+
+
+def test_the_corpus_and_valid_reads_get_the_same_bytes_both_ways(direct: Running, through_asgi: Running,
+                                                                  ids: dict[str, str]) -> None:
+    requests = [request_bytes(case, ids) for case in CASES]
+    requests += [get(target, b"connection: close") for target in valid_reads(ids)]
+    # The same requests again: answers of a second pass come from remembered checks and renders.
+    requests += requests
+    before = CountingDirectProtocol.answered_directly
+    differences = []
+    for data in requests:
+        ours, theirs = exchange(direct.port, data), exchange(through_asgi.port, data)
+        assert theirs, f"the ASGI server sent nothing for {data[:120]!r}"
+        if without_clock(ours) != without_clock(theirs):
+            differences.append((data[:160], ours[:400], theirs[:400]))
+    assert not differences, differences[:3]
+    # Most requests qualify for a direct answer; the comparison is worth nothing if none took it.
+    assert CountingDirectProtocol.answered_directly - before >= len(requests) // 2
+
+    def journal(app: Any) -> list[dict[str, Any]]:
+        return [{k: v for k, v in asdict(entry).items() if k != "at"} for entry in app.state.mock.journal.entries()]
+
+    assert journal(direct.app) == journal(through_asgi.app)
+
+
+def test_a_kept_alive_connection_answers_in_order_across_both_paths(direct: Running, ids: dict[str, str]) -> None:
+    program = f"/v3/loyalty/config/programs/{ids['pid']}"
+    # One write: a direct read, a cross-origin read (through ASGI and CORS), a direct read again.
+    pipelined = get(program) + get(program, b"origin: http://localhost:3000") + get("/v3/loyalty/config/programs")
+    with socket.create_connection(("127.0.0.1", direct.port), timeout=10) as sock:
+        sock.sendall(pipelined)
+        first, second, third = read_answers(sock, 3)
+        assert first.startswith(b"HTTP/1.1 200") and ids["pid"].encode() in first
+        assert _header(second.partition(b"\r\n\r\n")[0], b"access-control-allow-origin") == b"*"
+        assert b'"items"' in third
+        # Still open: another request on the same connection is answered.
+        sock.sendall(get(program))
+        [fourth] = read_answers(sock, 1)
+        assert without_clock(fourth) == without_clock(first).replace(
+            _remaining(first), _remaining(fourth))
+
+
+def _remaining(answer: bytes) -> bytes:
+    return b"x-sib-ratelimit-remaining: " + (_header(answer.partition(b"\r\n\r\n")[0],
+                                                    b"x-sib-ratelimit-remaining") or b"")
+
+
+@pytest.mark.parametrize(("version", "headers"), [
+    (b"HTTP/1.0", ()),
+    (b"HTTP/1.1", (b"connection: close",)),
+])
+def test_a_connection_not_kept_alive_is_closed_after_a_direct_answer(direct: Running, ids: dict[str, str],
+                                                                    version: bytes, headers: tuple[bytes, ...]
+                                                                    ) -> None:
+    answer = exchange(direct.port, get(f"/v3/loyalty/config/programs/{ids['pid']}", *headers, version=version))
+    head = answer.partition(b"\r\n\r\n")[0]
+    assert head.startswith(b"HTTP/1.1 200")
+    assert _header(head, b"connection") == b"close"
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(direct: Running, ids: dict[str, str]) -> None:
+    with socket.create_connection(("127.0.0.1", direct.port), timeout=10) as sock:
+        sock.sendall(get(f"/v3/loyalty/config/programs/{ids['pid']}"))
+        read_answers(sock, 1)
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server, not by our 10 s timeout
+        assert time.monotonic() - started < 5
+
+
+def test_the_access_log_line_is_uvicorns_own(direct: Running, through_asgi: Running, ids: dict[str, str],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    targets = [f"/v3/loyalty/config/programs/{ids['pid']}?limit=1&x=%20y", "/v3/loyalty/config/programs/nope"]
+    lines = {}
+    before = CountingDirectProtocol.answered_directly
+    for running in (direct, through_asgi):
+        with caplog.at_level("INFO", logger="uvicorn.access"):
+            caplog.clear()
+            for target in targets:
+                exchange(running.port, get(target, b"connection: close"))
+                exchange(running.port, get(target, b"connection: close", version=b"HTTP/1.0"))
+            # The client's port differs from one connection to the next; the rest must not.
+            lines[running.port] = [record.getMessage().split(" - ", 1)[1] for record in caplog.records
+                                   if record.name == "uvicorn.access"]
+    assert CountingDirectProtocol.answered_directly - before == 4  # logged by the direct path
+    assert lines[direct.port] == lines[through_asgi.port]
+    assert len(lines[direct.port]) == 4 and '"GET /v3/loyalty/config/programs/nope HTTP/1.0" 422' in \
+        lines[direct.port][3], lines
