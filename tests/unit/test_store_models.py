@@ -1,7 +1,11 @@
 """Value rules of the store: dates, amounts, periods, frozen metadata."""
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.store.models import (
     REFERENCE_NOW,
@@ -33,6 +37,16 @@ def test_reference_clock_is_fixed_and_rendered_with_milliseconds():
 )
 def test_iso_round_trips_and_normalises_to_utc(text, expected):
     assert iso(parse_iso(text)) == expected
+
+
+YEAR_1000, YEAR_10000 = -30_610_224_000_000, 253_402_300_800_000
+
+
+@given(st.integers(min_value=YEAR_1000, max_value=YEAR_10000 - 1))
+def test_iso_is_the_calendars_date_to_the_millisecond(ms):
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    assert iso(ms) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert iso(ms) == iso(ms)  # the second call reads the formatted pieces back
 
 
 def test_add_period_clamps_month_ends_and_goes_backwards():
