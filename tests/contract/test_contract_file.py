@@ -674,7 +674,12 @@ def test_documented_ranges_and_defaults(spec):
         "default": "updatedAt",
     }
     assert vouchers["rewardId"]["schema"] == {"type": "string", "format": "uuid"}
-    assert vouchers["metadata_key_value"]["schema"] == {"type": "string", "pattern": "^[^:]"}
+    assert vouchers["metadata_key_value"]["schema"] == {"type": "string", "pattern": "^[^:]*[^:\\s]"}
+    # What the handler reads as a key is there and not blank: the contract says the same, so that a
+    # generated "valid" value is never refused.
+    key_pattern = re.compile(vouchers["metadata_key_value"]["schema"]["pattern"])
+    assert all(key_pattern.search(text) for text in ("tier", "tier:gold", " tier :gold", "a:b:c"))
+    assert not any(key_pattern.search(text) for text in ("", ":gold", "  :gold", " ", "\t:x"))
 
     assert params_by_name(spec, "getRewardPageApi")["state"]["schema"] == {"type": "string", "default": "all"}
     for op_id in (

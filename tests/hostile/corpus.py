@@ -251,6 +251,7 @@ BOOLEAN_VALUES = [
 PATTERN_VALUES = {
     "metadata_key_value": [
         Mutation("pattern", "empty-key", ":gold"),
+        Mutation("pattern", "blank-key", "%20%20:gold"),
         Mutation("empty", "empty", ""),
     ],
     "contactId": [
