@@ -218,15 +218,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def resolve_fixture(text: str) -> Path:
     """A path, or the name of a fixture shipped with the mock (``widget-member``)."""
-    path = Path(text)
-    if path.exists() or path.suffix in (".yaml", ".yml") or os.sep in text:
-        return path
-    from mock_server.fixtures import shipped_fixture
+    from mock_server.fixtures import fixture_file
 
-    found = shipped_fixture(text)
-    if found is None:
-        raise CliError(f"fixture {text!r}: no such file, and no shipped fixture of that name")
-    return found
+    try:
+        return fixture_file(text)
+    except FixtureError as error:
+        raise CliError(str(error)) from None
 
 
 def listen(host: str, port: int) -> socket.socket:

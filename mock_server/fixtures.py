@@ -14,6 +14,7 @@ The format is documented in fixtures/README.md.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -178,6 +179,23 @@ def shipped_fixture(name: str) -> Path | None:
             if candidate.is_file():
                 return candidate
     return None
+
+
+def fixture_file(text: str | Path) -> Path:
+    """A fixture file named by a path, or by the name of a shipped fixture (``widget-member``).
+
+    An existing file wins; then a shipped fixture of that name (with or without
+    ``.yaml``); then the text as a path, which `load_fixture` reports missing.
+    """
+    path = Path(text)
+    if path.exists():
+        return path
+    shipped = shipped_fixture(str(text))
+    if shipped is not None:
+        return shipped
+    if path.suffix in (".yaml", ".yml") or "/" in str(text) or os.sep in str(text):
+        return path
+    raise FixtureError(f"fixture {str(text)!r}: no such file, and no shipped fixture of that name")
 
 
 def load_fixture(path: str | Path) -> Fixture:

@@ -104,5 +104,11 @@ def _checks_client(item: pytest.Item) -> bool:
 
 
 def _resolve(root: Path, text: str) -> Path:
+    """A fixture of the ini option: a path from the project's root, or a shipped name (``widget-member``)."""
+    from mock_server.fixtures import shipped_fixture
+
     path = Path(text)
-    return path if path.is_absolute() else root / path
+    candidate = path if path.is_absolute() else root / path
+    if candidate.exists():
+        return candidate
+    return shipped_fixture(text) or candidate  # a missing path is reported when the mock starts

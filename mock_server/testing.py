@@ -20,6 +20,7 @@ import uvicorn
 
 from mock_server.app import MockState, build_worlds, create_app
 from mock_server.cli import listen, uvicorn_options
+from mock_server.fixtures import fixture_file
 from mock_server.journal import JournalEntry
 from mock_server.settings import Settings
 
@@ -56,8 +57,11 @@ class RunningMock:
         self.state.limiter.reset()
 
     def load_fixture(self, path: str | Path) -> None:
-        """Rebuild the world with one more fixture layered on it (same seed)."""
-        settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, Path(path)))
+        """Rebuild the world with one more fixture layered on it (same seed).
+
+        `path` is a fixture file, or the name of a fixture shipped with the mock (``widget-member``).
+        """
+        settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, fixture_file(path)))
         worlds = build_worlds(settings)
         self.state.settings = settings
         self.state.worlds.clear()

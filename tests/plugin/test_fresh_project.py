@@ -62,6 +62,13 @@ def test_the_fixture_is_gone_in_the_next_test(brevo_mock):
     assert "27d1dd7a-af67-4020-ba65-19d60000a26e" not in ids
 
 
+def test_a_shipped_fixture_by_its_name(brevo_mock):
+    brevo_mock.load_fixture("widget-member")  # from the installed package, not the project's copy
+    answer = httpx.get(brevo_mock.base_url + "/loyalty/config/programs/27d1dd7a-af67-4020-ba65-19d60000a26e",
+                       headers={"api-key": brevo_mock.api_key})
+    assert answer.status_code == 200 and answer.json()["name"]
+
+
 def wrong_client(brevo_mock):
     program = brevo_mock.world["programs"][0]
     contact = program["members"][0]["contactId"]
@@ -118,7 +125,7 @@ def test_brevo_mock_works_and_the_marker_fails_a_contract_breaking_client(fresh_
                                                                          project: Path) -> None:
     done = run_pytest(fresh_python, project)
     output = done.stdout + done.stderr
-    assert "1 failed, 6 passed" in output, output
+    assert "1 failed, 7 passed" in output, output
     assert "FAILED test_widget.py::test_marked_wrong_client" in output
     assert "the client broke the Brevo Loyalty contract in 1 request(s)" in output
     assert "Unknown query parameter 'contact_id' for getVoucherForAContact; did you mean 'contactId'?" in output

@@ -2,10 +2,11 @@
 
 import textwrap
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from mock_server.fixtures import FixtureError, load_fixture, shipped_fixture
+from mock_server.fixtures import FixtureError, fixture_file, load_fixture, shipped_fixture
 from mock_server.seeding import build_world
 from tests.support.handlers import contract_handlers
 
@@ -54,6 +55,24 @@ def test_shipped_fixture_is_found_by_name():
     assert shipped_fixture("widget-member.yaml") == path
     assert shipped_fixture("no-such-fixture") is None
     assert shipped_fixture("../etc/passwd") is None
+
+
+def test_a_fixture_is_named_by_a_path_or_by_a_shipped_name(tmp_path, monkeypatch):
+    shipped = shipped_fixture("widget-member")
+    assert fixture_file("widget-member") == shipped == fixture_file("widget-member.yaml")
+    # A file of the same name in the working directory wins over the shipped one.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "widget-member.yaml").write_text(WIDGET_COPY_MARKER)
+    assert fixture_file("widget-member.yaml") == Path("widget-member.yaml")
+    # Something that reads as a path is left to load_fixture, which says the file is missing.
+    assert fixture_file("scenarios/missing.yaml") == Path("scenarios/missing.yaml")
+    with pytest.raises(FixtureError, match=r"missing\.yaml: cannot be read"):
+        load_fixture(fixture_file("scenarios/missing.yaml"))
+    with pytest.raises(FixtureError, match="no shipped fixture of that name"):
+        fixture_file("no-such-fixture")
+
+
+WIDGET_COPY_MARKER = "# a project's own copy\n"
 
 
 def test_widget_fixture_reads_as_the_guide_describes():
