@@ -242,7 +242,7 @@ def _row(server: Server, scenario: Scenario, contacts: int) -> Row:
     paths = scenario.rotation or (scenario.path,)
     bodies = []
     for path in paths:  # for a round-robin, this also warms the member cache
-        status, body = server.get(path, HEADERS)
+        status, body = server.get(path, {**HEADERS, **dict(scenario.headers)})
         if status != 200:
             raise ScenarioError(f"{scenario.title}: GET {path} answered {status}: {body[:300]!r}")
         bodies.append(body)
@@ -265,13 +265,13 @@ def _shape(shape: LoadShape, seconds: float) -> LoadShape:
 
 
 def _load(server: Server, row: Row, shape: LoadShape, *, baseline: bool = False) -> Load:
-    if baseline:
-        return run_wrk(server.root + baseline_path(row.name), DEFAULT_API_KEY, shape)
+    if baseline:  # the same request, headers and all (the bare app has no CORS to act on them)
+        return run_wrk(server.root + baseline_path(row.name), DEFAULT_API_KEY, shape, headers=row.scenario.headers)
     paths_file = None
     if row.scenario.rotation:
         paths_file = RESULTS / f"paths-{row.name}.txt"
         paths_file.write_text("\n".join(row.scenario.rotation) + "\n")
-    return run_wrk(server.root + row.scenario.path, DEFAULT_API_KEY, shape, paths_file)
+    return run_wrk(server.root + row.scenario.path, DEFAULT_API_KEY, shape, paths_file, row.scenario.headers)
 
 
 def _check_errors(rows: list[Row]) -> None:

@@ -19,6 +19,7 @@ BASE = "/v3"
 PAGE = 50
 SAMPLE = 200  # members probed for the transaction page
 ROTATION = 500  # distinct members of the round-robin scenario
+CORS_ORIGIN = "http://localhost:3000"
 
 Fetch = Callable[[str], tuple[int, bytes]]
 
@@ -33,6 +34,7 @@ class Scenario:
     title: str
     path: str  # with the query string; under /v3
     rotation: tuple[str, ...] = ()  # when set, wrk goes round-robin over these paths instead
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request, besides the api-key
 
     @property
     def operation_path(self) -> str:
@@ -108,7 +110,7 @@ def contact_balances_page(ids: Ids) -> Scenario:
 
 
 def main_scenarios(ids: Ids) -> list[Scenario]:
-    """The five reads of the issue, on the default world."""
+    """The five reads of the issue, on the default world, and the program read as a browser sends it."""
     return [
         Scenario("program", "program read", f"{BASE}/loyalty/config/programs/{ids.pid}"),
         Scenario("definitions", "balance-definition list",
@@ -117,6 +119,10 @@ def main_scenarios(ids: Ids) -> list[Scenario]:
         history_page(ids),
         Scenario("tier", "guide's tier read (member tier)",
                  f"{BASE}/loyalty/balance/programs/{ids.pid}/subscriptions/{ids.tier_contact}/tier"),
+        # A browser's call: with an Origin header the read goes through uvicorn's ASGI path, Starlette
+        # and CORS instead of being answered by the protocol (mock_server/direct.py).
+        Scenario("program-cors", "program read, cross-origin (through ASGI, Starlette and CORS)",
+                 f"{BASE}/loyalty/config/programs/{ids.pid}", headers=(("origin", CORS_ORIGIN),)),
     ]
 
 

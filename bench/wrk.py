@@ -53,7 +53,8 @@ def wrk_binary() -> str:
     return found
 
 
-def run_wrk(url: str, api_key: str, shape: LoadShape, paths_file: Path | None = None) -> Load:
+def run_wrk(url: str, api_key: str, shape: LoadShape, paths_file: Path | None = None,
+            headers: tuple[tuple[str, str], ...] = ()) -> Load:
     """Load `url` (or the paths in `paths_file`, round-robin, on the same host) for `shape.seconds`."""
     host = urlsplit(url).hostname or ""
     if host not in {h.strip("[]") for h in LOOPBACK_HOSTS}:
@@ -66,6 +67,7 @@ def run_wrk(url: str, api_key: str, shape: LoadShape, paths_file: Path | None = 
         f"-d{seconds}s",
         "--timeout", "5s",
         "-H", f"api-key: {api_key}",
+        *(argument for name, value in headers for argument in ("-H", f"{name}: {value}")),
         "-s", str(SCRIPT),
         url,
     ]
