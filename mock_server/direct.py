@@ -40,9 +40,10 @@ from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from mock_server.limits import LimitedHttpToolsProtocol
 
-# Request headers that send the request the ASGI way: a body, a 100-continue, CORS, or what
-# uvicorn's proxy-headers middleware would read to change the client address.
-_NOT_DIRECT_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect", b"origin",
+# Request headers that send the request the ASGI way: a body, a 100-continue, or what uvicorn's
+# proxy-headers middleware would read to change the client address. (CORS's Origin is the app's
+# own rule: `_MockApp.takes_directly`.)
+_NOT_DIRECT_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect",
                                  b"x-forwarded-for", b"x-forwarded-proto"})
 
 # A request to answer directly: method, raw path, path (percent-decoded), query string, HTTP version,

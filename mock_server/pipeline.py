@@ -164,9 +164,8 @@ class LoyaltyApi:
                 operation, path_values = self._route(method, raw_path, violations)
                 validated = self._validate(operation, path_values, query_string, violations)
                 if len(raw_path) + len(query_string) <= CHECK_MEMO_MAX_TARGET:
-                    if len(self._checked) >= CHECK_MEMO_SIZE:
-                        self._checked.clear()
-                    self._checked[(method, raw_path, query_string)] = (operation, validated)
+                    _remember(self._checked, (method, raw_path, query_string), (operation, validated),
+                              CHECK_MEMO_SIZE)
             violations.extend(_bounded(validated.tolerated))
             if validated.problems:
                 violations.extend(problem.message for problem in validated.problems)
@@ -203,15 +202,12 @@ class LoyaltyApi:
         answer.violations = tuple(violations)
         return answer
 
-
     def _route(self, method: str, raw_path: bytes, violations: list[str]) -> tuple[Operation, list[str]]:
         """The operation for a method and path, with the path's parameter values; 404 or 405 if none."""
         match = self._routes.get(raw_path, _NOT_SEEN)
         if match is _NOT_SEEN:  # a path seen before costs one dictionary look-up
             match = self.contract.router.match(_path_segments(raw_path))
-            if len(self._routes) >= ROUTE_MEMO_SIZE:
-                self._routes.clear()
-            self._routes[raw_path] = match
+            _remember(self._routes, raw_path, match, ROUTE_MEMO_SIZE)
         if match is None:
             path = _quoted_path(raw_path)
             violations.append(f"no operation at {path}")
@@ -235,6 +231,13 @@ class LoyaltyApi:
             raise InvalidParameter(
                 f"The query string is not valid UTF-8 once percent-decoded: parameter {where}") from None
         return operation.validate(path_values, query)
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    """Keep `value` under `key`; a memo that holds `size` entries is emptied first, so it stays bounded."""
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = value
 
 
 def _bounded(tolerated: list[str]) -> list[str]:
