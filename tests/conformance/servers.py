@@ -10,45 +10,21 @@ Everything listens on 127.0.0.1, port 0, in a thread, and stops with its context
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server.cli import listen
 from mock_server.contract.loader import load_contract, resolve
 
 Scope = dict[str, Any]
 ASGIApp = Callable[..., Any]
-
-
-@contextmanager
-def serve_asgi(app: ASGIApp, lifespan: str = "off") -> Iterator[str]:
-    """Serve `app` on a free loopback port; yields its root URL (no trailing slash)."""
-    sock = listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see cli.listen
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False, lifespan=lifespan))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "test server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 # ---------------------------------------------------------------- breakages

@@ -34,8 +34,8 @@ from tests.conformance.servers import (
     WrongContentType,
     WrongSuccessStatus,
     generic_spec_mock,
-    serve_asgi,
 )
+from tests.support.serving import serve_asgi
 
 EXAMPLES = 3
 

@@ -22,7 +22,8 @@ from mock_server.conformance.budget import (
 from mock_server.conformance.report import EXIT_INCOMPLETE
 from mock_server.conformance.runner import RunOptions, run_conformance
 from mock_server.settings import DEFAULT_API_KEY, Settings
-from tests.conformance.servers import QuotaFake, serve_asgi
+from tests.conformance.servers import QuotaFake
+from tests.support.serving import serve_asgi
 
 
 class FakeClock:

@@ -15,7 +15,8 @@ from mock_server.app import create_app
 from mock_server.cli import main
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from mock_server.testing import RunningMock
-from tests.conformance.servers import WrongSuccessStatus, serve_asgi
+from tests.conformance.servers import WrongSuccessStatus
+from tests.support.serving import serve_asgi
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ["--max-examples", "2", "--property-examples", "2", "--operations", "getLPList", "getLoyaltyProgramInfo"]

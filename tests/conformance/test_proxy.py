@@ -25,7 +25,8 @@ from mock_server.app import create_app
 from mock_server.conformance.proxy import create_proxy_app
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from mock_server.testing import RunningMock
-from tests.conformance.servers import NumberAsString, serve_asgi
+from tests.conformance.servers import NumberAsString
+from tests.support.serving import serve_asgi
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = {"api-key": DEFAULT_API_KEY}

@@ -12,15 +12,12 @@ mock's insides, every bad parameter named, and the server still up.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +26,7 @@ from mock_server.cli import listen, uvicorn_options
 from mock_server.settings import Settings
 from tests.hostile.corpus import Case, baseline, contract, fill, ids_from_summary, kind_of, mutations_for, target_of
 from tests.hostile.wire import TRACEBACK_MARKERS, Answer, in_process, over_socket, scope_for
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.slow
 
@@ -146,19 +144,8 @@ def port() -> Iterator[int]:
     settings_ = Settings(seed=1, contacts=20, access_log=False)
     sock = listen("127.0.0.1", 0)
     app = create_app(replace(settings_, port=sock.getsockname()[1]))
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings_)))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.01)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
+    with serving(app, sock, **uvicorn_options(settings_)) as port:
+        yield port
 
 
 line_bytes = st.binary(min_size=0, max_size=60).map(lambda data: data.replace(b"\r\n", b""))

@@ -14,22 +14,21 @@ ordering against an answer still on its way through ASGI) are tested too.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
 from mock_server.app import build_worlds, create_app
-from mock_server.cli import listen, uvicorn_options
+from mock_server.cli import uvicorn_options
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import LimitedHttpToolsProtocol
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.corpus import corpus, ids_from_summary
 from tests.hostile.wire import request_bytes
+from tests.support.serving import serving
 
 SETTINGS = Settings(seed=1, contacts=50, access_log=False)
 KEY = DEFAULT_API_KEY.encode()
@@ -53,21 +52,8 @@ class Running:
 
 
 def _serve(app: Any, protocol: type) -> Iterator[Running]:
-    sock = listen("127.0.0.1", 0)
-    options = {**uvicorn_options(SETTINGS), "http": protocol, "timeout_keep_alive": 2}
-    server = uvicorn.Server(uvicorn.Config(app, **options))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield Running(sock.getsockname()[1], app)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serving(app, **{**uvicorn_options(SETTINGS), "http": protocol, "timeout_keep_alive": 2}) as port:
+        yield Running(port, app)
 
 
 @pytest.fixture(scope="module")

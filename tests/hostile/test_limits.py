@@ -8,14 +8,12 @@ cases take a second, not ten.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-import uvicorn
 
 from mock_server.app import create_app
 from mock_server.cli import listen, uvicorn_options
@@ -23,6 +21,7 @@ from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET_BYTES
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.wire import Answer, over_socket
+from tests.support.serving import serving
 
 HEAD_TIMEOUT = 0.6
 IDLE_TIMEOUT = 1
@@ -39,19 +38,8 @@ def port() -> Iterator[int]:
     sock = listen("127.0.0.1", 0)
     options: dict[str, Any] = {**uvicorn_options(settings), "http": QuickProtocol, "timeout_keep_alive": IDLE_TIMEOUT}
     assert uvicorn_options(settings)["http"] is DirectHttpToolsProtocol  # what `serve` runs
-    server = uvicorn.Server(uvicorn.Config(create_app(replace(settings, port=sock.getsockname()[1])), **options))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serving(create_app(replace(settings, port=sock.getsockname()[1])), sock, **options) as port:
+        yield port
 
 
 def get(target: str, *headers: bytes) -> bytes:
