@@ -3,7 +3,8 @@
 - ``GET  /__mock__/health``        readiness probe for scripts and CI
 - ``GET  /__mock__/world``         the seeded ids to call the API with
 - ``GET  /__mock__/requests``      the request journal, newest last
-- ``POST /__mock__/reset``         clear the journal and rate-limit counters
+- ``POST /__mock__/reset``         back to the seeded world (the organisation of the ``api-key`` header
+                                    sent, or every one), with an empty journal and fresh rate-limit counts
 - ``GET  /__mock__/openapi.json``  the contract the server validates against
 - ``GET  /__mock__/`` and ``/__mock__/widget``  pages for a browser (mock_server/pages)
 
@@ -21,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.auth import KeyRing
+from mock_server.errors import ApiError
 from mock_server.journal import Journal
 from mock_server.jsonresponse import OrjsonResponse
 
@@ -49,7 +52,7 @@ def refuse_non_loopback() -> Response:
     )
 
 
-def journal_routes(journal: Journal, also_reset: Callable[[], None] | None = None) -> list[Route]:
+def journal_routes(journal: Journal, also_reset: Callable[[Request], None] | None = None) -> list[Route]:
     """``GET /__mock__/requests`` and ``POST /__mock__/reset``, shared by the mock and the proxy."""
 
     async def requests(request: Request) -> Response:
@@ -61,9 +64,12 @@ def journal_routes(journal: Journal, also_reset: Callable[[], None] | None = Non
     async def reset(request: Request) -> Response:
         if not from_loopback(request):
             return refuse_non_loopback()
+        try:
+            if also_reset is not None:
+                also_reset(request)
+        except ApiError as error:  # e.g. an api-key naming no organisation: nothing is reset
+            return OrjsonResponse(error.body(), status_code=error.status)
         journal.clear()
-        if also_reset is not None:
-            also_reset()
         return OrjsonResponse({"reset": True})
 
     return [
@@ -100,10 +106,18 @@ def admin_routes(state: MockState) -> list[Route]:
     async def openapi(request: Request) -> Response:
         return OrjsonResponse(state.contract.document)
 
+    keys = KeyRing(state.settings)
+
+    def reset_state(request: Request) -> None:
+        # With a key, that key's organisation; without one, every organisation.
+        key = request.headers.get("api-key")
+        state.backends.reset(keys.organisation_of(key) if key else None)
+        state.limiter.reset()
+
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),
         Route(f"{PREFIX}/world", world, methods=["GET"]),
-        *journal_routes(state.journal, also_reset=state.limiter.reset),
+        *journal_routes(state.journal, also_reset=reset_state),
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
         *page_routes(state),  # GET /__mock__/ (browse) and /__mock__/widget: mock_server/pages
     ]

@@ -1,6 +1,6 @@
 """`create_app(settings) -> Starlette`: one fresh, self-contained mock per call.
 
-All state (worlds, journal, rate-limit counters) hangs off the returned app;
+All state (the organisations' backends, journal, rate-limit counters) hangs off the returned app;
 nothing is kept at module level, so tests can build as many apps as they like.
 """
 
@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from mock_server.admin import admin_routes
 from mock_server.auth import KeyRing
+from mock_server.backend import Backends
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
@@ -31,7 +32,7 @@ from mock_server.journal import Journal, print_violation
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.pipeline import LoyaltyApi
 from mock_server.ratelimit import RateLimiter
-from mock_server.routes import all_handlers
+from mock_server.routes import all_handlers, all_write_handlers
 from mock_server.seeding import build_world
 from mock_server.settings import Settings, overrides_from_env
 from mock_server.store.world import World
@@ -45,12 +46,23 @@ Progress = Callable[[int, int], None]
 class MockState:
     settings: Settings
     contract: CompiledContract
-    worlds: dict[str, World]
+    backends: Backends
     journal: Journal
     limiter: RateLimiter
 
     def base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/") + self.contract.base_path
+
+    @property
+    def worlds(self) -> dict[str, World]:
+        """Each organisation's world as writes left it (what reads see now)."""
+        return {organisation: self.backends[organisation].world for organisation in self.backends}
+
+    def reset(self, organisation: str | None = None) -> None:
+        """Back to the seeded worlds (one organisation's, or all), with an empty journal and fresh rate counts."""
+        self.backends.reset(organisation)
+        self.journal.clear()
+        self.limiter.reset()
 
 
 def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[str, World]:
@@ -74,11 +86,12 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     state = MockState(
         settings=settings,
         contract=contract,
-        worlds=worlds if worlds is not None else build_worlds(settings),
+        backends=Backends(worlds if worlds is not None else build_worlds(settings), settings.clock),
         journal=Journal(settings.journal_size, on_violation=print_violation if settings.check_client else None),
         limiter=RateLimiter(settings.rate_limit_per_hour),
     )
-    api = LoyaltyApi(contract, state.worlds, KeyRing(settings), state.limiter, state.journal, all_handlers())
+    api = LoyaltyApi(contract, state.backends, KeyRing(settings), state.limiter, state.journal, all_handlers(),
+                     all_write_handlers(), read_only=settings.read_only)
 
     routes: list[BaseRoute] = [Mount(contract.base_path, app=api)]
     if settings.admin:
@@ -98,7 +111,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
             Middleware(
                 _BrevoCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET"],
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                 # Any request header: browser clients add their own (the official JS SDK sends X-Fern-*).
                 allow_headers=["*"],
                 expose_headers=["x-sib-ratelimit-limit", "x-sib-ratelimit-remaining",
@@ -161,7 +174,7 @@ class _MockApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.takes_directly(scope["path"], scope["headers"]):
             scope["app"] = self
-            await self._api.respond(scope, send, _VARY_ORIGIN)
+            await self._api.respond(scope, receive, send, _VARY_ORIGIN)
             return
         await super().__call__(scope, receive, send)
 

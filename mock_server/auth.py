@@ -11,6 +11,10 @@ class KeyRing:
         self._organisations = {api_key.key: api_key.organisation for api_key in settings.api_keys}
         self._forbidden = frozenset(settings.forbidden_keys)
 
+    def accepts(self, key: str) -> bool:
+        """Whether the key reads an organisation (no exception: for checks before a request is answered)."""
+        return key in self._organisations
+
     def organisation_of(self, key: str | None) -> str:
         """The organisation whose world the key reads; raises 401 or 403 otherwise."""
         if not key:

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import orjson
 
 from mock_server import __version__
+from mock_server.backend.clock import CLOCK_MODES
 from mock_server.contract.loader import ContractError
 from mock_server.fixtures import FixtureError
 from mock_server.settings import (
@@ -169,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors-origin", dest="cors_origins", action="append", type=_cors_arg, metavar="ORIGIN",
                        help="browser origin allowed to call the API, such as http://localhost:3000 (repeatable; "
                        "default '*': any origin)")
+    serve.add_argument("--clock", choices=CLOCK_MODES, default=None,
+                       help="fixed: a logical clock that starts at the world's reference time and moves one second "
+                       "per accepted write, so answers are reproducible (default); real: the wall clock")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
                        "the request journal and rate-limit counts are per process (default 1)")
@@ -201,6 +205,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "admin": getattr(args, "admin", None),
         "contract_path": getattr(args, "contract", None),
         "workers": getattr(args, "workers", None),
+        "clock": getattr(args, "clock", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from mock_server.auth import KeyRing
+from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body, read_body
 from mock_server.contract.negotiate import requested_status
 from mock_server.contract.operations import CompiledContract, Operation, Problem, Validated
 from mock_server.contract.router import RouteMatch
@@ -36,10 +37,10 @@ from mock_server.errors import (
 )
 from mock_server.journal import Journal
 from mock_server.ratelimit import RateLimiter, RateState
-from mock_server.routes import Handler
+from mock_server.routes import Handler, WriteHandler
 
 if TYPE_CHECKING:
-    from mock_server.store.world import World
+    from mock_server.backend import Backends
 
 logger = logging.getLogger("brevo_loyalty_mock")
 
@@ -53,6 +54,7 @@ ROUTE_MEMO_SIZE = 4096
 CHECK_MEMO_SIZE = 4096
 CHECK_MEMO_MAX_TARGET = 1024
 _NOT_SEEN: Any = object()
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOLERATED_SHOWN = 20  # unknown query parameters journaled by name per request; the rest are counted
 SHOWN_PATH_CHARS = 200  # how much of an unknown path a 404 quotes (a path may be 8 KiB, docs/limits.md)
 
@@ -70,36 +72,46 @@ class LoyaltyApi:
     def __init__(
         self,
         contract: CompiledContract,
-        worlds: dict[str, World],
+        backends: Backends,
         keys: KeyRing,
         limiter: RateLimiter,
         journal: Journal,
         handlers: dict[str, Handler],
+        write_handlers: dict[str, WriteHandler],
+        *,
+        read_only: bool = False,
     ) -> None:
-        missing = sorted(set(contract.operations) - set(handlers))
+        reads = {op for op, operation in contract.operations.items() if operation.method == "GET"}
+        missing = sorted((reads - set(handlers)) | (set(contract.operations) - reads - set(write_handlers)))
         if missing:
             raise RuntimeError(f"contract operations without a handler: {missing}")
         self.contract = contract
-        self.worlds = worlds
+        self.backends = backends
         self.keys = keys
         self.limiter = limiter
         self.journal = journal
         self.handlers = handlers
+        self.write_handlers = write_handlers
+        self.read_only = read_only  # a fixed world: writes answer 405 as paths without them do
         self._routes: dict[bytes, RouteMatch | None] = {}
         self._checked: dict[tuple[str, bytes, bytes], tuple[Operation, Validated]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # websockets and lifespan are not part of the API
             return
-        await self.respond(scope, send)
+        await self.respond(scope, receive, send)
 
-    async def respond(self, scope: dict[str, Any], send: Any, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
-                      ) -> None:
+    async def respond(self, scope: dict[str, Any], receive: Any, send: Any,
+                      extra_headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         """Answer one HTTP request; `extra_headers` go last (the app's direct path adds CORS's Vary)."""
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query_string: bytes = scope.get("query_string", b"")
-        answer, headers = self.response(method, raw_path, query_string, scope.get("headers", []), extra_headers)
+        request_headers = scope.get("headers", [])
+        body: bytes | None = b""
+        if method not in _BODILESS and self._reads_body(method, raw_path, request_headers):
+            body = await read_body(receive, MAX_BODY_BYTES, request_headers)
+        answer, headers = self.response(method, raw_path, query_string, request_headers, extra_headers, body)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
         self.record(method, scope["path"], query_string, answer)
@@ -111,13 +123,29 @@ class LoyaltyApi:
         query_string: bytes,
         headers: list[tuple[bytes, bytes]],
         extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+        body: bytes | None = b"",
     ) -> tuple[Answer, list[tuple[bytes, bytes]]]:
-        """The answer to one request, and every header the API sends with it (the server adds its own)."""
-        answer = self.answer(method, raw_path, query_string, headers)
+        """The answer to one request, and every header the API sends with it (the server adds its own).
+
+        `body` is the request's body, or None when it was larger than `MAX_BODY_BYTES` (and not kept).
+        """
+        answer = self.answer(method, raw_path, query_string, headers, body)
         if answer.status == 204:
             return answer, [*answer.headers, *extra_headers]
         length = (b"content-length", str(len(answer.body)).encode())
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
+
+    def _reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Whether a request's body is worth reading: an accepted key, and a write operation that takes one.
+
+        Anything else is answered from its head alone (401, 404, 405 ...), without waiting for a body.
+        """
+        keys = [value for name, value in headers if name == b"api-key"]
+        if len(keys) != 1 or not self.keys.accepts(keys[0].decode("latin-1")):
+            return False
+        match = self.contract.router.match(_path_segments(raw_path))
+        operation = match.methods.get(method) if match is not None else None
+        return operation is not None and operation.has_body and not self.read_only
 
     def record(self, method: str, path: str, query_string: bytes, answer: Answer) -> None:
         """Journal an answered request (`path` percent-decoded, as ASGI's scope has it)."""
@@ -125,9 +153,10 @@ class LoyaltyApi:
                             answer.violations)
 
     def answer(
-        self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]]
+        self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]],
+        body: bytes | None = b"",
     ) -> Answer:
-        api_key = prefer = None
+        api_key = prefer = content_type = None
         keys_sent = 0
         for name, value in headers:
             if name == b"api-key":
@@ -135,6 +164,8 @@ class LoyaltyApi:
                 keys_sent += 1
             elif name == b"prefer":
                 prefer = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value
 
         operation: Operation | None = None
         rate: RateState | None = None
@@ -179,10 +210,22 @@ class LoyaltyApi:
                     f"Simulated {simulated} response for {operation.operation_id}, "
                     f"requested with 'Prefer: code={simulated}'"
                 )
-            # 6. The handler reads the organisation's world.
-            body = orjson.dumps(self.handlers[operation.operation_id](self.worlds[organisation],
-                                                                     validated.params))
-            answer = Answer(operation.success_status, body)
+            # 6. A write's body: JSON, checked against the operation's schema.
+            backend = self.backends[organisation]
+            if operation.method == "GET":
+                # 7. A read handler reads the organisation's world as writes left it.
+                result = self.handlers[operation.operation_id](backend.world, validated.params)
+            else:
+                document = parse_json_body(content_type, body) if operation.has_body else None
+                checked = operation.validate_body(document)
+                violations.extend(checked.tolerated)
+                if checked.problems:
+                    violations.extend(problem.message for problem in checked.problems)
+                    raise _validation_error(checked.problems)
+                # 7. A write handler makes one backend call.
+                result = self.write_handlers[operation.operation_id](backend, validated.params, document)
+            status = operation.success_status
+            answer = Answer(status, b"" if status == 204 else orjson.dumps(result))
         except NoContent:
             answer = Answer(204, b"")
         except UnknownResource as error:
@@ -213,8 +256,10 @@ class LoyaltyApi:
             violations.append(f"no operation at {path}")
             raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
         operation = match.methods.get(method)
+        if operation is not None and self.read_only and operation.method != "GET":
+            operation = None  # --read-only: the world is fixed, writes are not operations
         if operation is None:
-            allowed = ", ".join(sorted(match.methods))
+            allowed = ", ".join(sorted(m for m in match.methods if m == "GET" or not self.read_only))
             violations.append(f"{method} is not an operation of this path")
             raise MethodNotAllowed(f"{method} Method is not allowed on this path", headers={"allow": allowed})
         return operation, match.values

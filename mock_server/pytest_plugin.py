@@ -72,15 +72,15 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
 
 @pytest.fixture
 def brevo_mock(brevo_mock_server: RunningMock) -> Iterator[RunningMock]:
-    """A running Brevo Loyalty mock with an empty journal; fixtures loaded by the test are undone after it."""
+    """A running Brevo Loyalty mock, reset to its seeded world with an empty journal; fixtures loaded by the test
+    are undone after it."""
     state = brevo_mock_server.state
-    settings, worlds = state.settings, dict(state.worlds)
+    settings, worlds = state.settings, state.backends.worlds
     brevo_mock_server.reset()
     yield brevo_mock_server
     if state.settings is not settings:  # the test called load_fixture: back to the session's world
         state.settings = settings
-        state.worlds.clear()
-        state.worlds.update(worlds)
+        state.backends.replace_worlds(worlds)
 
 
 @pytest.hookimpl(wrapper=True)

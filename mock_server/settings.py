@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mock_server.backend.clock import CLOCK_MODES
+
 DEFAULT_API_KEY = "xkeysib-loyalty-mock-local-key"
 DEFAULT_ORGANISATION = "default"
 DEFAULT_SEED = 1
@@ -51,6 +53,8 @@ class Settings:
     journal_size: int = 1000
     workers: int = 1
     cors_origins: tuple[str, ...] = ("*",)
+    clock: str = "fixed"  # fixed: a logical clock from the world's reference time; real: the wall clock
+    read_only: bool = False  # a fixed world: writes answer 405
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -135,6 +139,14 @@ def parse_cors_origin(text: str) -> str:
                         "(scheme://host[:port], no path)")
 
 
+def parse_clock(text: str) -> str:
+    """``fixed`` (the logical clock, the default) or ``real`` (the wall clock)."""
+    mode = text.strip().lower()
+    if mode not in CLOCK_MODES:
+        raise SettingsError(f"clock {text!r} must be one of {', '.join(CLOCK_MODES)}")
+    return mode
+
+
 def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
@@ -194,6 +206,10 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["admin"] = parse_bool(ENV_PREFIX + "ADMIN", raw)
     if (raw := get("WORKERS")) is not None:
         values["workers"] = parse_int(ENV_PREFIX + "WORKERS", raw, 1, 64)
+    if (raw := get("CLOCK")) is not None:
+        values["clock"] = parse_clock(raw)
+    if (raw := get("READ_ONLY")) is not None:
+        values["read_only"] = parse_bool(ENV_PREFIX + "READ_ONLY", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = tuple(parse_cors_origin(part) for part in _split(raw))
     return values
@@ -215,6 +231,8 @@ def to_env(settings: Settings) -> dict[str, str]:
         "ADMIN": str(settings.admin).lower(),
         "WORKERS": str(settings.workers),
         "CORS_ORIGINS": ",".join(settings.cors_origins),
+        "CLOCK": settings.clock,
+        "READ_ONLY": str(settings.read_only).lower(),
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)

@@ -52,20 +52,20 @@ class RunningMock:
         return [violation for entry in self.requests for violation in entry.violations]
 
     def reset(self) -> None:
-        """Forget the requests received and the rate-limit counters."""
-        self.state.journal.clear()
-        self.state.limiter.reset()
+        """Back to the seeded world (every organisation), with an empty journal and fresh rate-limit counts."""
+        self.state.reset()
 
     def load_fixture(self, path: str | Path) -> None:
-        """Rebuild the world with one more fixture layered on it (same seed).
+        """Rebuild the world with one more fixture layered on it (same seed); changes made so far are dropped.
 
         `path` is a fixture file, or the name of a fixture shipped with the mock (``widget-member``).
+        The new worlds replace the old ones in one step, so a request the server is answering
+        meanwhile sees either the old world or the new one, never a half-built one.
         """
         settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, fixture_file(path)))
         worlds = build_worlds(settings)
         self.state.settings = settings
-        self.state.worlds.clear()
-        self.state.worlds.update(worlds)
+        self.state.backends.replace_worlds(worlds)
 
 
 @contextmanager

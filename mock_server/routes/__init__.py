@@ -1,13 +1,15 @@
 """Operation handlers, one module per area of the Loyalty API.
 
 A handler implements one operation of the contract, named by its operationId.
-It receives the organisation's `World` and the request's parameters, already
-validated, coerced and completed with defaults by the contract layer, keyed by
-the contract's own parameter names (``sort_field``, ``contactId``,
-``metadata_key_value`` ...). It returns the JSON-ready body (dicts, lists,
-str, int, float, bool, None, and `orjson.Fragment` for static records
-rendered once, see `rendered.py`), raises `NoContent` for a documented 204,
-or raises an `ApiError` (usually `UnknownResource`). It never sees HTTP.
+A read handler receives the organisation's `World` and the request's parameters,
+already validated, coerced and completed with defaults by the contract layer,
+keyed by the contract's own parameter names (``sort_field``, ``contactId``,
+``metadata_key_value`` ...). A write handler receives the organisation's
+`Backend`, the parameters and the JSON body (already checked against the
+contract), and makes one backend call. Both return the JSON-ready body (dicts,
+lists, str, int, float, bool, None, and `orjson.Fragment` for static records
+rendered once, see `rendered.py`), raise `NoContent` for a documented 204, or
+raise an `ApiError` (usually `UnknownResource`). They never see HTTP.
 """
 
 from __future__ import annotations
@@ -16,20 +18,32 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mock_server.backend import Backend
     from mock_server.store.world import World
 
 Params = Mapping[str, Any]
 Handler = Callable[["World", Params], Any]
+WriteHandler = Callable[["Backend", Params, Any], Any]
 
 
 def all_handlers() -> dict[str, Handler]:
-    """operationId -> handler, for every operation the mock implements."""
+    """operationId -> handler, for every read operation the mock implements."""
+    return _collect("HANDLERS")
+
+
+def all_write_handlers() -> dict[str, WriteHandler]:
+    """operationId -> handler, for every write operation the mock implements."""
+    return _collect("WRITE_HANDLERS")
+
+
+def _collect(table: str) -> dict[str, Any]:
     from mock_server.routes import balance, member, program, reward, tier
 
-    handlers: dict[str, Handler] = {}
+    handlers: dict[str, Any] = {}
     for module in (program, balance, tier, reward, member):
-        overlap = handlers.keys() & module.HANDLERS.keys()
+        found = getattr(module, table, {})
+        overlap = handlers.keys() & found.keys()
         if overlap:
             raise RuntimeError(f"operationIds handled twice: {sorted(overlap)}")
-        handlers.update(module.HANDLERS)
+        handlers.update(found)
     return handlers

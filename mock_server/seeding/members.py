@@ -115,6 +115,9 @@ class SeededMembers:
             if fixed is not None:
                 ledgers.append(fixed)
                 continue
+            if definition.id not in profiles:  # created through the API after seeding: nothing on it yet
+                ledgers.append(Ledger(definition.id, 0, subscribed_at, (), ()))
+                continue
             ledgers.append(
                 generate_ledger(
                     member_random(self._salt, program.index, contact_id, f"balance:{d}"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Protocol
@@ -104,6 +105,79 @@ class MemberTable:
     def transaction_count(self) -> int:
         return sum(sum(column) for column in self.counts)
 
+    # ------------------------------------------------------------ changes
+    # Only a backend's fork calls these, on a table it owns (`copy()`), never on the
+    # seeded base, which other forks share.
+
+    def copy(self) -> MemberTable:
+        """An independent table with the same rows (columns and orders copied)."""
+        twin = object.__new__(MemberTable)
+        twin.contact_ids = array(self.contact_ids.typecode, self.contact_ids)
+        twin.subscription_ids = list(self.subscription_ids)
+        twin._by_subscription = dict(self._by_subscription)
+        twin.subscribed_at = array(self.subscribed_at.typecode, self.subscribed_at)
+        twin.values = tuple(array(c.typecode, c) for c in self.values)
+        twin.counts = tuple(array(c.typecode, c) for c in self.counts)
+        twin.updated_at = tuple(array(c.typecode, c) for c in self.updated_at)
+        twin.fixture_contacts = self.fixture_contacts
+        twin._orders = tuple({field: array("l", order) for field, order in orders.items()}
+                             for orders in self._orders)
+        return twin
+
+    def set_summary(self, position: int, definition_index: int, value: int, count: int, updated_at: int) -> None:
+        """A member's balance, transaction count and last change on one definition; orders follow."""
+        d = definition_index
+        for field, column, new in (("value", self.values[d], value), ("updatedAt", self.updated_at[d], updated_at)):
+            if column[position] == new:
+                continue
+            order = self._orders[d][field]
+            del order[order.index(position)]
+            column[position] = new
+            # Ascending by the column, ties by position (= contact id order), as `_order_by` sorts.
+            insort(order, position, key=lambda p, column=column: (column[p], p))
+        self.counts[d][position] = count
+
+    def insert(self, contact_id: int, subscription_id: str, subscribed_at: int) -> int:
+        """A new member with nothing on any definition; returns its position (later positions shift by one)."""
+        if subscription_id in self._by_subscription:
+            raise ValueError(f"loyaltySubscriptionId {subscription_id!r} is taken")
+        position = bisect_left(self.contact_ids, contact_id)
+        if position < len(self.contact_ids) and self.contact_ids[position] == contact_id:
+            raise ValueError(f"contact {contact_id} is already a member")
+        self.contact_ids.insert(position, contact_id)
+        self.subscription_ids.insert(position, subscription_id)
+        self.subscribed_at.insert(position, subscribed_at)
+        for d in range(len(self.values)):
+            self.values[d].insert(position, 0)
+            self.counts[d].insert(position, 0)
+            self.updated_at[d].insert(position, subscribed_at)
+        self._reindex()
+        return position
+
+    def remove(self, position: int) -> None:
+        """A member leaves the program (later positions shift back by one)."""
+        for column in (self.contact_ids, self.subscription_ids, self.subscribed_at,
+                       *self.values, *self.counts, *self.updated_at):
+            del column[position]
+        self._reindex()
+
+    def add_definition(self) -> None:
+        """A definition created after the members: everyone starts at zero on it."""
+        size = len(self)
+        self.values = (*self.values, array("q", bytes(8 * size)))
+        self.counts = (*self.counts, array("l", [0]) * size)
+        self.updated_at = (*self.updated_at, array("q", self.subscribed_at))
+        self._orders = (*self._orders, {"value": _order_by(self.values[-1]),
+                                        "updatedAt": _order_by(self.updated_at[-1])})
+
+    def _reindex(self) -> None:
+        # Positions moved: rebuild what is keyed by them (O(members), on subscribe and unsubscribe only).
+        self._by_subscription = {sub: position for position, sub in enumerate(self.subscription_ids)}
+        self._orders = tuple(
+            {"value": _order_by(self.values[d]), "updatedAt": _order_by(self.updated_at[d])}
+            for d in range(len(self.values))
+        )
+
 
 def _order_by(column: array) -> array:
     # Positions are already in contact-id order, and sorted() is stable: ties keep it.
@@ -168,6 +242,19 @@ class ProgramData:
     def id(self) -> str:
         return self.program.id
 
+    def replace(self, **changes: Any) -> ProgramData:
+        """A new revision of this program with some parts changed (the rest shared, as frozen records are).
+
+        The new revision starts with no rendered fragments: what a write changed is rendered anew, so
+        no cache needs invalidating by hand. `members` is shared unless given.
+        """
+        parts = {name: getattr(self, name) for name in _PROGRAM_PARTS}
+        unknown = set(changes) - set(parts)
+        if unknown:
+            raise TypeError(f"ProgramData has no part {sorted(unknown)}")
+        parts.update(changes)
+        return ProgramData(**parts)
+
     def visible(self, entity: Any, version: str) -> bool:
         """In the draft version everything is; in the active one, only what was published."""
         if version == "draft":
@@ -202,6 +289,10 @@ class ProgramData:
         return self.tier_groups[0] if self.tier_groups else None
 
 
+_PROGRAM_PARTS = ("program", "definitions", "limits", "tier_groups", "tiers", "rewards", "code_pools",
+                  "code_generators", "members")
+
+
 def _index(records: Iterable[Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for record in records:
@@ -218,13 +309,21 @@ class MemberSource(Protocol):
 
 
 class World:
-    """Everything one organisation can read; immutable once built."""
+    """Everything one organisation can read.
+
+    The seeded world is built once and never changes. A backend reads and writes a
+    `fork()` of it: the fork shares every program of the seeded world until a write
+    replaces that program (`put_program`), and keeps the members a write changed in
+    its own overrides (`put_member`); untouched members are still generated from
+    the seed, on demand.
+    """
 
     __slots__ = (
         "_by_name",
         "_cache",
         "_cache_size",
         "_lock",
+        "_overrides",
         "_programs",
         "_source",
         "contacts",
@@ -252,11 +351,29 @@ class World:
             raise ValueError("duplicate program ids")
         self._by_name = {data.program.name: data for data in programs}
         self._source = source
-        # Generated members are memoised: the cache is the only thing that changes
-        # after build, and it only ever holds values the source would recompute.
-        self._cache: OrderedDict[tuple[str, int], Member] = OrderedDict()
+        # Members a write changed (or created), by (program id, contact id): they win over the source.
+        self._overrides: dict[tuple[str, int], Member] = {}
+        # Generated members are memoised per program revision: the cache only ever holds
+        # values the source would recompute for that revision.
+        self._cache: OrderedDict[tuple[ProgramData, int], Member] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    def fork(self) -> World:
+        """A world that starts equal to this one and takes changes without affecting it."""
+        twin = object.__new__(World)
+        twin.organisation = self.organisation
+        twin.seed = self.seed
+        twin.contacts = self.contacts
+        twin.reference_now = self.reference_now
+        twin._programs = dict(self._programs)
+        twin._by_name = dict(self._by_name)
+        twin._source = self._source
+        twin._overrides = dict(self._overrides)
+        twin._cache = OrderedDict()
+        twin._cache_size = self._cache_size
+        twin._lock = threading.Lock()
+        return twin
 
     # -------------------------------------------------------------- lookups
 
@@ -273,7 +390,11 @@ class World:
         return self._by_name.get(name)
 
     def member_at(self, data: ProgramData, position: int) -> Member:
-        key = (data.id, position)
+        contact_id = data.members.contact_ids[position]
+        changed = self._overrides.get((data.id, contact_id))
+        if changed is not None:
+            return changed
+        key = (data, contact_id)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
@@ -294,6 +415,38 @@ class World:
     def member_by_subscription(self, data: ProgramData, loyalty_subscription_id: str) -> Member | None:
         position = data.members.position_of_subscription(loyalty_subscription_id)
         return None if position is None else self.member_at(data, position)
+
+    # -------------------------------------------------------------- changes (a fork's, by its backend)
+
+    def put_program(self, data: ProgramData) -> None:
+        """Add a program, or replace it by a new revision (same id)."""
+        previous = self._programs.get(data.id)
+        if previous is not None and previous.program.name != data.program.name:
+            self._by_name.pop(previous.program.name, None)
+        self._programs[data.id] = data
+        self._by_name[data.program.name] = data
+
+    def drop_program(self, program_id: str) -> None:
+        data = self._programs.pop(program_id)
+        self._by_name.pop(data.program.name, None)
+        for key in [key for key in self._overrides if key[0] == program_id]:
+            del self._overrides[key]
+
+    def put_member(self, data: ProgramData, member: Member) -> None:
+        """A member as a write left it: its record, and its row of the program's (owned) member table."""
+        position = data.members.position(member.contact_id)
+        if position is None:
+            raise KeyError(f"contact {member.contact_id} is not a member of program {data.id}")
+        self._overrides[(data.id, member.contact_id)] = member
+        for d, ledger in enumerate(member.ledgers):
+            data.members.set_summary(position, d, ledger.value, len(ledger.transactions), ledger.updated_at)
+
+    def drop_member(self, data: ProgramData, contact_id: int) -> None:
+        self._overrides.pop((data.id, contact_id), None)
+
+    def changed_members(self, program_id: str) -> list[Member]:
+        """The members of a program that writes changed or created."""
+        return [member for (pid, _), member in self._overrides.items() if pid == program_id]
 
     # -------------------------------------------------------------- overview
 

@@ -4,6 +4,8 @@ These tests do not depend on the real contract or the seeded world, so a
 failure here points at the pipeline itself.
 """
 
+from types import SimpleNamespace
+
 import orjson
 import pytest
 
@@ -75,11 +77,13 @@ def api():
     settings = Settings(api_keys=(ApiKey(KEY, "acme"), ApiKey("other", "globex")), forbidden_keys=("nope",))
     return LoyaltyApi(
         compile_contract(TINY),
-        {"acme": "acme-world", "globex": "globex-world"},
+        # Backends stand-ins: the pipeline hands a read handler its organisation's `.world`.
+        {"acme": SimpleNamespace(world="acme-world"), "globex": SimpleNamespace(world="globex-world")},
         KeyRing(settings),
         RateLimiter(settings.rate_limit_per_hour),
         Journal(10),
         {"getThing": get_thing, "getEmpty": get_empty},
+        {},
     )
 
 
@@ -218,7 +222,7 @@ def test_every_contract_operation_needs_a_handler():
     settings = Settings()
     with pytest.raises(RuntimeError, match="getEmpty"):
         LoyaltyApi(compile_contract(TINY), {}, KeyRing(settings), RateLimiter(None), Journal(1),
-                   {"getThing": get_thing})
+                   {"getThing": get_thing}, {})
 
 
 def test_a_repeated_request_line_is_answered_and_reported_the_same_way(api):

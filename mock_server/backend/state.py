@@ -1,0 +1,132 @@
+"""`Backend`: one organisation's state, and the only way to change it.
+
+A backend owns a fork of the organisation's seeded world (see `World.fork`), the
+clock its writes read, the source of the ids they create, and the lock that
+serialises them. The area services (`programs`, `balances`, `tiers`, `rewards`)
+hold the rules of each part of the API and change the world only through the
+helpers here, so that copy-on-write and atomicity are kept in one place.
+
+Writing rule, for every write method of every service: check everything first
+(raising the documented `ApiError`), then take the moment (`stamp()`), then build
+the new records and commit them (`put_program`, `put_member` ...). A refused
+write therefore leaves nothing behind, not even a clock tick or an id.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mock_server.backend.clock import Clock, ClockMode
+from mock_server.backend.ids import IdSource
+from mock_server.errors import UnknownResource
+from mock_server.store.models import Member
+from mock_server.store.queries import norm_id
+from mock_server.store.world import MemberTable, ProgramData, World
+
+
+class Backend:
+    """One organisation: its world as writes left it, its clock, its ids."""
+
+    def __init__(self, base: World, clock_mode: ClockMode = "fixed") -> None:
+        self.organisation = base.organisation
+        self.base = base
+        self.world = base.fork()
+        self.clock = Clock(base.reference_now, clock_mode)
+        self.ids = IdSource(base.seed, base.organisation)
+        self.lock = threading.RLock()
+        self.writes = 0  # accepted writes since start or the last reset
+        self._owned_tables: set[int] = set()  # ids of the member tables this fork copied (not the base's)
+        self._tables: list[MemberTable] = []  # keeps them alive, so their ids stay theirs
+
+    def reset(self) -> None:
+        """Back to the seeded world (with its fixtures): drops every change, reseeds nothing."""
+        with self.lock:
+            self.world = self.base.fork()
+            self.clock.reset()
+            self.ids.reset()
+            self.writes = 0
+            self._owned_tables.clear()
+            self._tables.clear()
+
+    # ----------------------------------------------------------------- writing
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One write, serialised with the others; the clock and ids roll back if it is refused."""
+        with self.lock:
+            moment, issued = self.clock.now(), self.ids.issued
+            try:
+                yield
+            except BaseException:
+                self.clock.rewind(moment)
+                self.ids.issued = issued
+                raise
+            self.writes += 1
+
+    def stamp(self) -> int:
+        """The moment of the write being accepted (call once, after every check passed)."""
+        return self.clock.tick()
+
+    def new_id(self) -> str:
+        return self.ids.uuid()
+
+    # ----------------------------------------------------------------- lookups
+
+    def program(self, raw_id: str, param: str = "pid") -> ProgramData:
+        """The program named by a path or body value, or the 404 naming `param`."""
+        data = self.world.program(norm_id(str(raw_id)))
+        if data is None:
+            raise UnknownResource("Loyalty program", param, raw_id)
+        return data
+
+    def member(self, data: ProgramData, contact_id: int, param: str = "cid") -> Member:
+        member = self.world.member(data, contact_id)
+        if member is None:
+            raise UnknownResource("Subscription of contact", param, contact_id)
+        return member
+
+    # ----------------------------------------------------------------- committing
+
+    def put_program(self, data: ProgramData) -> None:
+        """A new program, or a new revision of one (configuration changed)."""
+        self.world.put_program(data)
+
+    def drop_program(self, program_id: str) -> None:
+        self.world.drop_program(program_id)
+
+    def writable(self, data: ProgramData) -> ProgramData:
+        """The program with a member table this fork may change (copied from the base on first use)."""
+        if id(data.members) in self._owned_tables:
+            return data
+        table = data.members.copy()
+        self._owned_tables.add(id(table))
+        self._tables.append(table)
+        owned = data.replace(members=table)
+        self.world.put_program(owned)
+        return owned
+
+    def put_member(self, data: ProgramData, member: Member) -> None:
+        """A member as the write left it (`data` must come from `writable`)."""
+        self.world.put_member(self._checked_writable(data), member)
+
+    def add_member(self, data: ProgramData, member: Member) -> None:
+        """A newly subscribed member (`data` must come from `writable`)."""
+        table = self._checked_writable(data).members
+        subscription = member.subscription
+        table.insert(subscription.contact_id, subscription.loyalty_subscription_id, subscription.created_at)
+        self.world.put_member(data, member)
+
+    def remove_member(self, data: ProgramData, contact_id: int) -> None:
+        table = self._checked_writable(data).members
+        position = table.position(contact_id)
+        if position is None:
+            raise KeyError(f"contact {contact_id} is not a member of program {data.id}")
+        table.remove(position)
+        self.world.drop_member(data, contact_id)
+
+    def _checked_writable(self, data: ProgramData) -> ProgramData:
+        if id(data.members) not in self._owned_tables:
+            raise RuntimeError("change members through backend.writable(program) first")
+        return data
