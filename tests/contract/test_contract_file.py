@@ -1258,6 +1258,19 @@ def test_required_links_are_present(spec):
             assert params.get(name) == expression, (source, target, name)
 
 
+def test_write_links_follow_fields_that_are_always_there(spec):
+    # A write's answer is the one place a new id appears: a link must never point at an optional field.
+    for op_id in WRITES:
+        _, _, op = operations(spec)[op_id]
+        success = op["responses"].get("200", {})
+        body = resolve(spec, success.get("content", {}).get("application/json", {}).get("schema", {}))
+        for name, link in success.get("links", {}).items():
+            for expression in link["parameters"].values():
+                if expression.startswith("$response.body#/"):
+                    field = expression.removeprefix("$response.body#/").split("/")[0]
+                    assert field in body.get("required", []), f"{op_id}.{name}: {field} is not required"
+
+
 def test_no_inbound_link_to_balance_limit_is_invented(spec):
     # No read response carries a balance-limit id, so a link could only guess one; the writes that
     # return a limit are the only way in.
@@ -1309,7 +1322,7 @@ def test_page_schemas_require_ids_lists_and_counts(spec):
         "BalanceDefinition": {"id"},
         "BalanceLimit": {"id"},
         "TierGroup": {"id"},
-        "Tier": {"tierId"},
+        "Tier": {"tierId", "groupId"},
         "RewardSummary": {"id"},
         "Reward": {"id"},
         "TransactionHistoryItem": {"id"},
