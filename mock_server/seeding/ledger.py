@@ -13,6 +13,10 @@ member's own random generator, so that:
 - ``expired`` credits lapsed before the reference clock, and before any counted
   transaction, so no debit ever drew on them; completed credits expire after it.
 
+A credit lapses when its definition says (`BalanceDefinition.credit_expiry`): after
+its lifetime, or, with a yearly expiry day (``balanceExpirationDate``), at the next
+midnight of that day; the window below then opens the day after the last one.
+
 Timeline of one ledger::
 
     subscribed ... [expired credits] ... window start ... [everything else] ... updatedAt

@@ -284,6 +284,12 @@ def test_contradicting_seeded_data_is_refused(tmp_path):
     path = _write(tmp_path, f"""
         programs:
           - name: {seeded.program.name}
+            balanceDefinitions: [{{name: {definition.name}, expiry: {{value: 6, unit: month}}}}]
+    """, "e.yaml")
+    assert "already has 'yearly expiry on 01/01'" in _build_error(path)  # a yearly day is not a lifetime
+    path = _write(tmp_path, f"""
+        programs:
+          - name: {seeded.program.name}
             members: [{{contactId: {member}, subscribedAt: 2020-01-01T00:00:00Z}}]
     """, "m.yaml")
     assert "cannot change" in _build_error(path)
