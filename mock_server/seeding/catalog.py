@@ -69,7 +69,8 @@ CREATION_WINDOWS = {
 # The yearly day money credits of the active program expire on, and that of its fixed-day tier evaluation.
 YEARLY_EXPIRY = "01/01"
 TIER_REVIEW_DAY = "01/01"
-# The points definition of a program was edited within this span before the clock, every other one before it.
+# A program's points definition was last edited within this span before the clock, the others before it
+# (a definition added within the span has not been edited since).
 LAST_EDIT_SPAN = 30 * DAY
 # Vouchers of a fixed-expiry reward stay usable this long after its attribution window closes.
 FIXED_VOUCHER_GRACE = 14 * DAY
