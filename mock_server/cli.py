@@ -104,7 +104,7 @@ def _add_world_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--contacts",
         type=_int_arg("--contacts", 1, MAX_CONTACTS),
-        help=f"subscribed contacts per program (default {DEFAULT_CONTACTS})",
+        help=f"subscribed contacts per published program (default {DEFAULT_CONTACTS})",
     )
     parser.add_argument(
         "--fixture",

@@ -284,9 +284,42 @@ def test_contradicting_seeded_data_is_refused(tmp_path):
     path = _write(tmp_path, f"""
         programs:
           - name: {seeded.program.name}
+            balanceDefinitions: [{{name: {definition.name}, expiry: {{value: 6, unit: month}}}}]
+    """, "e.yaml")
+    assert "already has 'yearly expiry on 01/01'" in _build_error(path)  # a yearly day is not a lifetime
+    path = _write(tmp_path, f"""
+        programs:
+          - name: {seeded.program.name}
             members: [{{contactId: {member}, subscribedAt: 2020-01-01T00:00:00Z}}]
     """, "m.yaml")
     assert "cannot change" in _build_error(path)
+
+
+def test_members_of_a_never_published_program_are_refused(tmp_path):
+    inactive = next(d for d in build_world(1, 10).programs if d.program.state == "inactive")
+    assert len(inactive.members) == 0
+    path = _write(tmp_path, f"""
+        programs:
+          - name: {inactive.program.name}
+            members: [{{contactId: 5}}]
+    """)
+    error = _build_error(path)
+    assert error == (
+        f"{path}: programs[0].members[0] cannot subscribe contact 5: program {inactive.program.name!r} was never "
+        "published (state 'inactive'), and contacts enrol only in a published program"
+    )
+    assert "\n" not in error
+    created = _write(tmp_path, """
+        programs:
+          - name: Not Yet Live
+            state: inactive
+            members: [{contactId: 9}]
+    """, "created.yaml")
+    assert f"{created}: programs[0].members[0] cannot subscribe contact 9" in _build_error(created)
+    # Without members, a never-published program from a fixture is fine.
+    empty = _write(tmp_path, "programs:\n  - {name: Not Yet Live, state: inactive}\n", "empty.yaml")
+    world = build_world(1, 10, [load_fixture(empty)])
+    assert len(world.program_by_name("Not Yet Live").members) == 0
 
 
 # ------------------------------------------------------------- layering
