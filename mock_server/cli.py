@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="log every request (default on)")
     serve.add_argument("--check-client", action="store_true", default=None,
                        help="print each request that breaks the contract as it comes, a summary at exit, "
-                       "and exit 1 if there was any (the journal at /__mock__/requests is always on)")
+                       "and exit 1 if there was any since start, even if /__mock__/reset cleared the journal "
+                       "(the journal at /__mock__/requests is always on; one worker only)")
     serve.add_argument("--no-admin", dest="admin", action="store_false", default=None,
                        help="disable the /__mock__/ endpoints")
     serve.add_argument("--contract", type=Path, metavar="PATH", help="use another contract file")
@@ -171,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "default '*': any origin)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process (default 1)")
+                       "the request journal and rate-limit counts are per process; not with --check-client (default 1)")
 
     world = commands.add_parser(
         "world",

@@ -54,6 +54,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
+        if self.check_client and self.workers > 1:
+            # Each worker process journals only the requests it serves, and the parent's exit status would
+            # not see them: a CI gate that never fails. One process sees every request.
+            raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
+                                "sees only its own requests; check a client with one worker")
 
     @property
     def organisations(self) -> tuple[str, ...]:
