@@ -181,21 +181,26 @@ def shipped_fixture(name: str) -> Path | None:
     return None
 
 
-def fixture_file(text: str | Path) -> Path:
+def fixture_file(text: str | Path, base: Path | None = None) -> Path:
     """A fixture file named by a path, or by the name of a shipped fixture (``widget-member``).
 
-    An existing file wins; then a shipped fixture of that name (with or without
-    ``.yaml``); then the text as a path, which `load_fixture` reports missing.
+    The one resolver of the flag, the environment variable, the pytest ini option
+    and ``brevo_mock.load_fixture``. A relative path is read from `base` (the
+    pytest root directory, so that tests do not depend on where pytest is run
+    from), else from the current directory. An existing file wins; then a shipped
+    fixture of that name (with or without ``.yaml``); then the path, which
+    `load_fixture` reports missing under the name tried.
     """
     path = Path(text)
-    if path.exists():
-        return path
+    candidate = path if base is None or path.is_absolute() else base / path
+    if candidate.exists():
+        return candidate
     shipped = shipped_fixture(str(text))
     if shipped is not None:
         return shipped
     if path.suffix in (".yaml", ".yml") or "/" in str(text) or os.sep in str(text):
-        return path
-    raise FixtureError(f"fixture {str(text)!r}: no such file, and no shipped fixture of that name")
+        return candidate
+    raise FixtureError(f"fixture {str(text)!r}: no file {candidate.absolute()}, and no shipped fixture of that name")
 
 
 def load_fixture(path: str | Path) -> Fixture:

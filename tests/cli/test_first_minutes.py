@@ -159,4 +159,5 @@ def test_a_broken_fixture_stops_world_with_one_line() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "brevo-loyalty-mock: error: fixture 'no-such-fixture': no such file, and no shipped fixture of that name"]
+        f"brevo-loyalty-mock: error: fixture 'no-such-fixture': no file {os.getcwd()}/no-such-fixture, and no "
+        "shipped fixture of that name"]
