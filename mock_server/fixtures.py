@@ -218,11 +218,26 @@ def load_fixture(path: str | Path) -> Fixture:
         mark = error.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         raise FixtureError(f"{label}: is not valid YAML: {error.problem or error.context}{where}") from None
+    except yaml.reader.ReaderError as error:  # a control character; PyYAML's text takes two lines and an offset
+        where = _line_and_column(text, error.position)
+        raise FixtureError(f"{label}: is not valid YAML: control character {_codepoint(error.character)} is not "
+                           f"allowed{where}") from None
     except yaml.YAMLError as error:
-        raise FixtureError(f"{label}: is not valid YAML: {error}") from None
+        raise FixtureError(f"{label}: is not valid YAML: {' '.join(str(error).split())}") from None
     if document is None:
         raise FixtureError(f"{label}: is empty")
     return _Reader(label).fixture(document, Path(path).stem)
+
+
+def _line_and_column(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return f" (line {line}, column {column})"
+
+
+def _codepoint(character: str | int) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"U+{code:04X}"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -399,6 +414,10 @@ class _Reader:
             pattern = self.text(raw["pattern"], f"{at}.pattern")
             if pattern.count("#") < 4:
                 self.fail(f"{at}.pattern", f"must hold at least four '#' (digits), got {pattern!r}")
+        offers = self.items(raw.get("offers", []), f"{at}.offers", self.offer, unique=lambda spec: spec.name)
+        members = self.items(raw.get("members", []), f"{at}.members", self.member,
+                             unique=lambda spec: spec.contact_id)
+        self._check_codes(offers, members)
         return ProgramSpec(
             location=at,
             name=self.text(raw["name"], f"{at}.name"),
@@ -410,10 +429,22 @@ class _Reader:
                                    self.definition, unique=lambda spec: spec.name),
             tier_groups=self.items(raw.get("tierGroups", []), f"{at}.tierGroups", self.tier_group,
                                    unique=lambda spec: spec.name),
-            offers=self.items(raw.get("offers", []), f"{at}.offers", self.offer, unique=lambda spec: spec.name),
-            members=self.items(raw.get("members", []), f"{at}.members", self.member,
-                               unique=lambda spec: spec.contact_id),
+            offers=offers,
+            members=members,
         )
+
+    def _check_codes(self, offers: Sequence[OfferSpec], members: Sequence[MemberSpec]) -> None:
+        """A voucher code names one voucher of the program; only an offer's fixed `code` is shared by its vouchers."""
+        shared = {(offer.name, offer.code) for offer in offers if offer.code is not None}
+        seen: dict[str, str] = {}
+        for member in members:
+            for voucher in member.vouchers or ():
+                if (voucher.offer, voucher.code) in shared:
+                    continue
+                if voucher.code in seen:
+                    self.fail(f"{voucher.location}.code",
+                              f"repeats {voucher.code!r}, already given at {seen[voucher.code]}.code")
+                seen[voucher.code] = voucher.location
 
     def definition(self, value: Any, at: str) -> DefinitionSpec:
         raw = self.mapping(value, at, ["name"], ["unit", "internal", "description", "expiry"])
