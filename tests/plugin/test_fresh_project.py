@@ -202,3 +202,14 @@ def test_the_option_checks_every_test(fresh_python: Path, project: Path) -> None
     done = run_pytest(fresh_python, project, "--brevo-check-client", "-k", "wrong_client")
     output = done.stdout + done.stderr
     assert "2 failed" in output and "FAILED test_widget.py::test_unmarked_wrong_client" in output, output
+
+
+def test_the_installed_package_ships_the_fixture_schema_next_to_its_fixtures(fresh_python: Path) -> None:
+    done = subprocess.run([str(fresh_python), "-m", "mock_server", "fixture-schema", "--path"], capture_output=True,
+                          text=True, timeout=60, check=False, cwd=fresh_python.parent)
+    assert done.returncode == 0, done.stderr
+    schema = Path(done.stdout.strip())
+    assert "work_venv" in schema.parts and schema.name == "fixture.schema.json"
+    # The shipped fixture's modeline (`$schema=fixture.schema.json`) resolves in the installed copy too.
+    assert (schema.parent / "widget-member.yaml").read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=fixture.schema.json\n")
