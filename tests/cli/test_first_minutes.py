@@ -25,7 +25,7 @@ import pytest
 from mock_server.cli import build_parser
 
 WIDGET_PROGRAM = "27d1dd7a-af67-4020-ba65-19d60000a26e"
-COMMANDS = ["serve", "world", "conformance", "proxy"]
+COMMANDS = ["serve", "world", "conformance", "proxy", "fixture-schema"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
