@@ -25,7 +25,7 @@ import pytest
 from mock_server.cli import build_parser
 
 WIDGET_PROGRAM = "27d1dd7a-af67-4020-ba65-19d60000a26e"
-COMMANDS = ["serve", "world", "conformance", "proxy"]
+COMMANDS = ["serve", "world", "conformance", "proxy", "fixture-schema"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -162,4 +162,5 @@ def test_a_broken_fixture_stops_world_with_one_line() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "brevo-loyalty-mock: error: fixture 'no-such-fixture': no such file, and no shipped fixture of that name"]
+        f"brevo-loyalty-mock: error: fixture 'no-such-fixture': no file {os.getcwd()}/no-such-fixture, and no "
+        "shipped fixture of that name"]

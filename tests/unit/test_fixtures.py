@@ -119,6 +119,44 @@ def test_bad_yaml_names_the_line(tmp_path):
     assert "line" in message
 
 
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b"])
+def test_a_control_character_is_one_line_naming_where(tmp_path, character):
+    path = tmp_path / "case.yaml"
+    path.write_bytes(f"programs:\n  - name: A{character}B\n".encode())
+    message = _error(path)
+    assert "\n" not in message  # one line, as every other error
+    assert message == (f"{path}: is not valid YAML: control character U+{ord(character):04X} is not allowed "
+                       "(line 2, column 12)")
+
+
+def test_a_voucher_code_given_twice_in_a_program_is_refused_naming_both(tmp_path):
+    path = _write(tmp_path, """
+        programs:
+          - name: X
+            offers: [{name: Welcome}]
+            members:
+              - {contactId: 1, vouchers: [{offer: Welcome, code: HELLO5}]}
+              - {contactId: 2, vouchers: [{offer: Welcome, code: BYE}, {offer: Welcome, code: HELLO5}]}
+    """)
+    assert _error(path) == (f"{path}: programs[0].members[1].vouchers[1].code repeats 'HELLO5', already given at "
+                            "programs[0].members[0].vouchers[0].code")
+
+
+def test_an_offers_fixed_code_is_shared_by_its_vouchers(tmp_path):
+    path = _write(tmp_path, """
+        programs:
+          - name: X
+            offers: [{name: Welcome, code: WELCOME}]
+            members:
+              - {contactId: 1, vouchers: [{offer: Welcome, code: WELCOME}]}
+              - {contactId: 2, vouchers: [{offer: Welcome, code: WELCOME}]}
+          - name: Y
+            offers: [{name: Other}]
+            members: [{contactId: 1, vouchers: [{offer: Other, code: WELCOME}]}]   # another program's codes
+    """)
+    assert [len(program.members) for program in load_fixture(path).programs] == [2, 1]
+
+
 def test_duplicate_keys_are_refused(tmp_path):
     path = _write(tmp_path, "programs: []\nprograms: []\n")
     assert "duplicate key 'programs'" in _error(path)
