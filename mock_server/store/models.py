@@ -437,12 +437,29 @@ class Voucher:
 
 
 @dataclass(frozen=True, slots=True)
+class TierAssignment:
+    """A tier given to a member by hand (addSubscriptionToTier), whatever the balance.
+
+    It holds while the member's balance on the group's definition stays what it was
+    when the tier was given (`balance`); the next change of that balance re-evaluates
+    the tier in real time, as every other member's.
+    """
+
+    id: str
+    group_id: str
+    tier_id: str
+    balance: int  # minor units, on the group's balance definition, when assigned
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """Everything about one subscribed contact of one program."""
 
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
+    tier_assignments: Mapping[str, TierAssignment] = EMPTY_META  # by tier group id
 
     @property
     def contact_id(self) -> int:
