@@ -140,9 +140,9 @@ def _tier_assignments(data: ProgramData, member: Member) -> list[dict[str, Any]]
         current, _ = data.standing_of(group, member)
         if current is None:
             continue
-        assigned = member.tier_assignments.get(group.id)
-        if assigned is not None and assigned.tier_id == current.id:
-            since: int | None = assigned.created_at
+        by_hand = member.tier_assignments.get(group.id)
+        if by_hand is not None and by_hand.tier_id == current.id:
+            since: int | None = by_hand.created_at
         else:
             ledger = member.ledger(group.balance_definition_id)
             scale = data.definition_by_id[group.balance_definition_id].scale

@@ -19,7 +19,7 @@ import calendar
 import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -459,7 +459,9 @@ class Member:
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
-    tier_assignments: Mapping[str, TierAssignment] = EMPTY_META  # by tier group id
+    # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
+    # default must be hashable, a mapping proxy is not).
+    tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
 
     @property
     def contact_id(self) -> int:
