@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.backend.clock import TICK
