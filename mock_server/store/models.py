@@ -19,7 +19,7 @@ import calendar
 import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -483,12 +483,31 @@ class Voucher:
 
 
 @dataclass(frozen=True, slots=True)
+class TierAssignment:
+    """A tier given to a member by hand (addSubscriptionToTier), whatever the balance.
+
+    It holds while the member's balance on the group's definition stays what it was
+    when the tier was given (`balance`); the next change of that balance re-evaluates
+    the tier in real time, as every other member's.
+    """
+
+    id: str
+    group_id: str
+    tier_id: str
+    balance: int  # minor units, on the group's balance definition, when assigned
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """Everything about one subscribed contact of one program."""
 
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
+    # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
+    # default must be hashable, a mapping proxy is not).
+    tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
 
     @property
     def contact_id(self) -> int:
