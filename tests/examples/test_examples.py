@@ -167,3 +167,15 @@ def test_the_python_purchase_flow_moves_the_member_from_silver_to_gold(mock: Run
     # Enrolling is once per contact: the same run again is refused, in Brevo's error shape, and says so.
     again = run([sys.executable, str(EXAMPLES / "python" / "purchase_flow.py"), "--base-url", mock.base_url])
     assert again.returncode == 1 and "HTTP 4" in again.stderr
+
+
+def test_the_node_purchase_flow_moves_the_member_from_silver_to_gold(mock: RunningMock, node: str) -> None:
+    mock.reset()
+    done = run([node, "purchase_flow.mjs", "--base-url", mock.base_url], cwd=NODE_DIR, env=in_2031(python=False))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == PURCHASE_LINES
+    assert len(lines) == 5
+    assert lines[3].endswith("attributed: codes left 250 -> 249")
+    assert "redeemed" in lines[4]
+    assert mock.violations == []
