@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         contract=contract,
         worlds=worlds if worlds is not None else build_worlds(settings),
         journal=Journal(settings.journal_size, on_violation=print_violation if settings.check_client else None),
-        limiter=RateLimiter(settings.rate_limit_per_hour),
+        limiter=RateLimiter(settings.rate_limit),
     )
     api = LoyaltyApi(contract, state.worlds, KeyRing(settings), state.limiter, state.journal, all_handlers())
 

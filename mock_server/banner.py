@@ -42,8 +42,9 @@ def banner(settings: Settings, state: MockState) -> str:
     for index, program in enumerate(summary["programs"]):
         label = "programs  " if index == 0 else "          "
         lines.append(f"  {label} {program['id']}  {program['name']} ({program['state']})")
-    if settings.rate_limit_per_hour:
-        lines.append(f"  limit      {settings.rate_limit_per_hour} requests/hour per key (429 past it)")
+    if settings.rate_limit is not None:
+        lines.append(f"  limit      {settings.rate_limit.requests} requests/{settings.rate_limit.window} per key "
+                     "(429 past it)")
     if settings.check_client:
         lines.append("  checking   every request against the contract (summary at exit)")
     found = _first_member(summary)

@@ -28,6 +28,7 @@ from mock_server.settings import (
     DEFAULT_CONTACTS,
     DEFAULT_SEED,
     MAX_CONTACTS,
+    RateLimit,
     Settings,
     SettingsError,
     overrides_from_env,
@@ -84,7 +85,7 @@ def _int_arg(name: str, minimum: int, maximum: int | None = None) -> Any:
     return parse
 
 
-def _rate_arg(text: str) -> int | None:
+def _rate_arg(text: str) -> RateLimit | None:
     try:
         return parse_rate_limit(text)
     except SettingsError as error:
@@ -156,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="key that authenticates but has no Loyalty access: answers 403 (repeatable)",
     )
-    serve.add_argument("--rate-limit", type=_rate_arg, metavar="N/hour",
-                       help="answer 429 past N requests per hour per key (default off)")
+    serve.add_argument("--rate-limit", type=_rate_arg, metavar="N/WINDOW",
+                       help="answer 429 past N requests per key in each window: N/hour, N/minute or N/second "
+                       "(default off)")
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                        help="log every request (default on)")
     serve.add_argument("--check-client", action="store_true", default=None,
@@ -204,7 +206,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:
-        values["rate_limit_per_hour"] = args.rate_limit
+        values["rate_limit"] = args.rate_limit
     if getattr(args, "api_keys", None):
         values["api_keys"] = tuple(parse_api_key(text) for text in args.api_keys)
     if getattr(args, "forbidden_keys", None):

@@ -154,7 +154,8 @@ class LoyaltyApi:
             rate = self.limiter.hit(api_key or "")
             if rate.exceeded:
                 raise TooManyRequests(
-                    f"Rate limit of {rate.limit} requests per hour reached; retry in {rate.reset_seconds} s"
+                    f"Rate limit of {rate.limit} requests per {self.limiter.window} reached; "
+                    f"retry in {rate.reset_seconds} s"
                 )
             # 3-4. Route, method and parameters: the same request line always checks the same way.
             checked = self._checked.get((method, raw_path, query_string))

@@ -19,6 +19,8 @@ DEFAULT_ORGANISATION = "default"
 DEFAULT_SEED = 1
 DEFAULT_CONTACTS = 1000
 DEFAULT_RATE_LIMIT_PER_HOUR = 600  # Brevo's smallest Loyalty plan (api-limits)
+# Rate-limit windows: Brevo counts per hour; shorter ones let a test see a client back off in seconds.
+RATE_WINDOWS = {"second": 1, "minute": 60, "hour": 3600}
 MAX_CONTACTS = 1_000_000
 
 ENV_PREFIX = "BREVO_MOCK_"
@@ -35,6 +37,21 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` requests per key in each fixed window of one `window` (second, minute or hour)."""
+
+    requests: int
+    window: str = "hour"
+
+    @property
+    def seconds(self) -> int:
+        return RATE_WINDOWS[self.window]
+
+    def __str__(self) -> str:
+        return f"{self.requests}/{self.window}"
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -44,7 +61,7 @@ class Settings:
     contacts: int = DEFAULT_CONTACTS
     fixtures: tuple[Path, ...] = ()
     access_log: bool = True
-    rate_limit_per_hour: int | None = None  # None: headers are sent, nothing is refused
+    rate_limit: RateLimit | None = None  # None: headers are sent (against 600/hour), nothing is refused
     contract_path: Path | None = None
     check_client: bool = False
     admin: bool = True
@@ -70,7 +87,12 @@ class Settings:
 
 # --- parsing, shared by the CLI and the environment -------------------------
 
-_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*(?:/\s*(?:h|hour))?\s*$")
+_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$")
+_WINDOW_NAMES = {name: window for window, names in {
+    "second": ("s", "sec", "second", "seconds"),
+    "minute": ("m", "min", "minute", "minutes"),
+    "hour": ("h", "hr", "hour", "hours"),
+}.items() for name in names}
 
 
 def parse_api_key(text: str) -> ApiKey:
@@ -113,14 +135,20 @@ def check_keys(api_keys: tuple[ApiKey, ...], forbidden_keys: tuple[str, ...]) ->
             raise SettingsError(f"key {key!r} is both accepted (--api-key) and forbidden (--forbidden-key)")
 
 
-def parse_rate_limit(text: str) -> int | None:
-    """``N/hour`` (or ``N``); ``off`` or ``0`` disables the limit."""
-    if text.strip().lower() in ("", "off", "none", "0"):
+def parse_rate_limit(text: str) -> RateLimit | None:
+    """``N/hour``, ``N/minute`` or ``N/second`` (``N`` alone: per hour); ``off`` or ``0`` disables the limit."""
+    lowered = text.strip().lower()
+    if lowered in ("", "off", "none", "0"):
         return None
-    match = _RATE_LIMIT.match(text)
-    if not match:
-        raise SettingsError(f"rate limit {text!r} is not of the form N/hour (e.g. 600/hour)")
-    return int(match.group(1))
+    match = _RATE_LIMIT.match(lowered)
+    window = _WINDOW_NAMES.get(match.group(2) or "hour") if match else None
+    if match is None or window is None:
+        raise SettingsError(f"rate limit {text!r} is not of the form N/hour, N/minute or N/second "
+                            "(e.g. 600/hour, 10/minute, 2/second)")
+    requests = int(match.group(1))
+    if requests == 0:
+        return None
+    return RateLimit(requests, window)
 
 
 _ORIGIN = re.compile(r"^https?://[^/?#\s@]+$")
@@ -185,7 +213,7 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
     if (raw := get("ACCESS_LOG")) is not None:
         values["access_log"] = parse_bool(ENV_PREFIX + "ACCESS_LOG", raw)
     if (raw := get("RATE_LIMIT")) is not None:
-        values["rate_limit_per_hour"] = parse_rate_limit(raw)
+        values["rate_limit"] = parse_rate_limit(raw)
     if (raw := get("CONTRACT")) is not None:
         values["contract_path"] = Path(raw)
     if (raw := get("CHECK_CLIENT")) is not None:
@@ -210,7 +238,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "CONTACTS": str(settings.contacts),
         "FIXTURES": ",".join(str(p) for p in settings.fixtures),
         "ACCESS_LOG": str(settings.access_log).lower(),
-        "RATE_LIMIT": str(settings.rate_limit_per_hour or "off"),
+        "RATE_LIMIT": str(settings.rate_limit or "off"),
         "CHECK_CLIENT": str(settings.check_client).lower(),
         "ADMIN": str(settings.admin).lower(),
         "WORKERS": str(settings.workers),

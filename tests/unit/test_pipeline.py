@@ -77,7 +77,7 @@ def api():
         compile_contract(TINY),
         {"acme": "acme-world", "globex": "globex-world"},
         KeyRing(settings),
-        RateLimiter(settings.rate_limit_per_hour),
+        RateLimiter(settings.rate_limit),
         Journal(10),
         {"getThing": get_thing, "getEmpty": get_empty},
     )
