@@ -13,7 +13,7 @@ can apply to it; everything else goes through uvicorn and Starlette as before:
 
 - the app is the mock (`_MockApp`), reached through nothing but uvicorn's
   proxy-headers middleware, and a concurrency limit and a root path are off;
-- the request is a GET under the API's base path without an Origin header
+- the request is a GET or HEAD under the API's base path without an Origin header
   (`_MockApp.takes_directly`, the rule its own shortcut uses), without a
   body, an `Expect` or an upgrade, and without the `X-Forwarded-*` headers
   that the proxy-headers middleware would read;
@@ -109,7 +109,8 @@ class DirectHttpToolsProtocol(LimitedHttpToolsProtocol):
         if (cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused:
             return None
         parser = self.parser
-        if parser.get_method() != b"GET" or parser.should_upgrade():
+        method = parser.get_method()
+        if method not in (b"GET", b"HEAD") or parser.should_upgrade():
             return None
         headers = self.headers
         for name, _ in headers:
@@ -131,7 +132,7 @@ class DirectHttpToolsProtocol(LimitedHttpToolsProtocol):
             return None  # uvicorn's access log line fails on such a query: let it handle that
         version = parser.get_http_version()
         keep_alive = version != "1.0" and parser.should_keep_alive()
-        return "GET", raw_path, path, query_string, version, keep_alive
+        return method.decode(), raw_path, path, query_string, version, keep_alive
 
     def _answer(self, method: str, raw_path: bytes, path: str, query_string: bytes, version: str,
                 keep_alive: bool) -> None:

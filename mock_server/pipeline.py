@@ -2,6 +2,8 @@
 
     auth -> rate limit -> route -> method -> validate (contract) -> Prefer -> handler -> JSON
 
+HEAD is answered as GET is (same status and headers), without the body, as HTTP servers do.
+
 Each step either passes the request on or raises an `ApiError`; one place turns
 errors into Brevo's error body. It is a plain ASGI app (no per-request
 middleware stack) because this is the hot path that benchmarks measure.
@@ -117,6 +119,8 @@ class LoyaltyApi:
         if answer.status == 204:
             return answer, [*answer.headers, *extra_headers]
         length = (b"content-length", str(len(answer.body)).encode())
+        if method == "HEAD":  # GET's answer without its body; content-length still says how long it is
+            answer.body = b""
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
 
     def record(self, method: str, path: str, query_string: bytes, answer: Answer) -> None:
@@ -213,9 +217,9 @@ class LoyaltyApi:
             path = _quoted_path(raw_path)
             violations.append(f"no operation at {path}")
             raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
-        operation = match.methods.get(method)
+        operation = match.methods.get("GET" if method == "HEAD" else method)  # HEAD: a GET without body
         if operation is None:
-            allowed = ", ".join(sorted(match.methods))
+            allowed = ", ".join(sorted({*match.methods, *(("HEAD",) if "GET" in match.methods else ())}))
             violations.append(f"{method} is not an operation of this path")
             raise MethodNotAllowed(f"{method} Method is not allowed on this path", headers={"allow": allowed})
         return operation, match.values

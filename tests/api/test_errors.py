@@ -290,7 +290,7 @@ def test_other_methods_get_405_with_brevos_body(api: Api, samples, operation_id)
         assert response.status_code == 405, (method, response.text)
         assert response.json() == {"code": "method_not_allowed",
                                    "message": f"{method} Method is not allowed on this path"}
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD"
         assert all(header in response.headers for header in RATE_HEADERS)
 
 
