@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
 from mock_server.admin import admin_routes
+from mock_server.admin_guard import AdminAccess, AdminGuard, is_admin_path
 from mock_server.auth import KeyRing
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.errors import InternalError
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         contract.base_path,
         routes=routes,
         middleware=[
+            # Outermost: a refused /__mock__/ request reaches nothing else (mock_server/admin_guard.py).
+            *([Middleware(AdminGuard, access=AdminAccess.from_settings(settings))] if settings.admin else []),
             Middleware(
                 _BrevoCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
@@ -170,7 +173,17 @@ _VARY_ORIGIN = ((b"vary", b"Origin"),)  # what CORSMiddleware adds to an answer 
 
 
 class _BrevoCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS middleware, answering a refused preflight with Brevo's error body, not plain text."""
+    """Starlette's CORS middleware for the API, answering a refused preflight with Brevo's error body.
+
+    ``/__mock__/`` is left out: it grants no origin anything (mock_server/admin_guard.py), so a
+    page elsewhere can neither read it nor get a preflight through to change its state.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_admin_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

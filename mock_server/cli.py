@@ -32,9 +32,12 @@ from mock_server.settings import (
     Settings,
     SettingsError,
     overrides_from_env,
+    parse_admin_from,
+    parse_allowed_host,
     parse_api_key,
     parse_cors_origin,
     parse_int,
+    parse_log_format,
     parse_rate_limit,
     to_env,
 )
@@ -48,6 +51,8 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --fixture fixtures/widget-member.yaml --rate-limit 600/hour
   {PROG} serve --api-key key-a=acme --api-key key-b=globex   # two organisations
   {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
+  {PROG} serve --host 0.0.0.0 --admin-from 172.17.0.0/16   # in a container: its host may use /__mock__/
+  {PROG} serve --rate-limit 2/second --log-format json   # a client's back-off, logged for a CI collector
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
 http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
@@ -92,11 +97,18 @@ def _rate_arg(text: str) -> RateLimit | None:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _cors_arg(text: str) -> str:
-    try:
-        return parse_cors_origin(text)
-    except SettingsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def _checked(parse: Any) -> Any:
+    """An argparse `type` from a settings parser: its SettingsError becomes argparse's one-line error."""
+    def checked(text: str) -> Any:
+        try:
+            return parse(text)
+        except SettingsError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return checked
+
+
+_cors_arg = _checked(parse_cors_origin)
 
 
 def _add_world_flags(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors-origin", dest="cors_origins", action="append", type=_cors_arg, metavar="ORIGIN",
                        help="browser origin allowed to call the API, such as http://localhost:3000 (repeatable; "
                        "default '*': any origin)")
+    serve.add_argument("--admin-from", dest="admin_from", action="append", type=_checked(parse_admin_from),
+                       metavar="CIDR", help="also let clients of this network use /__mock__/, such as "
+                       "172.17.0.0/16 for a container's port-forward (repeatable; default loopback only)")
+    serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", type=_checked(parse_allowed_host),
+                       metavar="NAME", help="also answer /__mock__/ under this Host name, such as devbox.lan "
+                       "('.lan': it and its subdomains; repeatable; default loopback names and the bound host)")
+    serve.add_argument("--log-format", type=_checked(parse_log_format), metavar="text|json",
+                       help="access log lines as uvicorn writes them (text), or one JSON object a line with "
+                       "time, method, path, status, latency, organisation and contract violations (default text)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
                        "the request journal and rate-limit counts are per process (default 1)")
@@ -203,6 +224,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "admin": getattr(args, "admin", None),
         "contract_path": getattr(args, "contract", None),
         "workers": getattr(args, "workers", None),
+        "log_format": getattr(args, "log_format", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:
@@ -213,6 +235,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         values["forbidden_keys"] = tuple(args.forbidden_keys)
     if getattr(args, "cors_origins", None):
         values["cors_origins"] = tuple(dict.fromkeys(args.cors_origins))
+    if getattr(args, "admin_from", None):
+        values["admin_from"] = tuple(dict.fromkeys(args.admin_from))
+    if getattr(args, "allowed_hosts", None):
+        values["allowed_hosts"] = tuple(dict.fromkeys(args.allowed_hosts))
     if args.fixtures:
         values["fixtures"] = tuple(resolve_fixture(text) for text in args.fixtures)
     return Settings(**values)

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 DEFAULT_API_KEY = "xkeysib-loyalty-mock-local-key"
@@ -68,6 +69,9 @@ class Settings:
     journal_size: int = 1000
     workers: int = 1
     cors_origins: tuple[str, ...] = ("*",)
+    admin_from: tuple[str, ...] = ()  # networks (CIDR) whose clients may use /__mock__/, beyond loopback
+    allowed_hosts: tuple[str, ...] = ()  # Host names /__mock__/ answers, beyond loopback and the bound host
+    log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -163,6 +167,43 @@ def parse_cors_origin(text: str) -> str:
                         "(scheme://host[:port], no path)")
 
 
+def parse_admin_from(text: str) -> str:
+    """A network whose clients may use /__mock__/: ``10.0.0.0/8``, ``fd00::/8``, or one address."""
+    try:
+        return str(ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise SettingsError(f"admin network {text!r} is not an address or a CIDR network such as 172.17.0.0/16 "
+                            "or 192.168.1.7") from None
+
+
+_HOST_NAME = re.compile(r"^\.?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$")
+
+
+def parse_allowed_host(text: str) -> str:
+    """A Host name /__mock__/ answers: ``devbox.lan``, ``.lan`` (it and its subdomains), or an address."""
+    host = text.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ip_address(host))
+    except ValueError:
+        pass
+    if _HOST_NAME.match(host):
+        return host
+    raise SettingsError(f"allowed host {text!r} is not a host name or address such as devbox.lan, .lan or "
+                        "10.1.2.3 (no scheme, port or path)")
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def parse_log_format(text: str) -> str:
+    lowered = text.strip().lower()
+    if lowered not in LOG_FORMATS:
+        raise SettingsError(f"log format {text!r} is not one of: {', '.join(LOG_FORMATS)}")
+    return lowered
+
+
 def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
@@ -224,6 +265,12 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["workers"] = parse_int(ENV_PREFIX + "WORKERS", raw, 1, 64)
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = tuple(parse_cors_origin(part) for part in _split(raw))
+    if (raw := get("ADMIN_FROM")) is not None:
+        values["admin_from"] = tuple(dict.fromkeys(parse_admin_from(part) for part in _split(raw)))
+    if (raw := get("ALLOWED_HOSTS")) is not None:
+        values["allowed_hosts"] = tuple(dict.fromkeys(parse_allowed_host(part) for part in _split(raw)))
+    if (raw := get("LOG_FORMAT")) is not None:
+        values["log_format"] = parse_log_format(raw)
     return values
 
 
@@ -243,6 +290,9 @@ def to_env(settings: Settings) -> dict[str, str]:
         "ADMIN": str(settings.admin).lower(),
         "WORKERS": str(settings.workers),
         "CORS_ORIGINS": ",".join(settings.cors_origins),
+        "ADMIN_FROM": ",".join(settings.admin_from),
+        "ALLOWED_HOSTS": ",".join(settings.allowed_hosts),
+        "LOG_FORMAT": settings.log_format,
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)
