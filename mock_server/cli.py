@@ -312,10 +312,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the mock (bench/ runs its bare-Starlette baseline with the very same options)."""
     from mock_server.direct import DirectHttpToolsProtocol  # imports uvicorn: only to serve
     from mock_server.limits import MAX_HEAD_BYTES
+    from mock_server.logs import json_log_config
 
+    json_logs = settings.log_format == "json"
     return {
         "log_level": "info" if settings.access_log else "warning",
-        "access_log": settings.access_log,
+        "access_log": settings.access_log and not json_logs,  # with JSON logs the app writes the access lines
+        **({"log_config": json_log_config()} if json_logs else {}),
         "lifespan": "on",
         "server_header": False,
         # Limits on what never reaches the app (docs/limits.md): uvicorn's httptools protocol with
@@ -331,13 +334,15 @@ def serve(args: argparse.Namespace) -> int:
 
     from mock_server.app import build_worlds, create_app
     from mock_server.banner import banner
+    from mock_server.logs import message
 
     settings = settings_from_args(args)
     sock = bind_socket(settings.host, settings.port)
     settings = replace(settings, port=sock.getsockname()[1])
     worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
     app = create_app(settings, worlds=worlds)
-    print(banner(settings, app.state.mock), flush=True)
+    text = banner(settings, app.state.mock)
+    print(message(text) if settings.log_format == "json" else text, flush=True)
     if settings.workers > 1:
         del app, worlds  # each worker seeds its own, identical world
         return _serve_workers(settings, sock)

@@ -23,7 +23,8 @@ can apply to it; everything else goes through uvicorn and Starlette as before:
 The answer is the one the ASGI path gives, byte for byte: the same status
 line, uvicorn's default headers (date), the pipeline's headers, and
 `connection: close` when the connection is not kept alive; the access log
-line, when uvicorn's access logger has somewhere to write, is uvicorn's too.
+line, when uvicorn's access logger has somewhere to write, is uvicorn's too
+(with ``--log-format json`` the app writes its JSON line, as for ASGI requests).
 tests/hostile/test_direct_protocol.py compares the two paths on the whole
 hostile-request corpus.
 """
@@ -57,7 +58,8 @@ class DirectAnswers(Protocol):
     def takes_directly(self, path: str, headers: list[tuple[bytes, bytes]]) -> bool: ...
 
     def answer_directly(
-        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]]
+        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
+        client: tuple[str, int] | None = None,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]: ...
 
 
@@ -137,7 +139,8 @@ class DirectHttpToolsProtocol(LimitedHttpToolsProtocol):
     def _answer(self, method: str, raw_path: bytes, path: str, query_string: bytes, version: str,
                 keep_alive: bool) -> None:
         assert self._mock is not None
-        status, headers, body = self._mock.answer_directly(method, raw_path, path, query_string, self.headers)
+        status, headers, body = self._mock.answer_directly(method, raw_path, path, query_string, self.headers,
+                                                           self.client)
         if self.access_log:  # uvicorn's line, from uvicorn's helpers
             scope = {"client": self.client, "path": path, "query_string": query_string}
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), method,  # type: ignore[arg-type]

@@ -96,8 +96,8 @@ class LoyaltyApi:
         await self.respond(scope, send)
 
     async def respond(self, scope: dict[str, Any], send: Any, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
-                      ) -> None:
-        """Answer one HTTP request; `extra_headers` go last (the app's direct path adds CORS's Vary)."""
+                      ) -> Answer:
+        """Answer one HTTP request, and return the answer; `extra_headers` go last (the app adds CORS's Vary)."""
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query_string: bytes = scope.get("query_string", b"")
@@ -105,6 +105,7 @@ class LoyaltyApi:
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
         self.record(method, scope["path"], query_string, answer)
+        return answer
 
     def response(
         self,

@@ -13,10 +13,11 @@ ordering against an answer still on its way through ASGI) are tested too.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from mock_server.app import build_worlds, create_app
 from mock_server.cli import uvicorn_options
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import LimitedHttpToolsProtocol
+from mock_server.logs import ACCESS_LOGGER
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.corpus import corpus, ids_from_summary
 from tests.hostile.wire import request_bytes
@@ -234,6 +236,34 @@ def test_the_access_log_line_is_uvicorns_own(direct: Running, through_asgi: Runn
     assert lines[direct.port] == lines[through_asgi.port]
     assert len(lines[direct.port]) == 4 and '"GET /v3/loyalty/config/programs/nope HTTP/1.0" 422' in \
         lines[direct.port][3], lines
+
+
+def test_the_json_access_line_is_the_same_both_ways(worlds: Any, ids: dict[str, str],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    settings = replace(SETTINGS, access_log=True, log_format="json")
+    targets = [f"/v3/loyalty/config/programs/{ids['pid']}?limit=1&x=%20y", "/v3/loyalty/config/programs/nope"]
+    lines = {}
+    for protocol in (CountingDirectProtocol, LimitedHttpToolsProtocol):
+        before = CountingDirectProtocol.answered_directly
+        options = {**uvicorn_options(settings), "http": protocol, "log_config": None}  # caplog reads the records
+        with serving(create_app(settings, worlds=worlds), **options) as port, \
+                caplog.at_level("INFO", logger=ACCESS_LOGGER):
+            caplog.clear()
+            for target in targets:
+                exchange(port, get(target, b"connection: close"))
+                exchange(port, head(target, b"connection: close"))
+            records = [json.loads(record.getMessage()) for record in caplog.records if record.name == ACCESS_LOGGER]
+        # The clock and the client's port differ from one request to the next; the rest must not.
+        lines[protocol] = [{k: v for k, v in line.items() if k not in ("time", "latency_ms", "client")}
+                           for line in records]
+        assert all(line["client"].startswith("127.0.0.1:") for line in records)
+        answered = CountingDirectProtocol.answered_directly - before
+        assert answered == (4 if protocol is CountingDirectProtocol else 0)
+    assert lines[CountingDirectProtocol] == lines[LimitedHttpToolsProtocol]
+    assert [(line["method"], line["status"], line["operation"]) for line in lines[LimitedHttpToolsProtocol]] == [
+        ("GET", 200, "getLoyaltyProgramInfo"), ("HEAD", 200, "getLoyaltyProgramInfo"),
+        ("GET", 422, "getLoyaltyProgramInfo"), ("HEAD", 422, "getLoyaltyProgramInfo")]
+    assert "Unknown query parameter 'x' for getLoyaltyProgramInfo" in lines[CountingDirectProtocol][0]["violations"]
 
 
 # --------------------------------------------------------------------------- HEAD
