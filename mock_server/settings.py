@@ -75,6 +75,14 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
+        # Settings built in code (tests, the pytest plugin) get the flags' checks and one-line errors too.
+        for network in self.admin_from:
+            if parse_admin_from(network) != network:
+                raise SettingsError(f"admin network {network!r}: write it as {parse_admin_from(network)!r}")
+        for host in self.allowed_hosts:
+            if parse_allowed_host(host) != host:
+                raise SettingsError(f"allowed host {host!r}: write it as {parse_allowed_host(host)!r}")
+        parse_log_format(self.log_format)
 
     @property
     def organisations(self) -> tuple[str, ...]:

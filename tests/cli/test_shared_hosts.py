@@ -122,6 +122,18 @@ def test_a_network_is_normalised_and_a_bad_one_is_named(capsys: pytest.CaptureFi
     assert error.count("\n") == 1 and "argument --admin-from: admin network '10.0.0.0/33'" in error
 
 
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"admin_from": ("docker",)}, "admin network 'docker'"),
+    ({"admin_from": ("10.0.0.1/8",)}, "write it as '10.0.0.0/8'"),
+    ({"allowed_hosts": ("DevBox.lan",)}, "write it as 'devbox.lan'"),
+])
+def test_settings_built_in_code_are_checked_too(changes: dict[str, Any], named: str) -> None:
+    # As the pytest plugin builds them: a mistake is one clear error, not a crash when the app starts.
+    with pytest.raises(SettingsError) as error:
+        replace(SETTINGS, **changes)
+    assert named in str(error.value)
+
+
 def test_the_banner_names_the_networks_let_in(app: Any) -> None:
     text = banner_of(app, admin_from=("172.17.0.0/16",))
     assert "/__mock__/ answers loopback and 172.17.0.0/16" in text
