@@ -2,6 +2,8 @@
 
     auth -> rate limit -> route -> method -> validate (contract) -> Prefer -> handler -> JSON
 
+HEAD is answered as GET is (same status and headers), without the body, as HTTP servers do.
+
 Each step either passes the request on or raises an `ApiError`; one place turns
 errors into Brevo's error body. It is a plain ASGI app (no per-request
 middleware stack) because this is the hot path that benchmarks measure.
@@ -102,8 +104,8 @@ class LoyaltyApi:
         await self.respond(scope, receive, send)
 
     async def respond(self, scope: dict[str, Any], receive: Any, send: Any,
-                      extra_headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-        """Answer one HTTP request; `extra_headers` go last (the app's direct path adds CORS's Vary)."""
+                      extra_headers: tuple[tuple[bytes, bytes], ...] = ()) -> Answer:
+        """Answer one HTTP request, and return the answer; `extra_headers` go last (the app adds CORS's Vary)."""
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query_string: bytes = scope.get("query_string", b"")
@@ -115,6 +117,7 @@ class LoyaltyApi:
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
         self.record(method, scope["path"], query_string, answer)
+        return answer
 
     def response(
         self,
@@ -133,6 +136,8 @@ class LoyaltyApi:
         if answer.status == 204:
             return answer, [*answer.headers, *extra_headers]
         length = (b"content-length", str(len(answer.body)).encode())
+        if method == "HEAD":  # GET's answer without its body; content-length still says how long it is
+            answer.body = b""
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
 
     def _reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -185,7 +190,8 @@ class LoyaltyApi:
             rate = self.limiter.hit(api_key or "")
             if rate.exceeded:
                 raise TooManyRequests(
-                    f"Rate limit of {rate.limit} requests per hour reached; retry in {rate.reset_seconds} s"
+                    f"Rate limit of {rate.limit} requests per {self.limiter.window} reached; "
+                    f"retry in {rate.reset_seconds} s"
                 )
             # 3-4. Route, method and parameters: the same request line always checks the same way.
             checked = self._checked.get((method, raw_path, query_string))
@@ -255,11 +261,12 @@ class LoyaltyApi:
             path = _quoted_path(raw_path)
             violations.append(f"no operation at {path}")
             raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
-        operation = match.methods.get(method)
+        operation = match.methods.get("GET" if method == "HEAD" else method)  # HEAD: a GET without body
         if operation is not None and self.read_only and operation.method != "GET":
             operation = None  # --read-only: the world is fixed, writes are not operations
         if operation is None:
-            allowed = ", ".join(sorted(m for m in match.methods if m == "GET" or not self.read_only))
+            offered = {m for m in match.methods if m == "GET" or not self.read_only}
+            allowed = ", ".join(sorted({*offered, *(("HEAD",) if "GET" in offered else ())}))
             violations.append(f"{method} is not an operation of this path")
             raise MethodNotAllowed(f"{method} Method is not allowed on this path", headers={"allow": allowed})
         return operation, match.values

@@ -26,11 +26,13 @@ from urllib.parse import parse_qsl, unquote
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.admin import journal_routes
+from mock_server.admin_guard import AdminAccess, AdminGuard
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.journal import Journal, print_violation
@@ -74,8 +76,11 @@ def request_violations(contract: CompiledContract, method: str, path: str, query
 
 def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeout: float = 30.0,
                      journal_size: int = 1000, transport: httpx.AsyncBaseTransport | None = None,
-                     echo: bool = True) -> Starlette:
-    """The proxy as an ASGI app; `transport` lets tests put an in-process server upstream."""
+                     echo: bool = True, admin_access: AdminAccess | None = None) -> Starlette:
+    """The proxy as an ASGI app; `transport` lets tests put an in-process server upstream.
+
+    Its /__mock__/ endpoints follow the mock's rules (`admin_access`, by default loopback only).
+    """
     contract = compile_contract(load_contract(contract_path))
     client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
     state = ProxyState(upstream, contract, client, Journal(journal_size, print_violation if echo else None))
@@ -117,6 +122,7 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
             Route("/__mock__/openapi.json", openapi, methods=["GET"]),
             Route(contract.base_path + "/{rest:path}", forward, methods=every_method),
         ],
+        middleware=[Middleware(AdminGuard, access=admin_access or AdminAccess())],
         lifespan=lifespan,
     )
     app.state.proxy = state
@@ -149,7 +155,8 @@ def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract
 
     if not upstream.startswith(("http://", "https://")):
         raise CliError(f"--upstream {upstream!r} must start with http:// or https://")
-    app = create_proxy_app(upstream, contract_path=contract_path, timeout=timeout)
+    app = create_proxy_app(upstream, contract_path=contract_path, timeout=timeout,
+                           admin_access=AdminAccess.bound_to(host))
     sock = bind_socket(host, port)
     base = f"http://{host}:{sock.getsockname()[1]}{app.state.proxy.contract.base_path}"
     print(f"brevo-loyalty-mock proxy: {base} -> {upstream}\n"

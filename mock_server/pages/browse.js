@@ -150,7 +150,8 @@
   $("journal-violations").addEventListener("change", showJournal);
   $("journal-auto").addEventListener("change", schedule);
   $("journal-reset").addEventListener("click", async () => {
-    await fetch(`${config.prefix}/reset`, { method: "POST" });
+    // The header marks a call no other page could send without a preflight (mock_server/admin_guard.py).
+    await fetch(`${config.prefix}/reset`, { method: "POST", headers: { "X-Brevo-Mock": "1" } });
     loadJournal();
   });
   loadWorld();

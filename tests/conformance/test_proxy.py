@@ -90,7 +90,7 @@ def test_writes_are_never_forwarded(proxy_to_mock: str, fresh_mock: RunningMock)
     assert fresh_mock.requests == []
     [entry] = journal(proxy_to_mock)
     assert entry["violations"] == ["request: POST is not an operation of this path"]
-    assert httpx.post(f"{proxy_to_mock}/__mock__/reset").json() == {"reset": True}
+    assert httpx.post(f"{proxy_to_mock}/__mock__/reset", json={}).json() == {"reset": True}
     assert journal(proxy_to_mock) == []
 
 
