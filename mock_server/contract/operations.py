@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from mock_server.contract.bodies import BodyCheck, BodySchema, check_body, compile_body
 from mock_server.contract.loader import ContractError, resolve
 from mock_server.contract.params import MISSING, Param, ParamProblem, compile_param
 from mock_server.contract.router import Router
@@ -47,6 +48,7 @@ class Operation:
     requires_any_of: tuple[str, ...]
     source: dict[str, str]
     success_status: int
+    body: BodySchema | None = None  # the compiled requestBody; None when the operation takes none
 
     @property
     def not_found_status(self) -> int:
@@ -97,6 +99,16 @@ class Operation:
                         missing=True)
             )
         return result
+
+    def validate_body(self, value: Any) -> BodyCheck | None:
+        """Check a parsed JSON body (`bodies.NO_BODY` when empty), collecting all problems; None without a body.
+
+        Body problems are `Problem`s with location "body", like parameter ones: the pipeline adds them to the
+        same list, so that one answer names everything wrong with a request.
+        """
+        if self.body is None:
+            return None
+        return check_body(self.body, value, Problem)
 
     @staticmethod
     def _take(param: Param, raw: str, params: dict[str, Any], problems: list[Problem]) -> None:
@@ -186,4 +198,5 @@ def _compile_operation(
         requires_any_of=requires_any_of,
         source=dict(spec.get("x-brevo-source") or {}),
         success_status=successes[0] if successes else 200,
+        body=compile_body(document, operation_id, spec.get("requestBody")),
     )

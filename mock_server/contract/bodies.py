@@ -1,0 +1,711 @@
+"""Request bodies compiled from their contract schema into validators.
+
+A JSON body is typed already, so nothing is coerced: a string where the schema
+wants a number is wrong, as Brevo's own servers decode it. Each operation's
+``requestBody`` (``application/json``) schema is compiled once, at start-up,
+into nested closures, one per schema node, with every ``$ref`` resolved; a
+request then costs only the checks its body reaches. Validation collects every
+problem, each naming its JSON location, so that one answer lists them all:
+
+    body.amount: expected a number, got the string "12"; body.balanceDefinitionId is required
+
+Missing or invalid (the error code the pipeline answers with):
+
+- **missing** (``missing_parameter``): a required property that is absent, or
+  no body at all where the contract requires one;
+- **invalid** (``invalid_parameter``): everything else: a wrong type (``null``
+  included, unless the schema allows it), format, enum, const, range, length,
+  pattern, item count, duplicate items, an alternative of oneOf/anyOf not
+  matched, a property the schema forbids (``additionalProperties: false``).
+
+A request whose problems are all "missing" is answered ``missing_parameter``,
+otherwise ``invalid_parameter``, with the body's status: 422, or what the
+requestBody's ``x-invalid-status`` says (400 or 422), as parameters do.
+
+Properties the schema does not name but allows (``additionalProperties``
+absent or true) are accepted, as Brevo accepts them, and reported as
+*tolerated*, with a did-you-mean when a known name is close: the client check
+(``serve --check-client``, the proxy, the pytest marker) shows them. Defaults
+of absent properties are filled in (outside oneOf/anyOf alternatives), so that
+handlers never restate them.
+
+Integers are JSON integers: ``1.0`` is refused for an integer (Brevo decodes
+into integer fields), and integers are bounded to 64 bits (32 with
+``format: int32``), as query parameters are. Only the keywords below are
+supported; the compiler refuses anything else rather than ignore a rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from mock_server.contract.loader import ContractError, resolve
+from mock_server.contract.params import _DATE_TIME, _UUID, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, ecma_anchors
+
+ROOT = "body"
+MAX_PROBLEMS = 20  # named one by one in an answer; the rest are counted (a 1 MiB body can hold 100,000)
+MAX_TOLERATED = 20
+SHOWN_CHARS = 60  # how much of a bad string a message quotes
+
+VALIDATION_KEYWORDS = frozenset({
+    "type", "format", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "multipleOf", "minLength", "maxLength", "pattern", "required", "properties", "additionalProperties",
+    "items", "minItems", "maxItems", "uniqueItems", "oneOf", "anyOf", "allOf", "nullable", "$ref",
+})
+ANNOTATIONS = frozenset({
+    "description", "title", "example", "examples", "default", "deprecated", "readOnly", "writeOnly",
+    "discriminator", "externalDocs", "xml", "$comment",
+})
+
+_DATE = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # loose on purpose: the address's shape, not RFC 5322
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*")  # absolute: a scheme, then anything but spaces
+_DIGITS = re.compile(r"-?[0-9]+")
+STRING_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "date-time": (_DATE_TIME, "an RFC 3339 date-time"),
+    "date": (_DATE, "a date (YYYY-MM-DD)"),
+    "uuid": (_UUID, "a UUID (8-4-4-4-12 hexadecimal digits)"),
+    "email": (_EMAIL, "an e-mail address"),
+    "uri": (_URI, "an absolute URI"),
+    "int64": (_DIGITS, "a string of digits"),
+    "int32": (_DIGITS, "a string of digits"),
+    "int": (_DIGITS, "a string of digits"),
+}
+INTEGER_RANGES = {"int32": (INT32_MIN, INT32_MAX), "int64": (INT64_MIN, INT64_MAX), "int": (INT64_MIN, INT64_MAX),
+                  None: (INT64_MIN, INT64_MAX)}
+NUMBER_FORMATS = frozenset({"double", "float", "int32", "int64", None})
+
+_TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+
+
+@dataclass(slots=True)
+class BodyCheck:
+    """The outcome of checking a body: the value handlers get, what is wrong, what is tolerated."""
+
+    value: Any  # the body, with the contract's defaults filled in
+    problems: list[Any] = field(default_factory=list)  # `operations.Problem`s
+    tolerated: list[str] = field(default_factory=list)
+
+
+class _Found:
+    """What one validation run finds.
+
+    The JSON location is a stack of keys (a container pushes its own key only
+    while it checks its children) plus the key of the value being checked,
+    which each validator receives as an argument: a valid scalar costs no
+    string building and no push. Locations are joined only to report.
+    """
+
+    __slots__ = ("keys", "more_problems", "more_tolerated", "problems", "tolerated")
+
+    def __init__(self, keys: list[str | int] | None = None) -> None:
+        self.problems: list[tuple[str, str, bool]] = []  # (location, message, missing)
+        self.tolerated: list[str] = []
+        self.keys: list[str | int] = keys if keys is not None else []
+        self.more_problems = 0
+        self.more_tolerated = 0
+
+    def where(self, key: str | int | None = None) -> str:
+        keys = self.keys if key is None else [*self.keys, key]
+        return ROOT + "".join(_step(part) for part in keys)
+
+    def invalid(self, message: str, key: str | int | None) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            where = self.where(key)
+            self.problems.append((where, f"{where}: {message}", False))
+        else:
+            self.more_problems += 1
+
+    def missing(self, name: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            where = self.where(name)
+            self.problems.append((where, f"{where} is required", True))
+        else:
+            self.more_problems += 1
+
+    def tolerate(self, message: str) -> None:
+        if len(self.tolerated) < MAX_TOLERATED:
+            self.tolerated.append(message)
+        else:
+            self.more_tolerated += 1
+
+    def branch(self) -> _Found:
+        """A separate run at the same location, for an alternative of oneOf/anyOf."""
+        return _Found(list(self.keys))
+
+    def count(self) -> int:
+        return len(self.problems) + self.more_problems
+
+
+Validator = Callable[[Any, _Found, "str | int | None"], None]
+
+
+def _step(key: str | int) -> str:
+    if isinstance(key, int):
+        return f"[{key}]"
+    if key.isidentifier():
+        return f".{key}"
+    return "[" + orjson.dumps(key).decode() + "]"
+
+
+def got(value: Any) -> str:
+    """A received JSON value as a message describes it: its type, and the value when short."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int):
+        text = str(value) if abs(value) < 10**30 else f"{str(value)[:30]}…"
+        return f"the integer {text}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        text = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+        return "the string " + orjson.dumps(text).decode()
+    if isinstance(value, list):
+        return f"an array of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return "an object"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable key equal for equal JSON values (1 and 1.0 alike; true and 1 not)."""
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _canonical(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return ("array", tuple(_canonical(item) for item in value))
+    return (_json_kind(value), value)
+
+
+def _shown_json(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+# --- compiling ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    document: dict[str, Any]
+    operation_id: str
+    refs: dict[tuple[str, bool, bool], Validator]
+    fill_defaults: bool = True  # off inside oneOf/anyOf: a branch that fails must not change the body
+    report_unknown: bool = True  # off inside allOf: the union of its members' properties is checked instead
+
+    def but(self, **changes: bool) -> _Context:
+        return _Context(self.document, self.operation_id, self.refs,
+                        changes.get("fill_defaults", self.fill_defaults),
+                        changes.get("report_unknown", self.report_unknown))
+
+
+def compile_schema(schema: Any, document: dict[str, Any], operation_id: str) -> Validator:
+    """One validator for a schema of `document` (its `$ref`s resolved against it)."""
+    return _compile(schema, _Context(document, operation_id, {}), ROOT)
+
+
+def _compile(schema: Any, ctx: _Context, where: str) -> Validator:
+    if schema is True or schema == {}:
+        return _accept
+    if schema is False:
+        return _refuse_all
+    if not isinstance(schema, dict):
+        raise ContractError(f"{where}: a schema must be an object or a boolean, got {schema!r}")
+    unknown = {key for key in schema if not key.startswith("x-")} - VALIDATION_KEYWORDS - ANNOTATIONS
+    if unknown:
+        raise ContractError(f"{where}: unsupported schema keywords {sorted(unknown)}")
+    if "$ref" in schema:
+        siblings = {key: value for key, value in schema.items()
+                    if key != "$ref" and key in VALIDATION_KEYWORDS}
+        target = _compile_ref(schema["$ref"], ctx, where)
+        if not siblings:
+            return target
+        return _all_of([target, _compile(siblings, ctx, where)])
+
+    checks: list[Validator] = []
+    types = _types(schema, where)
+    if "enum" in schema:
+        checks.append(_enum(schema["enum"], where))
+    if "const" in schema:
+        checks.append(_const(schema["const"]))
+    checks.extend(_number_checks(schema))
+    checks.extend(_string_checks(schema, types, where))
+    checks.extend(_array_checks(schema, ctx, where))
+    object_check = _object_check(schema, ctx, where)
+    if object_check is not None:
+        checks.append(object_check)
+    if "allOf" in schema:
+        checks.append(_compile_all_of(schema, ctx, where))
+    if "anyOf" in schema:
+        checks.append(_one_or_any(schema["anyOf"], ctx, where, exactly_one=False))
+    if "oneOf" in schema:
+        checks.append(_one_or_any(schema["oneOf"], ctx, where, exactly_one=True))
+    if types is not None:
+        return _typed(types, schema, where, checks)
+    if not checks:
+        return _accept
+    return checks[0] if len(checks) == 1 else _all_of(checks)
+
+
+def _accept(value: Any, found: _Found, key: str | int | None) -> None:
+    return None
+
+
+def _refuse_all(value: Any, found: _Found, key: str | int | None) -> None:
+    found.invalid(f"no value is allowed here, got {got(value)}", key)
+
+
+def _all_of(checks: list[Validator]) -> Validator:
+    def all_of(value: Any, found: _Found, key: str | int | None) -> None:
+        for check in checks:
+            check(value, found, key)
+
+    return all_of
+
+
+def _compile_ref(ref: Any, ctx: _Context, where: str) -> Validator:
+    key = (str(ref), ctx.fill_defaults, ctx.report_unknown)
+    known = ctx.refs.get(key)
+    if known is not None:
+        return known
+    cell: list[Validator] = []
+
+    # Only a schema that refers to itself keeps this indirection: the others get the compiled one below.
+    def recursive(value: Any, found: _Found, key: str | int | None) -> None:
+        cell[0](value, found, key)
+
+    ctx.refs[key] = recursive
+    compiled = _compile(resolve(ctx.document, {"$ref": ref}), ctx, f"{where} ({ref})")
+    cell.append(compiled)
+    ctx.refs[key] = compiled
+    return compiled
+
+
+def _types(schema: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    kind = schema.get("type")
+    if kind is None:
+        return None
+    types = tuple(kind) if isinstance(kind, list) else (kind,)
+    for name in types:
+        if name not in _TYPE_NAMES:
+            raise ContractError(f"{where}: unsupported type {name!r}")
+    if schema.get("nullable") is True and "null" not in types:  # OpenAPI 3.0's spelling of ["...", "null"]
+        types = (*types, "null")
+    return types
+
+
+def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: list[Validator]) -> Validator:
+    """The type check, then (only for a value of the right type) the schema's other checks."""
+    expectation = " or ".join(_TYPE_NAMES[name] for name in types)
+    fmt = schema.get("format")
+    integer_only = "integer" in types and "number" not in types
+    if integer_only and fmt not in INTEGER_RANGES:
+        raise ContractError(f"{where}: unsupported integer format {fmt!r}")
+    if "number" in types and fmt not in NUMBER_FORMATS:
+        raise ContractError(f"{where}: unsupported number format {fmt!r}")
+    low, high = INTEGER_RANGES[fmt if integer_only else None]
+    bits = "32" if fmt == "int32" else "64"
+    python_types = {"object": {dict}, "array": {list}, "string": {str}, "integer": {int}, "number": {int, float},
+                    "boolean": {bool}, "null": {type(None)}}
+    allowed = frozenset(kind for name in types for kind in python_types[name])  # exact: bool is not an int
+    bounded = integer_only or float in allowed
+    rest = tuple(checks)
+
+    def typed(value: Any, found: _Found, key: str | int | None) -> None:
+        kind = type(value)
+        if kind not in allowed:
+            found.invalid(f"expected {expectation}, got {got(value)}", key)
+            return
+        if bounded:
+            if kind is int and integer_only and not low <= value <= high:
+                found.invalid(f"expected a {bits}-bit integer, got {got(value)} (out of range)", key)
+                return
+            if kind is float and not math.isfinite(value):
+                found.invalid(f"expected a finite number, got {got(value)}", key)
+                return
+        for check in rest:
+            check(value, found, key)
+
+    return typed
+
+
+def _enum(values: Any, where: str) -> Validator:
+    if not isinstance(values, list) or not values:
+        raise ContractError(f"{where}: enum must be a non-empty list")
+    allowed = frozenset(_canonical(value) for value in values)
+    strings = frozenset(value for value in values if type(value) is str)  # most enums: one set look-up
+    listed = ", ".join(_shown_json(value) for value in values)
+
+    def enum(value: Any, found: _Found, key: str | int | None) -> None:
+        ok = value in strings if type(value) is str else _canonical(value) in allowed
+        if not ok:
+            found.invalid(f"expected one of {listed}, got {got(value)}", key)
+
+    return enum
+
+
+def _const(expected: Any) -> Validator:
+    wanted = _canonical(expected)
+    shown = _shown_json(expected)
+
+    def const(value: Any, found: _Found, key: str | int | None) -> None:
+        if _canonical(value) != wanted:
+            found.invalid(f"expected {shown}, got {got(value)}", key)
+
+    return const
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or type(value) is float
+
+
+def _number_checks(schema: dict[str, Any]) -> list[Validator]:
+    checks: list[Validator] = []
+    bounds: list[tuple[str, float, Callable[[Any, float], bool]]] = []
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    low_ex, high_ex = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if low_ex is True:  # OpenAPI 3.0: a boolean that makes `minimum` exclusive
+        minimum, low_ex = None, minimum
+    if high_ex is True:
+        maximum, high_ex = None, maximum
+    if isinstance(minimum, (int, float)):
+        bounds.append((f">= {minimum}", minimum, lambda value, bound: value >= bound))
+    if isinstance(low_ex, (int, float)) and low_ex is not False:
+        bounds.append((f"> {low_ex}", low_ex, lambda value, bound: value > bound))
+    if isinstance(maximum, (int, float)):
+        bounds.append((f"<= {maximum}", maximum, lambda value, bound: value <= bound))
+    if isinstance(high_ex, (int, float)) and high_ex is not False:
+        bounds.append((f"< {high_ex}", high_ex, lambda value, bound: value < bound))
+    for text, bound, holds in bounds:
+        def in_range(value: Any, found: _Found, key: str | int | None, text: str = text, bound: float = bound,
+                     holds: Callable[[Any, float], bool] = holds) -> None:
+            if _is_number(value) and not holds(value, bound):
+                found.invalid(f"must be {text}, got {got(value)}", key)
+
+        checks.append(in_range)
+    step = schema.get("multipleOf")
+    if isinstance(step, (int, float)) and step > 0:
+        def multiple(value: Any, found: _Found, key: str | int | None) -> None:
+            if _is_number(value):
+                quotient = value / step
+                if not (math.isfinite(quotient) and abs(quotient - round(quotient)) < 1e-9):
+                    found.invalid(f"must be a multiple of {step}, got {got(value)}", key)
+
+        checks.append(multiple)
+    return checks
+
+
+def _string_checks(schema: dict[str, Any], types: tuple[str, ...] | None, where: str) -> list[Validator]:
+    checks: list[Validator] = []
+    fmt = schema.get("format")
+    if fmt is not None and types is not None and "string" in types:
+        if fmt not in STRING_FORMATS:
+            raise ContractError(f"{where}: unsupported string format {fmt!r} (supported: {sorted(STRING_FORMATS)})")
+        pattern, expectation = STRING_FORMATS[fmt]
+
+        def formatted(value: Any, found: _Found, key: str | int | None) -> None:
+            if type(value) is str and not pattern.fullmatch(value):
+                found.invalid(f"expected {expectation}, got {got(value)}", key)
+
+        checks.append(formatted)
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is not None or high is not None:
+        low = low or 0
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+
+        def length(value: Any, found: _Found, key: str | int | None) -> None:
+            if type(value) is str and (len(value) < low or (high is not None and len(value) > high)):
+                found.invalid(f"must be {bound} characters long, got {len(value)}", key)
+
+        checks.append(length)
+    if "pattern" in schema:
+        text = schema["pattern"]
+        try:
+            compiled = re.compile(ecma_anchors(text))
+        except (re.error, TypeError) as error:
+            raise ContractError(f"{where}: invalid pattern {text!r}: {error}") from None
+
+        def matches(value: Any, found: _Found, key: str | int | None) -> None:
+            if type(value) is str and not compiled.search(value):  # JSON Schema patterns are unanchored
+                found.invalid(f"must match {text}, got {got(value)}", key)
+
+        checks.append(matches)
+    return checks
+
+
+def _array_checks(schema: dict[str, Any], ctx: _Context, where: str) -> list[Validator]:
+    checks: list[Validator] = []
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    if low is not None or high is not None:
+        low = low or 0
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+
+        def count(value: Any, found: _Found, key: str | int | None) -> None:
+            if type(value) is list and (len(value) < low or (high is not None and len(value) > high)):
+                found.invalid(f"must have {bound} items, got {len(value)}", key)
+
+        checks.append(count)
+    if schema.get("uniqueItems") is True:
+        def unique(value: Any, found: _Found, key: str | int | None) -> None:
+            if type(value) is not list:
+                return
+            seen: dict[Any, int] = {}
+            for index, item in enumerate(value):
+                first = seen.setdefault(_canonical(item), index)
+                if first != index:
+                    found.invalid(f"items must be unique, but item {index} repeats item {first}", key)
+                    return
+
+        checks.append(unique)
+    if "items" in schema:
+        item_check = _compile(schema["items"], ctx, f"{where}[]")
+        if item_check is not _accept:
+            def items(value: Any, found: _Found, key: str | int | None) -> None:
+                if type(value) is not list:
+                    return
+                if key is not None:
+                    found.keys.append(key)
+                for index, item in enumerate(value):
+                    item_check(item, found, index)
+                if key is not None:
+                    found.keys.pop()
+
+            checks.append(items)
+    return checks
+
+
+def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validator | None:
+    properties = schema.get("properties") or {}
+    required = tuple(schema.get("required") or ())
+    # Silent (no additionalProperties): other properties are accepted but reported, with a did-you-mean.
+    # Explicit (true, {} or a schema, as a free-form `meta` is written): accepted without a word.
+    silent = "additionalProperties" not in schema
+    extra = schema.get("additionalProperties", True)
+    extra_check = _compile(extra, ctx, f"{where}.*") if extra not in (True, False) else None
+    if extra_check is _accept:
+        extra, extra_check = True, None
+    if not properties and not required and extra is True:
+        return None  # nothing to check, and no property is named: no name is "unknown" either
+    for name in required:
+        if name not in properties and extra is False:
+            raise ContractError(f"{where}: required property {name!r} is forbidden by additionalProperties")
+    checks = {name: _compile(sub, ctx, f"{where}.{name}") for name, sub in properties.items()}
+    required_set = frozenset(required)
+    defaults: tuple[tuple[str, Any], ...] = ()
+    if ctx.fill_defaults:
+        resolved = {name: resolve(ctx.document, sub) for name, sub in properties.items()}
+        defaults = tuple((name, sub["default"]) for name, sub in resolved.items()
+                         if isinstance(sub, dict) and "default" in sub and name not in required_set)
+    forbid = extra is False
+    report = ctx.report_unknown and silent and bool(checks)
+    hints = _Hints(tuple(properties))
+    operation_id = ctx.operation_id
+
+    def object_check(value: Any, found: _Found, key: str | int | None) -> None:
+        if type(value) is not dict:
+            return  # the type check says what is wrong
+        keys = found.keys
+        if key is not None:
+            keys.append(key)
+        others = False
+        for name, item in value.items():  # the body's keys, usually fewer than the schema's
+            check = checks.get(name)
+            if check is None:
+                others = True
+            else:
+                check(item, found, name)
+        if required_set and not required_set.issubset(value):
+            for name in required:  # in the contract's order
+                if name not in value:
+                    found.missing(name)
+        if others:
+            _others(value, found)
+        for name, default in defaults:
+            if name not in value:
+                value[name] = copy.deepcopy(default)
+        if key is not None:
+            keys.pop()
+
+    def _others(value: dict[str, Any], found: _Found) -> None:
+        for name, item in value.items():
+            if name in checks:
+                continue
+            if forbid:
+                found.invalid(f"property {orjson.dumps(name).decode()} is not allowed{hints.suggest(name)}", None)
+            elif extra_check is not None:
+                extra_check(item, found, name)
+            elif report:
+                found.tolerate(f"Unknown body property {found.where(name)} for {operation_id}{hints.suggest(name)}")
+
+    return object_check
+
+
+
+class _Hints:
+    """Did-you-mean for an unknown property: the same name in another case first, then a close one."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.folded = {_fold(name): name for name in names}
+
+    def suggest(self, name: str) -> str:
+        hint = self.folded.get(_fold(name))
+        if hint is None:
+            close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.75)
+            hint = close[0] if close else None
+        return f"; did you mean '{hint}'?" if hint else ""
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _compile_all_of(schema: dict[str, Any], ctx: _Context, where: str) -> Validator:
+    members = schema["allOf"]
+    if not isinstance(members, list) or not members:
+        raise ContractError(f"{where}: allOf must be a non-empty list")
+    inner = ctx.but(report_unknown=False)
+    checks = [_compile(member, inner, f"{where}.allOf[{index}]") for index, member in enumerate(members)]
+    names: set[str] = set(schema.get("properties") or {})
+    open_ended = schema.get("additionalProperties", True) is True
+    for member in members:
+        member = resolve(ctx.document, member)
+        if isinstance(member, dict):
+            names.update(member.get("properties") or {})
+            open_ended = open_ended and member.get("additionalProperties", True) is True
+    if ctx.report_unknown and open_ended and names:
+        hints = _Hints(tuple(sorted(names)))
+        known = frozenset(names)
+        operation_id = ctx.operation_id
+
+        def unknown_of_all(value: Any, found: _Found, key: str | int | None) -> None:
+            if type(value) is dict:
+                for name in value:
+                    if name not in known:
+                        where = found.where(key) + _step(name)
+                        found.tolerate(f"Unknown body property {where} for {operation_id}{hints.suggest(name)}")
+
+        checks.append(unknown_of_all)
+    return _all_of(checks)
+
+
+def _one_or_any(members: Any, ctx: _Context, where: str, exactly_one: bool) -> Validator:
+    keyword = "oneOf" if exactly_one else "anyOf"
+    if not isinstance(members, list) or not members:
+        raise ContractError(f"{where}: {keyword} must be a non-empty list")
+    inner = ctx.but(fill_defaults=False)
+    branches = [_compile(member, inner, f"{where}.{keyword}[{index}]") for index, member in enumerate(members)]
+    total = len(branches)
+
+    def alternatives(value: Any, found: _Found, key: str | int | None) -> None:
+        matched: list[_Found] = []
+        closest: _Found | None = None
+        for branch in branches:
+            run = found.branch()
+            branch(value, run, key)
+            if not run.count():
+                matched.append(run)
+                if not exactly_one:
+                    break
+            elif closest is None or run.count() < closest.count():
+                closest = run
+        if len(matched) == 1 or (matched and not exactly_one):
+            for message in matched[0].tolerated:
+                found.tolerate(message)
+            return
+        if matched:
+            found.invalid(f"matches {len(matched)} of the {total} alternatives of its oneOf, but must match "
+                          "exactly one")
+            return
+        assert closest is not None
+        reasons = "; ".join(message for _, message, _ in closest.problems[:3])
+        found.invalid(f"matches none of its {total} alternatives (closest: {reasons})", key)
+
+    return alternatives
+
+
+# --- per operation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BodySchema:
+    """An operation's compiled request body."""
+
+    operation_id: str
+    required: bool  # the requestBody's `required`: an absent body is then "missing"
+    is_object: bool  # an absent, optional body is checked as {} (so required properties are still named)
+    invalid_status: int
+    check: Validator
+
+
+def compile_body(document: dict[str, Any], operation_id: str, request_body: Any) -> BodySchema | None:
+    """The operation's `requestBody`, compiled; None when it takes no JSON body."""
+    if request_body is None:
+        return None
+    spec = resolve(document, request_body)
+    content = spec.get("content") or {}
+    media = content.get("application/json")
+    if media is None:
+        raise ContractError(f"{operation_id}: requestBody must have application/json content "
+                            f"(found {sorted(content)})")
+    schema = resolve(document, media.get("schema", {}))
+    invalid_status = int(spec.get("x-invalid-status", 422))
+    if invalid_status not in (400, 422):
+        raise ContractError(f"{operation_id}: x-invalid-status of the requestBody must be 400 or 422")
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return BodySchema(
+        operation_id=operation_id,
+        required=bool(spec.get("required", False)),
+        is_object=kind == "object" or (isinstance(schema, dict) and "properties" in schema),
+        invalid_status=invalid_status,
+        check=compile_schema(schema, document, operation_id),
+    )
+
+
+NO_BODY: Any = type("NoBody", (), {"__repr__": lambda self: "NO_BODY", "__slots__": ()})()
+"""What `mock_server.bodyread.parse_json_body` returns for an empty body."""
+
+
+def check_body(body: BodySchema, value: Any, problem: Callable[..., Any]) -> BodyCheck:
+    """Validate one parsed body; `problem(param, location, message, status, missing)` builds a Problem."""
+    if value is NO_BODY:
+        if body.required:
+            return BodyCheck(None, [problem(ROOT, "body", "The request body is required: send a JSON "
+                                            f"{'object' if body.is_object else 'value'} ({body.operation_id})",
+                                            body.invalid_status, True)])
+        if not body.is_object:
+            return BodyCheck(None)
+        value = {}
+    found = _Found()
+    body.check(value, found, None)
+    if not found.problems and not found.tolerated:
+        return BodyCheck(value)  # the common case: nothing to report
+    problems = [problem(where, "body", message, body.invalid_status, missing)
+                for where, message, missing in found.problems]
+    if found.more_problems:
+        problems.append(problem(ROOT, "body", f"and {found.more_problems} more problems in the body",
+                                body.invalid_status, all(missing for _, _, missing in found.problems)))
+    tolerated = found.tolerated
+    if found.more_tolerated:
+        tolerated.append(f"and {found.more_tolerated} more unknown body properties")
+    return BodyCheck(value, problems, tolerated)
