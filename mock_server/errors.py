@@ -56,6 +56,13 @@ class MethodNotAllowed(ApiError):
     code = "method_not_allowed"
 
 
+class PayloadTooLarge(ApiError):
+    """A request body over the mock's limit (`mock_server.bodyread.MAX_BODY_BYTES`)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class InvalidParameter(ApiError):
     status = 422
     code = "invalid_parameter"

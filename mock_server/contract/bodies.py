@@ -635,7 +635,7 @@ def _one_or_any(members: Any, ctx: _Context, where: str, exactly_one: bool) -> V
             return
         if matched:
             found.invalid(f"matches {len(matched)} of the {total} alternatives of its oneOf, but must match "
-                          "exactly one")
+                          "exactly one", key)
             return
         assert closest is not None
         reasons = "; ".join(message for _, message, _ in closest.problems[:3])
