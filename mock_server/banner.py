@@ -44,6 +44,8 @@ def banner(settings: Settings, state: MockState) -> str:
         lines.append(f"  {label} {program['id']}  {program['name']} ({program['state']})")
     if settings.rate_limit_per_hour:
         lines.append(f"  limit      {settings.rate_limit_per_hour} requests/hour per key (429 past it)")
+    if settings.read_only:
+        lines.append("  read-only  a fixed world: every write answers 405")
     if settings.check_client:
         lines.append("  checking   every request against the contract (summary at exit)")
     found = _first_member(summary)

@@ -47,6 +47,7 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --fixture fixtures/widget-member.yaml --rate-limit 600/hour
   {PROG} serve --api-key key-a=acme --api-key key-b=globex   # two organisations
   {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
+  {PROG} serve --read-only --workers 4   # a fixed world (writes answer 405) on 4 processes
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
 http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
@@ -171,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "default '*': any origin)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process (default 1)")
+                       "the request journal and rate-limit counts are per process; N > 1 needs --read-only "
+                       "(default 1)")
+    serve.add_argument("--read-only", action="store_true", default=None,
+                       help="a fixed world: every write answers 405 (needed by --workers N > 1)")
 
     world = commands.add_parser(
         "world",
@@ -201,6 +205,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "admin": getattr(args, "admin", None),
         "contract_path": getattr(args, "contract", None),
         "workers": getattr(args, "workers", None),
+        "read_only": getattr(args, "read_only", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:

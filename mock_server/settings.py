@@ -51,9 +51,15 @@ class Settings:
     journal_size: int = 1000
     workers: int = 1
     cors_origins: tuple[str, ...] = ("*",)
+    read_only: bool = False  # a fixed world: every write answers 405
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
+        if self.workers > 1 and not self.read_only:
+            # Writes change one state per organisation; separate processes would each change their own.
+            raise SettingsError(f"--workers {self.workers} needs --read-only (BREVO_MOCK_READ_ONLY=true): writes "
+                                "change one shared state that worker processes cannot share; serve writes with "
+                                "one process")
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -196,6 +202,8 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["workers"] = parse_int(ENV_PREFIX + "WORKERS", raw, 1, 64)
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = tuple(parse_cors_origin(part) for part in _split(raw))
+    if (raw := get("READ_ONLY")) is not None:
+        values["read_only"] = parse_bool(ENV_PREFIX + "READ_ONLY", raw)
     return values
 
 
@@ -215,6 +223,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "ADMIN": str(settings.admin).lower(),
         "WORKERS": str(settings.workers),
         "CORS_ORIGINS": ",".join(settings.cors_origins),
+        "READ_ONLY": str(settings.read_only).lower(),
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)
