@@ -29,8 +29,8 @@ absent or true) are accepted, as Brevo accepts them, and reported as
 of absent properties are filled in (outside oneOf/anyOf alternatives), so that
 handlers never restate them.
 
-Integers are JSON integers: ``1.0`` is refused for an integer (Brevo decodes
-into integer fields), and integers are bounded to 64 bits (32 with
+Integers follow JSON Schema: ``400.0`` is an integer (and handlers get it as
+the int 400), ``1.5`` is not; they are bounded to 64 bits (32 with
 ``format: int32``), as query parameters are. Only the keywords below are
 supported; the compiler refuses anything else rather than ignore a rule.
 """
@@ -58,7 +58,7 @@ SHOWN_CHARS = 60  # how much of a bad string a message quotes
 VALIDATION_KEYWORDS = frozenset({
     "type", "format", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "multipleOf", "minLength", "maxLength", "pattern", "required", "properties", "additionalProperties",
-    "items", "minItems", "maxItems", "uniqueItems", "oneOf", "anyOf", "allOf", "nullable", "$ref",
+    "items", "minItems", "maxItems", "uniqueItems", "oneOf", "anyOf", "allOf", "not", "nullable", "$ref",
 })
 ANNOTATIONS = frozenset({
     "description", "title", "example", "examples", "default", "deprecated", "readOnly", "writeOnly",
@@ -146,7 +146,8 @@ class _Found:
         return len(self.problems) + self.more_problems
 
 
-Validator = Callable[[Any, _Found, "str | int | None"], None]
+# A check reports into `_Found`, and returns None, or the value to use instead (an integral float as an int).
+Validator = Callable[[Any, _Found, "str | int | None"], Any]
 
 
 def _step(key: str | int) -> str:
@@ -260,6 +261,8 @@ def _compile(schema: Any, ctx: _Context, where: str) -> Validator:
         checks.append(_one_or_any(schema["anyOf"], ctx, where, exactly_one=False))
     if "oneOf" in schema:
         checks.append(_one_or_any(schema["oneOf"], ctx, where, exactly_one=True))
+    if "not" in schema:
+        checks.append(_not(schema["not"], ctx, where))
     if types is not None:
         return _typed(types, schema, where, checks)
     if not checks:
@@ -276,9 +279,13 @@ def _refuse_all(value: Any, found: _Found, key: str | int | None) -> None:
 
 
 def _all_of(checks: list[Validator]) -> Validator:
-    def all_of(value: Any, found: _Found, key: str | int | None) -> None:
+    def all_of(value: Any, found: _Found, key: str | int | None) -> Any:
+        replaced = None
         for check in checks:
-            check(value, found, key)
+            new = check(value, found, key)
+            if new is not None:
+                value = replaced = new
+        return replaced
 
     return all_of
 
@@ -291,8 +298,8 @@ def _compile_ref(ref: Any, ctx: _Context, where: str) -> Validator:
     cell: list[Validator] = []
 
     # Only a schema that refers to itself keeps this indirection: the others get the compiled one below.
-    def recursive(value: Any, found: _Found, key: str | int | None) -> None:
-        cell[0](value, found, key)
+    def recursive(value: Any, found: _Found, key: str | int | None) -> Any:
+        return cell[0](value, found, key)
 
     ctx.refs[key] = recursive
     compiled = _compile(resolve(ctx.document, {"$ref": ref}), ctx, f"{where} ({ref})")
@@ -315,7 +322,11 @@ def _types(schema: dict[str, Any], where: str) -> tuple[str, ...] | None:
 
 
 def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: list[Validator]) -> Validator:
-    """The type check, then (only for a value of the right type) the schema's other checks."""
+    """The type check, then (only for a value of the right type) the schema's other checks.
+
+    A number with no fractional part is an integer (JSON Schema says so, and clients that send ``400.0``
+    are not wrong): it is accepted and handed on as an int, the one replacement a check makes.
+    """
     expectation = " or ".join(_TYPE_NAMES[name] for name in types)
     fmt = schema.get("format")
     integer_only = "integer" in types and "number" not in types
@@ -325,26 +336,34 @@ def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: l
         raise ContractError(f"{where}: unsupported number format {fmt!r}")
     low, high = INTEGER_RANGES[fmt if integer_only else None]
     bits = "32" if fmt == "int32" else "64"
-    python_types = {"object": {dict}, "array": {list}, "string": {str}, "integer": {int}, "number": {int, float},
-                    "boolean": {bool}, "null": {type(None)}}
+    python_types = {"object": {dict}, "array": {list}, "string": {str}, "integer": {int, float},
+                    "number": {int, float}, "boolean": {bool}, "null": {type(None)}}
     allowed = frozenset(kind for name in types for kind in python_types[name])  # exact: bool is not an int
-    bounded = integer_only or float in allowed
+    bounded = float in allowed
     rest = tuple(checks)
 
-    def typed(value: Any, found: _Found, key: str | int | None) -> None:
+    def typed(value: Any, found: _Found, key: str | int | None) -> Any:
         kind = type(value)
         if kind not in allowed:
             found.invalid(f"expected {expectation}, got {got(value)}", key)
-            return
+            return None
+        replaced = None
         if bounded:
-            if kind is int and integer_only and not low <= value <= high:
+            if kind is float:
+                if not math.isfinite(value):
+                    found.invalid(f"expected a finite number, got {got(value)}", key)
+                    return None
+                if integer_only:
+                    if not value.is_integer():
+                        found.invalid(f"expected {expectation}, got {got(value)}", key)
+                        return None
+                    value = replaced = int(value)
+            if integer_only and not low <= value <= high:
                 found.invalid(f"expected a {bits}-bit integer, got {got(value)} (out of range)", key)
-                return
-            if kind is float and not math.isfinite(value):
-                found.invalid(f"expected a finite number, got {got(value)}", key)
-                return
+                return None
         for check in rest:
             check(value, found, key)
+        return replaced
 
     return typed
 
@@ -486,7 +505,9 @@ def _array_checks(schema: dict[str, Any], ctx: _Context, where: str) -> list[Val
                 if key is not None:
                     found.keys.append(key)
                 for index, item in enumerate(value):
-                    item_check(item, found, index)
+                    new = item_check(item, found, index)
+                    if new is not None:
+                        value[index] = new
                 if key is not None:
                     found.keys.pop()
 
@@ -533,7 +554,9 @@ def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validato
             if check is None:
                 others = True
             else:
-                check(item, found, name)
+                new = check(item, found, name)
+                if new is not None:
+                    value[name] = new  # an integral float, as an int (never adds or removes a key)
         if required_set and not required_set.issubset(value):
             for name in required:  # in the contract's order
                 if name not in value:
@@ -553,7 +576,9 @@ def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validato
             if forbid:
                 found.invalid(f"property {orjson.dumps(name).decode()} is not allowed{hints.suggest(name)}", None)
             elif extra_check is not None:
-                extra_check(item, found, name)
+                new = extra_check(item, found, name)
+                if new is not None:
+                    value[name] = new
             elif report:
                 found.tolerate(f"Unknown body property {found.where(name)} for {operation_id}{hints.suggest(name)}")
 
@@ -613,6 +638,9 @@ def _one_or_any(members: Any, ctx: _Context, where: str, exactly_one: bool) -> V
     keyword = "oneOf" if exactly_one else "anyOf"
     if not isinstance(members, list) or not members:
         raise ContractError(f"{where}: {keyword} must be a non-empty list")
+    resolved = [resolve(ctx.document, member) for member in members]
+    if all(isinstance(member, dict) and set(member) - ANNOTATIONS == {"required"} for member in resolved):
+        return _required_alternatives([tuple(member["required"]) for member in resolved], exactly_one)
     inner = ctx.but(fill_defaults=False)
     branches = [_compile(member, inner, f"{where}.{keyword}[{index}]") for index, member in enumerate(members)]
     total = len(branches)
@@ -642,6 +670,53 @@ def _one_or_any(members: Any, ctx: _Context, where: str, exactly_one: bool) -> V
         found.invalid(f"matches none of its {total} alternatives (closest: {reasons})", key)
 
     return alternatives
+
+
+def _required_alternatives(alternatives: list[tuple[str, ...]], exactly_one: bool) -> Validator:
+    """`anyOf: [{required: [a]}, {required: [b]}]`: a or b must be given (a "missing" problem when neither is)."""
+    names = sorted({name for names in alternatives for name in names})
+
+    def listed(found: _Found) -> str:
+        return " or ".join(" and ".join(found.where(name) for name in names) for names in alternatives)
+
+    def required_alternatives(value: Any, found: _Found, key: str | int | None) -> None:
+        if type(value) is not dict:
+            return
+        given = [names for names in alternatives if all(name in value for name in names)]
+        if given and (len(given) == 1 or not exactly_one):
+            return
+        if key is not None:
+            found.keys.append(key)
+        if not given:
+            if len(found.problems) < MAX_PROBLEMS:
+                found.problems.append((found.where(names[0]), f"{listed(found)} is required", True))
+            else:
+                found.more_problems += 1
+        else:
+            found.invalid(f"give only one of {listed(found)}", None)
+        if key is not None:
+            found.keys.pop()
+
+    return required_alternatives
+
+
+def _not(schema: Any, ctx: _Context, where: str) -> Validator:
+    inner = _compile(schema, ctx.but(fill_defaults=False), f"{where}.not")
+    resolved = resolve(ctx.document, schema)
+    if isinstance(resolved, dict) and set(resolved) - ANNOTATIONS == {"const"}:
+        said = f"must not be {_shown_json(resolved['const'])}"
+    elif isinstance(resolved, dict) and set(resolved) - ANNOTATIONS == {"enum"}:
+        said = "must not be one of " + ", ".join(_shown_json(value) for value in resolved["enum"])
+    else:
+        said = "must not match the schema its `not` forbids"
+
+    def not_(value: Any, found: _Found, key: str | int | None) -> None:
+        run = found.branch()
+        inner(value, run, key)
+        if not run.count():
+            found.invalid(f"{said}, got {got(value)}", key)
+
+    return not_
 
 
 # --- per operation ------------------------------------------------------------------------------
@@ -697,7 +772,9 @@ def check_body(body: BodySchema, value: Any, problem: Callable[..., Any]) -> Bod
             return BodyCheck(None)
         value = {}
     found = _Found()
-    body.check(value, found, None)
+    new = body.check(value, found, None)
+    if new is not None:
+        value = new
     if not found.problems and not found.tolerated:
         return BodyCheck(value)  # the common case: nothing to report
     problems = [problem(where, "body", message, body.invalid_status, missing)

@@ -157,9 +157,20 @@ def test_no_coercion_and_no_bool_for_a_number(operations):
 def test_integers_are_64_bit_json_integers(operations):
     ok = check(operations, "beginTransaction", {"amount": 1, "balanceDefinitionId": UUID, "contactId": 2**63 - 1})
     assert ok.problems == []
-    for bad, said in ((2**63, "out of range"), (2.0, "got the number 2.0"), (0, "must be >= 1")):
+    for bad, said in ((2**63, "out of range"), (2.5, "got the number 2.5"), (0, "must be >= 1"),
+                      (1e300, "out of range"), (0.0, "must be >= 1")):
         result = check(operations, "beginTransaction", {"amount": 1, "balanceDefinitionId": UUID, "contactId": bad})
         assert said in messages(result)[0]
+
+
+def test_an_integral_number_is_an_integer_and_reaches_handlers_as_an_int(operations):
+    # JSON Schema's rule (schemathesis sends such values): 400.0 is an integer.
+    body = {"amount": 1, "balanceDefinitionId": UUID, "contactId": 400.0,
+            "order": {"lines": [{"sku": "a", "qty": 3.0}]}}
+    result = check(operations, "beginTransaction", body)
+    assert result.problems == []
+    assert type(result.value["contactId"]) is int and result.value["contactId"] == 400
+    assert type(result.value["order"]["lines"][0]["qty"]) is int
 
 
 def test_type_arrays_allow_null_where_the_contract_says_so(operations):
