@@ -29,6 +29,12 @@ CONTRACT = {
             },
         },
         "/programs": {"get": {"operationId": "listPrograms", "responses": {"200": {"description": "ok"}}}},
+        "/orders": {"post": {
+            "operationId": "createOrder",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/OrderCreate"}}}},
+            "responses": {"200": {"description": "ok"}},
+        }},
         "/programs/{pid}/tiers": {
             "put": {
                 "operationId": "updateTier",
@@ -67,6 +73,17 @@ CONTRACT = {
         },
         "Line": {"type": "object", "required": ["sku"], "properties": {"sku": {"type": "string"},
                                                                        "qty": {"type": "integer", "maximum": 99}}},
+        "OrderCreate": {
+            "type": "object",
+            "required": ["amount"],
+            "anyOf": [{"required": ["contactId"]}, {"required": ["LoyaltySubscriptionId"]}],
+            "properties": {
+                "amount": {"type": "number", "not": {"const": 0}},
+                "contactId": {"type": "integer", "format": "int32"},
+                "LoyaltySubscriptionId": {"type": "string"},
+                "source": {"type": "string", "enum": ["engine", "user"], "not": {"enum": ["user"]}},
+            },
+        },
         "Tier": {
             "type": "object",
             "required": ["name"],
@@ -303,3 +320,54 @@ def test_any_json_value_is_accepted_or_refused_with_problems_never_an_exception(
         assert problem.status in (400, 422) and problem.location == "body"
     if not isinstance(value, dict):
         assert result.problems  # both bodies are objects
+
+
+def test_one_of_several_required_properties_is_a_missing_problem(operations):
+    neither = check(operations, "createOrder", {"amount": 5})
+    assert [(p.message, p.missing) for p in neither.problems] == [
+        ("body.contactId or body.LoyaltySubscriptionId is required", True)]
+    assert check(operations, "createOrder", {"amount": 5, "LoyaltySubscriptionId": "s"}).problems == []
+    assert check(operations, "createOrder", {"amount": 5, "contactId": 3, "LoyaltySubscriptionId": "s"}).problems == []
+
+
+def test_not_names_what_is_forbidden(operations):
+    result = check(operations, "createOrder", {"amount": 0.0, "contactId": 2**31, "source": "user"})
+    assert messages(result) == ["body.amount: must not be 0, got the number 0.0",
+                                "body.contactId: expected a 32-bit integer, got the integer 2147483648 (out of range)",
+                                'body.source: must not be one of "user", got the string "user"']
+
+
+def reference(name):
+    """jsonschema_rs (a full JSON Schema 2020-12 validator, formats on) on the same component."""
+    import jsonschema_rs
+
+    schema = {"$ref": f"#/components/schemas/{name}", "components": CONTRACT["components"]}
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+
+
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # past 64 bits the mock refuses on purpose
+SCALARS = (st.none() | st.booleans() | INT64 | st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(max_size=8) | st.sampled_from(["credit", "CREDIT", UUID, "2026-01-01T00:00:00Z", "a@b.co",
+                                                     "abc", "none", "engine", "user", ""]))
+VALUES = st.recursive(SCALARS, lambda children: st.lists(children, max_size=3)
+                      | st.dictionaries(FIELDS | st.sampled_from(["sku", "qty", "id", "lines", "minimum",
+                                                                  "threshold", "a", "b", "source"]),
+                                        children, max_size=5), max_leaves=12)
+
+
+VALID = {"Transaction": {"amount": 1, "balanceDefinitionId": UUID}, "Tier": {"name": "Gold"},
+         "OrderCreate": {"amount": 5, "contactId": 3}}
+KEYS = FIELDS | st.sampled_from(["transactionType", "eventTime", "email", "autoComplete", "LoyaltySubscriptionId",
+                                 "source", "qty", "sku"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(target=st.sampled_from([("beginTransaction", "Transaction"), ("updateTier", "Tier"),
+                               ("createOrder", "OrderCreate")]),
+       start=st.booleans(), changes=st.dictionaries(KEYS, VALUES, max_size=3))
+def test_the_validator_agrees_with_a_reference_json_schema_validator(operations, target, start, changes):
+    operation_id, component = target
+    value = {**(VALID[component] if start else {}), **changes}  # a valid body, changed a little; or anything
+    expected = reference(component).is_valid(value)
+    result = operations[operation_id].validate_body(copy.deepcopy(value))
+    assert (not result.problems) == expected, (value, messages(result))
