@@ -175,7 +175,7 @@ def test_integers_are_64_bit_json_integers(operations):
     ok = check(operations, "beginTransaction", {"amount": 1, "balanceDefinitionId": UUID, "contactId": 2**63 - 1})
     assert ok.problems == []
     for bad, said in ((2**63, "out of range"), (2.5, "got the number 2.5"), (0, "must be >= 1"),
-                      (1e300, "out of range"), (0.0, "must be >= 1")):
+                      (1e300, "got the number 1e+300 (out of range)"), (0.0, "must be >= 1")):
         result = check(operations, "beginTransaction", {"amount": 1, "balanceDefinitionId": UUID, "contactId": bad})
         assert said in messages(result)[0]
 
@@ -345,8 +345,10 @@ def reference(name):
     return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
 
 
-INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # past 64 bits the mock refuses on purpose
-SCALARS = (st.none() | st.booleans() | INT64 | st.floats(allow_nan=False, allow_infinity=False)
+# Past 32 and 64 bits (format int32, and integers without one) the mock refuses on purpose; the reference
+# reads formats of numbers as annotations: tested apart (test_integers_are_64_bit_json_integers).
+INT32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+SCALARS = (st.none() | st.booleans() | INT32 | st.floats(min_value=-(2**31), max_value=2**31 - 1)
            | st.text(max_size=8) | st.sampled_from(["credit", "CREDIT", UUID, "2026-01-01T00:00:00Z", "a@b.co",
                                                      "abc", "none", "engine", "user", ""]))
 VALUES = st.recursive(SCALARS, lambda children: st.lists(children, max_size=3)
