@@ -440,7 +440,8 @@ def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validato
             _others(value, found)
         for name, default in defaults:
             if name not in value:
-                value[name] = copy.deepcopy(default)
+                # A list or object default is copied: a handler may change the body it is given.
+                value[name] = copy.deepcopy(default) if isinstance(default, (dict, list)) else default
         if key is not None:
             keys.pop()
 
@@ -535,10 +536,12 @@ def _required_alternatives(alternatives: list[tuple[str, ...]], exactly_one: boo
     def listed(found: Found) -> str:
         return " or ".join(" and ".join(found.where(name) for name in names) for names in alternatives)
 
+    sets = tuple(frozenset(names) for names in alternatives)
+
     def required_alternatives(value: Any, found: Found, key: str | int | None) -> None:
         if type(value) is not dict:
             return
-        given = [names for names in alternatives if all(name in value for name in names)]
+        given = [names for names in sets if names.issubset(value)]
         if given and (len(given) == 1 or not exactly_one):
             return
         if key is not None:
@@ -554,19 +557,25 @@ def _required_alternatives(alternatives: list[tuple[str, ...]], exactly_one: boo
 
 
 def _not(schema: Any, ctx: _Context, where: str) -> Validator:
-    inner = _compile(schema, ctx.but(fill_defaults=False), f"{where}.not")
     resolved = resolve(ctx.document, schema)
-    if isinstance(resolved, dict) and set(resolved) - ANNOTATIONS == {"const"}:
-        said = f"must not be {shown_json(resolved['const'])}"
-    elif isinstance(resolved, dict) and set(resolved) - ANNOTATIONS == {"enum"}:
-        said = "must not be one of " + ", ".join(shown_json(value) for value in resolved["enum"])
-    else:
-        said = "must not match the schema its `not` forbids"
+    keywords = set(resolved) - ANNOTATIONS if isinstance(resolved, dict) else set()
+    if keywords == {"const"} or keywords == {"enum"}:  # `not: {const: 0}`: one set look-up, no message built
+        values = [resolved["const"]] if keywords == {"const"} else list(resolved["enum"])
+        forbidden = frozenset(canonical(value) for value in values)
+        said = ("must not be " if len(values) == 1 and keywords == {"const"} else "must not be one of ") + \
+            ", ".join(shown_json(value) for value in values)
+
+        def not_value(value: Any, found: Found, key: str | int | None) -> None:
+            if canonical(value) in forbidden:
+                found.invalid(f"{said}, got {got(value)}", key)
+
+        return not_value
+    inner = _compile(schema, ctx.but(fill_defaults=False), f"{where}.not")
 
     def not_(value: Any, found: Found, key: str | int | None) -> None:
         run = found.branch()
         inner(value, run, key)
         if not run.count():
-            found.invalid(f"{said}, got {got(value)}", key)
+            found.invalid(f"must not match the schema its `not` forbids, got {got(value)}", key)
 
     return not_
