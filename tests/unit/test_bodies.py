@@ -373,3 +373,12 @@ def test_the_validator_agrees_with_a_reference_json_schema_validator(operations,
     expected = reference(component).is_valid(value)
     result = operations[operation_id].validate_body(copy.deepcopy(value))
     assert (not result.problems) == expected, (value, messages(result))
+
+
+def test_a_list_default_is_a_fresh_copy_for_each_body():
+    contract = copy.deepcopy(CONTRACT)
+    contract["components"]["schemas"]["Tier"]["properties"]["tags"] = {"type": "array", "default": []}
+    operation = compile_contract(contract).operations["updateTier"]
+    first = operation.validate_body({"name": "a"}).value
+    first["tags"].append("changed by a handler")
+    assert operation.validate_body({"name": "b"}).value["tags"] == []
