@@ -86,7 +86,7 @@ class _Context:
     operation_id: str
     refs: dict[tuple[str, bool, bool], Validator]
     fill_defaults: bool = True  # off inside oneOf/anyOf: a branch that fails must not change the body
-    report_unknown: bool = True  # off inside allOf: the union of its members' properties is checked instead
+    report_unknown: bool = True  # off for allOf's members: the union of their properties is checked instead
 
     def but(self, **changes: bool) -> _Context:
         return _Context(self.document, self.operation_id, self.refs,
@@ -126,7 +126,8 @@ def _compile(schema: Any, ctx: _Context, where: str) -> Validator:
     checks.extend(_number_checks(schema))
     checks.extend(_string_checks(schema, types, where))
     checks.extend(_array_checks(schema, ctx, where))
-    object_check = _object_check(schema, ctx, where)
+    # With allOf, the union of this schema's and its members' properties is what "unknown" means.
+    object_check = _object_check(schema, ctx, where, report_own=ctx.report_unknown and "allOf" not in schema)
     if object_check is not None:
         checks.append(object_check)
     if "allOf" in schema:
@@ -372,7 +373,7 @@ def _array_checks(schema: dict[str, Any], ctx: _Context, where: str) -> list[Val
 
         checks.append(unique)
     if "items" in schema:
-        item_check = _compile(schema["items"], ctx, f"{where}[]")
+        item_check = _compile(schema["items"], ctx.but(report_unknown=True), f"{where}[]")
         if item_check is not _accept:
             def items(value: Any, found: Found, key: str | int | None) -> None:
                 if type(value) is not list:
@@ -390,14 +391,15 @@ def _array_checks(schema: dict[str, Any], ctx: _Context, where: str) -> list[Val
     return checks
 
 
-def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validator | None:
+def _object_check(schema: dict[str, Any], ctx: _Context, where: str, report_own: bool) -> Validator | None:
     properties = schema.get("properties") or {}
     required = tuple(schema.get("required") or ())
     # Silent (no additionalProperties): other properties are accepted but reported, with a did-you-mean.
     # Explicit (true, {} or a schema, as a free-form `meta` is written): accepted without a word.
     silent = "additionalProperties" not in schema
     extra = schema.get("additionalProperties", True)
-    extra_check = _compile(extra, ctx, f"{where}.*") if extra not in (True, False) else None
+    inner = ctx.but(report_unknown=True)  # `report_unknown` is about this object's own properties only
+    extra_check = _compile(extra, inner, f"{where}.*") if extra not in (True, False) else None
     if extra_check is _accept:
         extra, extra_check = True, None
     if not properties and not required and extra is True:
@@ -405,7 +407,7 @@ def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validato
     for name in required:
         if name not in properties and extra is False:
             raise ContractError(f"{where}: required property {name!r} is forbidden by additionalProperties")
-    checks = {name: _compile(sub, ctx, f"{where}.{name}") for name, sub in properties.items()}
+    checks = {name: _compile(sub, inner, f"{where}.{name}") for name, sub in properties.items()}
     required_set = frozenset(required)
     defaults: tuple[tuple[str, Any], ...] = ()
     if ctx.fill_defaults:
@@ -413,7 +415,7 @@ def _object_check(schema: dict[str, Any], ctx: _Context, where: str) -> Validato
         defaults = tuple((name, sub["default"]) for name, sub in resolved.items()
                          if isinstance(sub, dict) and "default" in sub and name not in required_set)
     forbid = extra is False
-    report = ctx.report_unknown and silent and bool(checks)
+    report = report_own and silent and bool(checks)
     hints = Hints(tuple(properties))
     operation_id = ctx.operation_id
 

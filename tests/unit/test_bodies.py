@@ -382,3 +382,15 @@ def test_a_list_default_is_a_fresh_copy_for_each_body():
     first = operation.validate_body({"name": "a"}).value
     first["tags"].append("changed by a handler")
     assert operation.validate_body({"name": "b"}).value["tags"] == []
+
+
+def test_all_of_with_own_properties_reports_each_unknown_once_at_every_depth():
+    contract = copy.deepcopy(CONTRACT)
+    contract["components"]["schemas"]["Tier"] = {
+        "type": "object", "properties": {"a": {"type": "integer"}},
+        "allOf": [{"properties": {"b": {"type": "object", "properties": {"x": {"type": "integer"}}}}}]}
+    operation = compile_contract(contract).operations["updateTier"]
+    result = operation.validate_body({"a": 1, "b": {"x": 1, "y": 2}, "c": 3})
+    assert result.problems == []
+    assert sorted(result.tolerated) == ["Unknown body property body.b.y for updateTier",
+                                        "Unknown body property body.c for updateTier"]
