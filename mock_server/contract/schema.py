@@ -95,8 +95,8 @@ class _Context:
 
 
 def compile_schema(schema: Any, document: dict[str, Any], operation_id: str) -> Validator:
-    """One validator for a schema of `document` (its `$ref`s resolved against it)."""
-    return _compile(schema, _Context(document, operation_id, {}), ROOT)
+    """One validator for a schema of `document` (its `$ref`s resolved against it); raises `ContractError`."""
+    return _compile(schema, _Context(document, operation_id, {}), f"{operation_id}: {ROOT}")
 
 
 def _compile(schema: Any, ctx: _Context, where: str) -> Validator:
