@@ -70,15 +70,13 @@ class Found:
         return len(self.problems) + self.more_problems
 
 
-# A check reports into `Found`, and returns None, or the value to use instead (an integral float as an int).
-
-
 def step(key: str | int) -> str:
+    """One step of a location: ``[3]``, ``.name``, or ``["odd name"]`` (a long name cut, as values are)."""
     if isinstance(key, int):
         return f"[{key}]"
-    if key.isidentifier():
+    if key.isidentifier() and len(key) <= SHOWN_CHARS:
         return f".{key}"
-    return "[" + orjson.dumps(key).decode() + "]"
+    return "[" + shown_json(key) + "]"
 
 
 def got(value: Any) -> str:
@@ -88,8 +86,9 @@ def got(value: Any) -> str:
     if value is True or value is False:
         return f"the boolean {'true' if value else 'false'}"
     if isinstance(value, int):
-        text = str(value) if abs(value) < 10**30 else f"{str(value)[:30]}…"
-        return f"the integer {text}"
+        if abs(value) < 10**30:
+            return f"the integer {value}"
+        return f"an integer of {value.bit_length()} bits"  # str() of a huge int is slow, past 4,300 digits refused
     if isinstance(value, float):
         return f"the number {value!r}"
     if isinstance(value, str):
@@ -134,6 +133,8 @@ class Hints:
         self.folded = {_fold(name): name for name in names}
 
     def suggest(self, name: str) -> str:
+        if len(name) > 2 * SHOWN_CHARS:  # no property name is that long; difflib's cost grows with it
+            return ""
         hint = self.folded.get(_fold(name))
         if hint is None:
             close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.75)

@@ -394,3 +394,10 @@ def test_all_of_with_own_properties_reports_each_unknown_once_at_every_depth():
     assert result.problems == []
     assert sorted(result.tolerated) == ["Unknown body property body.b.y for updateTier",
                                         "Unknown body property body.c for updateTier"]
+
+
+def test_a_huge_unknown_property_name_is_reported_bounded(operations):
+    name = "x" * 100_000
+    result = check(operations, "beginTransaction", {"amount": 1, "balanceDefinitionId": UUID, name: 1})
+    (tolerated,) = result.tolerated
+    assert len(tolerated) < 200 and tolerated.startswith('Unknown body property body["xxx')
