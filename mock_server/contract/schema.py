@@ -30,6 +30,7 @@ anything else rather than ignore a rule of the contract.
 
 from __future__ import annotations
 
+import calendar
 import copy
 import math
 import re
@@ -39,7 +40,7 @@ from typing import Any
 
 from mock_server.contract.findings import ROOT, Found, Hints, canonical, got, shown_json, step
 from mock_server.contract.loader import ContractError, resolve
-from mock_server.contract.params import _DATE_TIME, _UUID, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, ecma_anchors
+from mock_server.contract.params import _UUID, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, ecma_anchors
 
 VALIDATION_KEYWORDS = frozenset({
     "type", "format", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -51,19 +52,47 @@ ANNOTATIONS = frozenset({
     "discriminator", "externalDocs", "xml", "$comment",
 })
 
-_DATE = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])")
+# Dates and date-times are read as RFC 3339 (a real day of a real month, hours up to 23, a leap second
+# at most), so that a body the contract's readers refuse is refused here too.
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATE_TIME_PARTS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+                              r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # loose on purpose: the address's shape, not RFC 5322
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*")  # absolute: a scheme, then anything but spaces
 _DIGITS = re.compile(r"-?[0-9]+")
-STRING_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
-    "date-time": (_DATE_TIME, "an RFC 3339 date-time"),
-    "date": (_DATE, "a date (YYYY-MM-DD)"),
-    "uuid": (_UUID, "a UUID (8-4-4-4-12 hexadecimal digits)"),
-    "email": (_EMAIL, "an e-mail address"),
-    "uri": (_URI, "an absolute URI"),
-    "int64": (_DIGITS, "a string of digits"),
-    "int32": (_DIGITS, "a string of digits"),
-    "int": (_DIGITS, "a string of digits"),
+
+
+def _is_date(text: str) -> bool:
+    match = _DATE.fullmatch(text)
+    return match is not None and _real_day(*match.groups())
+
+
+def _is_date_time(text: str) -> bool:
+    match = _DATE_TIME_PARTS.fullmatch(text)
+    if match is None or not _real_day(*match.groups()[:3]):
+        return False
+    hour, minute, second, offset_hour, offset_minute = match.groups()[3:]
+    return (int(hour) <= 23 and int(minute) <= 59 and int(second) <= 60
+            and (offset_hour is None or (int(offset_hour) <= 23 and int(offset_minute) <= 59)))
+
+
+def _real_day(year: str, month: str, day: str) -> bool:
+    return 1 <= int(month) <= 12 and 1 <= int(day) <= calendar.monthrange(int(year), int(month))[1]
+
+
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda text: pattern.fullmatch(text) is not None
+
+
+STRING_FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "date-time": (_is_date_time, "an RFC 3339 date-time"),
+    "date": (_is_date, "a date (YYYY-MM-DD)"),
+    "uuid": (_matching(_UUID), "a UUID (8-4-4-4-12 hexadecimal digits)"),
+    "email": (_matching(_EMAIL), "an e-mail address"),
+    "uri": (_matching(_URI), "an absolute URI"),
+    "int64": (_matching(_DIGITS), "a string of digits"),
+    "int32": (_matching(_DIGITS), "a string of digits"),
+    "int": (_matching(_DIGITS), "a string of digits"),
 }
 INTEGER_RANGES = {"int32": (INT32_MIN, INT32_MAX), "int64": (INT64_MIN, INT64_MAX), "int": (INT64_MIN, INT64_MAX),
                   None: (INT64_MIN, INT64_MAX)}
@@ -316,10 +345,10 @@ def _string_checks(schema: dict[str, Any], types: tuple[str, ...] | None, where:
     if fmt is not None and types is not None and "string" in types:
         if fmt not in STRING_FORMATS:
             raise ContractError(f"{where}: unsupported string format {fmt!r} (supported: {sorted(STRING_FORMATS)})")
-        pattern, expectation = STRING_FORMATS[fmt]
+        valid, expectation = STRING_FORMATS[fmt]
 
         def formatted(value: Any, found: Found, key: str | int | None) -> None:
-            if type(value) is str and not pattern.fullmatch(value):
+            if type(value) is str and not valid(value):
                 found.invalid(f"expected {expectation}, got {got(value)}", key)
 
         checks.append(formatted)

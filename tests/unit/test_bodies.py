@@ -194,9 +194,12 @@ def test_type_arrays_allow_null_where_the_contract_says_so(operations):
     base = {"amount": 1, "balanceDefinitionId": UUID}
     assert check(operations, "beginTransaction", {**base, "expiresOn": None}).problems == []
     assert check(operations, "beginTransaction", {**base, "expiresOn": "2026-02-28"}).problems == []
-    bad = check(operations, "beginTransaction", {**base, "expiresOn": "2026-13-01", "eventTime": None})
-    assert messages(bad) == ['body.expiresOn: expected a date (YYYY-MM-DD), got the string "2026-13-01"',
+    bad = check(operations, "beginTransaction", {**base, "expiresOn": "2026-02-30", "eventTime": None})
+    assert messages(bad) == ['body.expiresOn: expected a date (YYYY-MM-DD), got the string "2026-02-30"',
                              "body.eventTime: expected a string, got null"]
+    for moment in ("2026-02-29T10:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T10:00:00+01:60"):
+        late = check(operations, "beginTransaction", {**base, "eventTime": moment})
+        assert messages(late) == [f'body.eventTime: expected an RFC 3339 date-time, got the string "{moment}"']
 
 
 def test_unknown_properties_are_tolerated_with_a_did_you_mean_case_first(operations):
@@ -350,7 +353,9 @@ def reference(name):
 INT32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 SCALARS = (st.none() | st.booleans() | INT32 | st.floats(min_value=-(2**31), max_value=2**31 - 1)
            | st.text(max_size=8) | st.sampled_from(["credit", "CREDIT", UUID, "2026-01-01T00:00:00Z", "a@b.co",
-                                                     "abc", "none", "engine", "user", ""]))
+                                                     "abc", "none", "engine", "user", "", "2026-02-30",
+                                                     "2026-02-28", "2024-02-29T23:59:60Z", "2026-02-29T10:00:00Z",
+                                                     "2026-01-01T24:00:00+01:00"]))
 VALUES = st.recursive(SCALARS, lambda children: st.lists(children, max_size=3)
                       | st.dictionaries(FIELDS | st.sampled_from(["sku", "qty", "id", "lines", "minimum",
                                                                   "threshold", "a", "b", "source"]),
