@@ -115,7 +115,7 @@ class NoContent(Exception):
 # (`Prefer: code=NNN`) or choose from the contract.
 ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, InvalidParameter,
+    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, PayloadTooLarge, InvalidParameter,
                 FailedDependency, TooManyRequests, InternalError)
 }
 
