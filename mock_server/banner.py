@@ -58,6 +58,8 @@ def banner(settings: Settings, state: MockState) -> str:
     if settings.rate_limit is not None:
         lines.append(f"  limit      {settings.rate_limit.requests} requests/{settings.rate_limit.window} per key "
                      "(429 past it)")
+    if settings.read_only:
+        lines.append("  read-only  a fixed world: every write answers 405")
     if settings.check_client:
         lines.append("  checking   every request against the contract (summary at exit)")
     found = _first_member(summary)

@@ -54,6 +54,7 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
   {PROG} serve --host 0.0.0.0 --admin-from 172.17.0.0/16   # in a container: its host may use /__mock__/
   {PROG} serve --rate-limit 2/second --log-format json   # a client's back-off, logged for a CI collector
+  {PROG} serve --read-only --workers 4   # a fixed world (writes answer 405) on 4 processes
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
 http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
@@ -207,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "time, method, path, status, latency, organisation and contract violations (default text)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process; not with --check-client (default 1)")
+                       "the request journal and rate-limit counts are per process; N > 1 needs --read-only, "
+                       "and is refused with --check-client (default 1)")
+    serve.add_argument("--read-only", action="store_true", default=None,
+                       help="a fixed world: every write answers 405 (needed by --workers N > 1)")
 
     world = commands.add_parser(
         "world",
@@ -248,6 +252,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "workers": getattr(args, "workers", None),
         "clock": getattr(args, "clock", None),
         "log_format": getattr(args, "log_format", None),
+        "read_only": getattr(args, "read_only", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:

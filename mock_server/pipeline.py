@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from mock_server.auth import KeyRing
-from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body, read_body
+from mock_server.bodyread import MAX_BODY_BYTES, ClientDisconnected, parse_json_body, read_body, too_large
 from mock_server.contract.negotiate import requested_status
 from mock_server.contract.operations import CompiledContract, Operation, Problem, Validated
 from mock_server.contract.router import RouteMatch
@@ -32,6 +32,7 @@ from mock_server.errors import (
     MethodNotAllowed,
     MissingParameter,
     NoContent,
+    PayloadTooLarge,
     TooManyRequests,
     Unauthorized,
     UnknownResource,
@@ -112,11 +113,16 @@ class LoyaltyApi:
         request_headers = scope.get("headers", [])
         body: bytes | None = b""
         if method not in _BODILESS and self._reads_body(method, raw_path, request_headers):
-            body = await read_body(receive, MAX_BODY_BYTES, request_headers)
+            try:
+                body = await read_body(receive, MAX_BODY_BYTES)
+            except PayloadTooLarge:
+                body = None  # answered 413 in the pipeline's order (after auth, route and parameters)
+            except ClientDisconnected:
+                return None  # nobody left to answer; nothing was changed
         answer, headers = self.response(method, raw_path, query_string, request_headers, extra_headers, body)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
-        self.record(method, scope["path"], query_string, answer)
+        self.record(method, scope["path"], query_string, answer, body if method not in _BODILESS else None)
         return answer
 
     def response(
@@ -140,6 +146,23 @@ class LoyaltyApi:
             answer.body = b""
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
 
+    @staticmethod
+    def _body(operation: Operation, content_type: bytes | None, body: bytes | None, violations: list[str]) -> Any:
+        """A write's body as its handler gets it: JSON, checked against the contract, defaults filled in."""
+        if operation.body is None:
+            if body:  # a client sending a body to an operation that takes none: harmless, but not the contract
+                violations.append(f"{operation.operation_id} takes no request body; the one sent was ignored")
+            return None
+        if body is None:
+            raise too_large()
+        checked = operation.validate_body(parse_json_body(content_type, body))
+        assert checked is not None
+        violations.extend(checked.tolerated)
+        if checked.problems:
+            violations.extend(problem.message for problem in checked.problems)
+            raise _validation_error(checked.problems)
+        return checked.value
+
     def _reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether a request's body is worth reading: an accepted key, and a write operation that takes one.
 
@@ -152,10 +175,10 @@ class LoyaltyApi:
         operation = match.methods.get(method) if match is not None else None
         return operation is not None and operation.has_body and not self.read_only
 
-    def record(self, method: str, path: str, query_string: bytes, answer: Answer) -> None:
+    def record(self, method: str, path: str, query_string: bytes, answer: Answer, body: bytes | None = None) -> None:
         """Journal an answered request (`path` percent-decoded, as ASGI's scope has it)."""
         self.journal.record(method, path, query_string.decode("latin-1"), answer.operation_id, answer.status,
-                            answer.violations)
+                            answer.violations, body=body)
 
     def answer(
         self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]],
@@ -222,12 +245,7 @@ class LoyaltyApi:
                 # 7. A read handler reads the organisation's world as writes left it.
                 result = self.handlers[operation.operation_id](backend.world, validated.params)
             else:
-                document = parse_json_body(content_type, body) if operation.has_body else None
-                checked = operation.validate_body(document)
-                violations.extend(checked.tolerated)
-                if checked.problems:
-                    violations.extend(problem.message for problem in checked.problems)
-                    raise _validation_error(checked.problems)
+                document = self._body(operation, content_type, body, violations)
                 # 7. A write handler makes one backend call.
                 result = self.write_handlers[operation.operation_id](backend, validated.params, document)
             status = operation.success_status

@@ -84,6 +84,11 @@ class Settings:
             # not see them: a CI gate that never fails. One process sees every request.
             raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
                                 "sees only its own requests; check a client with one worker")
+        if self.workers > 1 and not self.read_only:
+            # Writes change one state per organisation; separate processes would each change their own.
+            raise SettingsError(f"--workers {self.workers} needs --read-only (BREVO_MOCK_READ_ONLY=true): writes "
+                                "change one shared state that worker processes cannot share; serve writes with "
+                                "one process")
         # Settings built in code (tests, the pytest plugin) get the flags' checks and one-line errors too.
         for network in self.admin_from:
             if parse_admin_from(network) != network:

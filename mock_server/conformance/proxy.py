@@ -11,8 +11,9 @@ unchanged; violations are journaled the way the mock's client check does
 violating request, a summary when the proxy stops), each prefixed with
 ``request:`` or ``response:`` to say whose fault it is.
 
-Only GET and HEAD are forwarded: the contract has reads only, and a proxy in
-front of a production account must never turn a client's mistake into a write.
+Only GET and HEAD are forwarded: a proxy in front of a production account must
+never turn a client's mistake into a write. A write is answered 405, but its
+body is still checked against the contract and its problems journaled.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from starlette.routing import Route
 
 from mock_server.admin import journal_routes
 from mock_server.admin_guard import AdminAccess, AdminGuard
+from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
+from mock_server.errors import ApiError
 from mock_server.journal import Journal, print_violation
 from mock_server.jsonresponse import OrjsonResponse
 
@@ -57,8 +60,9 @@ class ProxyState:
 
 
 def request_violations(contract: CompiledContract, method: str, path: str, query: str,
-                       api_key: str | None) -> tuple[str | None, list[str]]:
-    """(operationId, problems) of a request, as the mock's pipeline would judge it."""
+                       api_key: str | None, content_type: bytes | None = None, body: bytes = b""
+                       ) -> tuple[str | None, list[str]]:
+    """(operationId, problems) of a request, as the mock's pipeline would judge it (its body included)."""
     problems = [] if api_key else ["missing 'api-key' header"]
     # Split before percent-decoding, as the mock's pipeline does: %2F stays inside its segment.
     segments = [unquote(segment, errors="replace") for segment in path.strip("/").split("/")]
@@ -71,6 +75,15 @@ def request_violations(contract: CompiledContract, method: str, path: str, query
     validated = operation.validate(match.values, parse_qsl(query, keep_blank_values=True))
     problems.extend(validated.tolerated)
     problems.extend(problem.message for problem in validated.problems)
+    if operation.body is not None:
+        try:
+            checked = operation.validate_body(parse_json_body(content_type, body))
+        except ApiError as error:  # not JSON, too large, too deep
+            problems.append(error.message)
+        else:
+            if checked is not None:
+                problems.extend(checked.tolerated)
+                problems.extend(problem.message for problem in checked.problems)
     return operation.operation_id, problems
 
 
@@ -89,8 +102,11 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
         method, path = request.method, request.url.path
         query = request.url.query
         raw_path = (request.scope.get("raw_path") or path.encode()).decode("latin-1")
+        body = b"" if method in FORWARDED_METHODS else await _body(request)
+        content_type = request.headers.get("content-type")
         operation_id, problems = request_violations(contract, method, raw_path, query,
-                                                    request.headers.get("api-key"))
+                                                    request.headers.get("api-key"),
+                                                    content_type.encode("latin-1") if content_type else None, body)
         violations = [f"request: {problem}" for problem in problems]
         if method not in FORWARDED_METHODS:
             response: Response = OrjsonResponse(
@@ -98,7 +114,8 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
                 status_code=405, headers={"allow": ", ".join(FORWARDED_METHODS)})
         else:
             response = await _forward(state, request, operation_id, violations)
-        state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations))
+        state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations),
+                             body=body or None)
         return response
 
     async def health(request: Request) -> Response:
@@ -127,6 +144,17 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
     )
     app.state.proxy = state
     return app
+
+
+async def _body(request: Request) -> bytes:
+    """A write's body, read up to the limit (past it, what was read stands for a body too large)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)
 
 
 async def _forward(state: ProxyState, request: Request, operation_id: str | None,

@@ -72,3 +72,19 @@ def test_a_page_on_another_origin_can_neither_reset_nor_read_the_journal(page: P
     read = page.evaluate(f"fetch('{mock.root_url}/__mock__/requests').then(r => r.text(), e => 'blocked')")
     assert read == "blocked"
     assert mock.requests == before  # nothing was reset
+
+
+def test_recent_writes_show_their_bodies(page: Page, fresh_widget_mock: RunningMock) -> None:
+    mock = fresh_widget_mock
+    httpx.get(f"{mock.base_url}/loyalty/config/programs", headers={"api-key": mock.api_key})
+    # A write as the pipeline journals it: its status, its violations and its (bounded) body.
+    mock.state.journal.record("POST", f"/v3/loyalty/balance/programs/{PROGRAM_ID}/transactions", "",
+                              "beginTransaction", 422, ('body.amount: expected a number, got the string "12"',),
+                              body=b'{"amount":"12","contactId":12345}')
+    page.navigate(f"{mock.root_url}/__mock__/")
+    page.wait_for("document.querySelectorAll('#journal-rows tr').length === 2", timeout=10)
+    page.evaluate("document.getElementById('journal-writes').click()")
+    page.wait_for("document.querySelectorAll('#journal-rows tr').length === 1")
+    (row,) = rows(page)
+    assert "beginTransaction" in row and "422" in row and "body.amount: expected a number" in row
+    assert page.text("#journal-rows details.body pre") == '{\n  "amount": "12",\n  "contactId": 12345\n}'
