@@ -6,7 +6,8 @@ schemathesis and hypothesis decide to send, so the budget sits at the one
 place every request goes through: a `requests` transport adapter mounted on
 each session of the run. It
 
-- refuses anything but GET and HEAD when read-only (the real API must never see a write);
+- refuses anything but GET and HEAD when read-only (the real API must never see a write), except
+  the writes its `write_guard` lets through (the write sequences' sandbox program, `writes.WriteScope`);
 - stops the run once `max_requests` have been sent;
 - spaces requests at least `min_interval` seconds apart;
 - reads `x-sib-ratelimit-remaining` / `-reset` on every answer, and (when honouring them)
@@ -62,6 +63,8 @@ class RequestBudget:
     max_wait: float = 3600.0  # longest wait for a quota window before giving up
     max_retries: int = 3  # retries of one request answered 429
     read_only: bool = False
+    # While set, decides every write instead of `read_only`: (method, url) -> why it is refused, or None.
+    write_guard: Callable[[str, str], str | None] | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -77,10 +80,16 @@ class RequestBudget:
     def remaining(self) -> int | None:
         return None if self.max_requests is None else max(0, self.max_requests - self.sent)
 
-    def acquire(self, method: str) -> None:
+    def acquire(self, method: str, url: str = "") -> None:
         """Wait until one more request may be sent, and count it; raise if none may."""
-        if self.read_only and method.upper() not in READ_METHODS:
-            raise WriteRefused(f"{method.upper()} refused: this run is read-only (GET and HEAD only)")
+        if method.upper() not in READ_METHODS:
+            guard = self.write_guard
+            if guard is not None:
+                reason = guard(method.upper(), url)
+                if reason is not None:
+                    raise WriteRefused(f"{method.upper()} {url} refused: {reason}")
+            elif self.read_only:
+                raise WriteRefused(f"{method.upper()} refused: this run is read-only (GET and HEAD only)")
         with self._lock:
             if self.stopped:
                 raise BudgetExhausted(self.stopped)
@@ -156,7 +165,7 @@ class BudgetAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         retries = 0
         while True:
-            self.budget.acquire(request.method or "GET")
+            self.budget.acquire(request.method or "GET", request.url or "")
             response = super().send(request, *args, **kwargs)
             wait = self.budget.observe(response.status_code, response.headers)
             if wait is None or retries >= self.budget.max_retries or wait > self.budget.max_wait:

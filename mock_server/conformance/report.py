@@ -21,6 +21,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 3
 KEY_VARIABLE = "BREVO_API_KEY"
 MAX_FINDINGS_PER_OPERATION = 8  # distinct findings shown per operation; the rest are counted
 MAX_MESSAGE_CHARS = 1500
+MAX_WRITES_LISTED = 200  # writes listed one by one in the Markdown report (the JSON report has all)
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Report:
     max_examples: int | None = None
     operations: dict[str, OperationResult] = field(default_factory=dict)
     properties: list[PropertyResult] = field(default_factory=list)
+    writes: list[PropertyResult] = field(default_factory=list)  # the write sequences (scope: where they wrote)
+    written: list[str] = field(default_factory=list)  # "METHOD path -> status" of every write the run sent
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     requests_sent: int | None = None
@@ -102,12 +105,16 @@ class Report:
         return [result for result in self.properties if result.status == "failed"]
 
     @property
+    def failed_writes(self) -> list[PropertyResult]:
+        return [result for result in self.writes if result.status == "failed"]
+
+    @property
     def untested_operations(self) -> list[OperationResult]:
         return [result for result in self.operations.values() if result.status == "not tested"]
 
     @property
     def exit_code(self) -> int:
-        if self.errors or self.failed_operations or self.failed_properties:
+        if self.errors or self.failed_operations or self.failed_properties or self.failed_writes:
             return EXIT_FAILED
         if self.stopped_early or self.untested_operations:
             return EXIT_INCOMPLETE
@@ -177,7 +184,28 @@ class Report:
                     lines += ["", "Reproduce (the requests of the failing example):", "", "```console"]
                     lines.extend(prop.curls)
                     lines.append("```")
+        lines += self._write_lines()
         return "\n".join(lines) + "\n"
+
+    def _write_lines(self) -> list[str]:
+        lines: list[str] = []
+        if self.writes:
+            lines += ["", "## Write sequences", "", "| sequence | wrote in | result |", "| --- | --- | --- |"]
+            for result in self.writes:
+                shown = result.status if result.status != "skipped" else f"skipped ({_one_line(result.message)})"
+                lines.append(f"| `{result.name}`: {result.description} | {result.scope} | {shown} |")
+            for result in self.failed_writes:
+                lines += ["", f"### write sequence {result.name}: failed", "", "```", _clip(result.message), "```"]
+                if result.curls:
+                    lines += ["", "Reproduce (the requests of the sequence, in order):", "", "```console"]
+                    lines.extend(result.curls)
+                    lines.append("```")
+        if self.written:
+            lines += ["", f"### What was written ({len(self.written)} write(s))", ""]
+            lines.extend(f"- `{line}`" for line in self.written[:MAX_WRITES_LISTED])
+            if len(self.written) > MAX_WRITES_LISTED:
+                lines.append(f"- ... and {len(self.written) - MAX_WRITES_LISTED} more")
+        return lines
 
     def _counts(self) -> str:
         total = len(self.operations)
@@ -190,6 +218,9 @@ class Report:
         if self.properties:
             held = sum(1 for prop in self.properties if prop.status == "passed")
             parts.append(f"{held}/{len(self.properties)} properties held")
+        if self.writes:
+            held = sum(1 for result in self.writes if result.status == "passed")
+            parts.append(f"{held}/{len(self.writes)} write sequences passed")
         return " (" + ", ".join(parts) + ")"
 
 

@@ -7,7 +7,9 @@ only a base URL and a key. One run:
 2. runs the schemathesis engine (examples, coverage, fuzzing and stateful phases,
    every built-in check) with those ids mixed into generation;
 3. runs the semantic properties over HTTP (`properties`);
-4. returns a `Report`.
+4. runs the stateful write sequences (`writes`) where writing is allowed: on our mock, or in the
+   sandbox program named by ``--allow-writes --program PID``; elsewhere the run stays read-only;
+5. returns a `Report`.
 
 Every request of the run goes through one `RequestBudget` (counted always,
 bounded and paced when the target has a quota), see `budget`.
@@ -21,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +31,9 @@ import requests
 from mock_server.conformance.budget import BudgetExhausted, RequestBudget, budget_schemathesis, budgeted_session
 from mock_server.conformance.discovery import Ids, TargetRefused, discover
 from mock_server.conformance.report import Finding, Report, redact_key
+
+if TYPE_CHECKING:
+    from mock_server.conformance.writes import WriteScope
 from mock_server.contract.loader import load_contract
 from mock_server.contract.operations import HTTP_METHODS
 
@@ -64,6 +69,10 @@ class RunOptions:
     request_timeout: float = 10.0
     shrink: bool = True  # minimise failing cases (off under a request budget: it re-sends them)
     max_time: int | None = None  # seconds for the schemathesis phases
+    writes: bool = True  # run the write sequences where allowed (our mock, or a sandbox program)
+    allow_writes: bool = False  # with write_program: write into that program of a server that is not our mock
+    write_program: str | None = None
+    write_names: tuple[str, ...] = ()  # only these write sequences; empty: all of them
 
     @property
     def read_only(self) -> bool:
@@ -124,7 +133,7 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
 
     try:
         say(f"discovering ids on {options.base_url}")
-        ids = discover(session, options.base_url, api_key=options.api_key, known=options.known_ids,
+        ids = discover(session, options.base_url, api_key=options.api_key, known=_known_ids(options),
                        timeout=options.request_timeout)
     except TargetRefused as error:
         report.errors.append(str(error))
@@ -157,7 +166,43 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
         run_properties(session, options.base_url, ids, report, examples=options.property_examples,
                        seed=options.seed, shrink=options.shrink and options.budget.max_requests is None,
                        only=options.property_names)
+    scope = write_scope(options, ids, report)
+    if scope is not None and not options.budget.stopped:
+        from mock_server.conformance.writes import run_writes
+        from mock_server.contract.operations import compile_contract
+
+        say("running the write sequences")
+        run_writes(session, options.base_url, ids, report, budget=options.budget, contract=compile_contract(document),
+                   scope=scope, seed=options.seed, only=options.write_names)
     return _finish(report, options, started)
+
+
+def _known_ids(options: RunOptions) -> dict[str, list[str]]:
+    """The user's ids; a sandbox program comes first among the programs, so that it is the focus program."""
+    known = {name: list(values) for name, values in options.known_ids.items()}
+    if options.allow_writes and options.write_program:
+        known["pid"] = [options.write_program, *[pid for pid in known.get("pid", []) if pid != options.write_program]]
+    return known
+
+
+def write_scope(options: RunOptions, ids: Ids, report: Report) -> WriteScope | None:
+    """Where the write sequences may write, or None (noted in the report) when the run stays read-only."""
+    from mock_server.conformance.writes import MOCK, SANDBOX, WriteScope
+
+    if not options.writes:
+        report.notes.append("write sequences off (--no-writes)")
+        return None
+    if options.allow_writes and options.write_program:
+        report.notes.append(f"writes: only into the sandbox program {options.write_program} (--allow-writes "
+                            "--program); no program is created or deleted")
+        return WriteScope(SANDBOX, options.write_program)
+    if ids.seeded:
+        report.notes.append("writes: the target is our mock, so the write sequences run (POST /__mock__/reset "
+                            "restores its seeded world)")
+        return WriteScope(MOCK)
+    report.notes.append("read-only: the target is not our mock; --allow-writes --program PID runs the write "
+                        "sequences in a sandbox program")
+    return None
 
 
 def _finish(report: Report, options: RunOptions, started: float) -> Report:
