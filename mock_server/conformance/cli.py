@@ -34,6 +34,11 @@ CONFORMANCE_EXAMPLES = f"""examples:
 against anything but loopback the run is read-only (GET only), stops after {REMOTE_MAX_REQUESTS} requests,
 sends at most {REMOTE_RATE}, waits when x-sib-ratelimit-remaining falls to {REMOTE_RESERVE} and retries a 429
 after x-sib-ratelimit-reset seconds. exit status: 0 passed, 1 failed, 2 usage error, 3 stopped early.
+
+write sequences (begin -> complete -> history, subscribe -> balances, ...) run on our mock (--mock, or
+any target answering /__mock__/ as it does). Any other server stays read-only unless you name a sandbox
+program the run may write into (never creating or deleting a program):
+  BREVO_API_KEY=xkeysib-... {PROG} conformance --base-url https://api.brevo.com/v3 --allow-writes --program PID
 """
 
 PROXY_EXAMPLES = f"""examples:
@@ -89,6 +94,14 @@ def add_commands(commands: Any) -> None:
                         help="longest wait for a quota window before stopping (default 3600)")
     budget.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=None,
                         help="send GET and HEAD only (default: on unless the target is on loopback)")
+    writes = conformance.add_argument_group("write sequences (on our mock by default; elsewhere only into a sandbox "
+                                            "program)")
+    writes.add_argument("--writes", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the stateful write sequences where writing is allowed (default on)")
+    writes.add_argument("--allow-writes", action="store_true",
+                        help="write into the program named by --program on a server that is not our mock")
+    writes.add_argument("--program", metavar="PID",
+                        help="the sandbox program --allow-writes may write into (every write names it)")
     conformance.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                              help="per-request timeout (default 10)")
     conformance.add_argument("--quiet", action="store_true", help="print only the verdict line")
@@ -173,6 +186,9 @@ def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
         min_interval = parse_rate(rate) if rate else 0.0
     except ValueError as error:
         raise CliError(str(error)) from None
+    if args.allow_writes != bool(args.program):
+        raise CliError("--allow-writes and --program PID go together: name the sandbox program the run may write "
+                       "into")
     reserve = args.reserve if args.reserve is not None else (None if local else REMOTE_RESERVE)
     budget = RequestBudget(
         max_requests=args.max_requests or (None if local else REMOTE_MAX_REQUESTS),
@@ -195,6 +211,10 @@ def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
         properties=args.properties,
         property_examples=args.property_examples or max_examples,
         request_timeout=args.timeout,
+        # An explicit --read-only means no write at all, our mock included.
+        writes=args.writes and args.read_only is not True,
+        allow_writes=args.allow_writes,
+        write_program=args.program,
     )
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     try:
