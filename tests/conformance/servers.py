@@ -10,6 +10,9 @@ Everything listens on 127.0.0.1, port 0, in a thread, and stops with its context
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -167,6 +170,200 @@ class IgnoresSortDirection(Breakage):
                  for k, v in parse_qsl(scope["query_string"].decode(), keep_blank_values=True)]
         scope["query_string"] = urlencode(query).encode()
         return scope
+
+
+# ---------------------------------------------------------- write breakages
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_COMPLETE = re.compile(r"^/v3/loyalty/balance/programs/([^/]+)/transactions/([^/]+)/complete$")
+
+
+def _is_write(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["method"] not in ("GET", "HEAD") and scope["path"].startswith("/v3/")
+
+
+async def _read_all(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _with_body(scope: Scope, body: bytes) -> tuple[Scope, Any]:
+    """The scope (content-length fixed) and a `receive` that hands `body` over once."""
+    headers = [(n, v) for n, v in scope["headers"] if n != b"content-length"]
+    if body and not any(n == b"content-type" for n, _ in headers):
+        headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", str(len(body)).encode()))
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)  # nothing more to read; a disconnect would come here
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return {**scope, "headers": headers}, receive
+
+
+async def _exchange(app: ASGIApp, scope: Scope, receive: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    started: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def capture(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    return started["status"], list(started.get("headers", [])), b"".join(chunks)
+
+
+async def _answer(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+    if status != 204:
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AcceptsInvalidBody(Breakage):
+    """A lenient body parser: a string of digits where the contract wants a number is taken as that number."""
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if not _is_write(scope):
+            await self.app(scope, receive, send)
+            return
+        raw = await _read_all(receive)
+        with contextlib.suppress(orjson.JSONDecodeError):
+            raw = orjson.dumps(_numbers(orjson.loads(raw)))
+        await self.app(*_with_body(scope, raw), send)
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, str) and _NUMBER.match(value):
+        return float(value) if "." in value else int(value)
+    return value
+
+
+class StaleReads(Breakage):
+    """A read cache that writes do not invalidate: a GET answers what it answered the first time."""
+
+    def __init__(self, app: ASGIApp, valid_key: str) -> None:
+        super().__init__(app, valid_key)
+        self.cache: dict[tuple[str, bytes, bytes], tuple[int, list[tuple[bytes, bytes]], bytes]] = {}
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith("/v3/"):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope["query_string"], dict(scope["headers"]).get(b"api-key", b""))
+        if key not in self.cache:
+            answer = await _exchange(self.app, scope, receive)
+            if answer[0] != 200:
+                await _answer(send, *answer)
+                return
+            self.cache[key] = answer
+        await _answer(send, *self.cache[key])
+
+
+class LosesConcurrentUpdates(Breakage):
+    """Writes to one path that overlap are collapsed: the later one gets the earlier one's answer, and is lost.
+
+    Each write is held a moment first (the read-modify-write window of a server without a lock).
+    """
+
+    HOLD_SECONDS = 0.05
+
+    def __init__(self, app: ASGIApp, valid_key: str) -> None:
+        super().__init__(app, valid_key)
+        self.running: dict[str, asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if not _is_write(scope):
+            await self.app(scope, receive, send)
+            return
+        earlier = self.running.get(scope["path"])
+        if earlier is not None:
+            await _read_all(receive)
+            await _answer(send, *await asyncio.shield(earlier))
+            return
+        future = asyncio.get_running_loop().create_future()
+        self.running[scope["path"]] = future
+        try:
+            await asyncio.sleep(self.HOLD_SECONDS)
+            answer = await _exchange(self.app, scope, receive)
+            future.set_result(answer)
+        finally:
+            del self.running[scope["path"]]
+        await _answer(send, *answer)
+
+
+class CompletesTwice(Breakage):
+    """Completing a completed transaction is not refused: it is answered 200 and credited again."""
+
+    def __init__(self, app: ASGIApp, valid_key: str) -> None:
+        super().__init__(app, valid_key)
+        self.completed: dict[str, dict[str, Any]] = {}  # tid -> the completed transaction, as answered
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        found = _COMPLETE.match(scope["path"]) if _is_write(scope) else None
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        pid, tid = found.groups()
+        status, headers, body = await _exchange(self.app, scope, receive)
+        if status == 200:
+            self.completed[tid] = orjson.loads(body)
+        elif tid in self.completed:
+            done = self.completed[tid]
+            credit = orjson.dumps({"amount": done["amount"], "transactionType": done["transactionType"],
+                                   "balanceDefinitionId": done["balanceDefinitionId"],
+                                   "contactId": done["contactId"], "autoComplete": True})
+            path = f"/v3/loyalty/balance/programs/{pid}/transactions"
+            again = {**scope, "path": path, "raw_path": path.encode(), "query_string": b""}
+            await _exchange(self.app, *_with_body(again, credit))
+            status, headers, body = 200, [(b"content-type", b"application/json")], orjson.dumps(done)
+        await _answer(send, status, headers, body)
+
+
+class NotOurMock:
+    """Our mock, minus what makes it recognisable as ours (/__mock__/): any other server, to the runner.
+
+    Records every API request it serves, as "METHOD /path -> status" (the report's `written` lines, for writes).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str, int]] = []  # (method, path without /v3, status)
+
+    @property
+    def writes(self) -> list[str]:
+        return [f"{method} {path} -> {status}" for method, path, status in self.seen if method not in ("GET", "HEAD")]
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith("/__mock__/"):
+            await _answer(send, 404, [(b"content-type", b"application/json")], b'{"code":"document_not_found"}')
+            return
+
+        async def noted(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.seen.append((scope["method"], scope["path"].removeprefix("/v3"), message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, noted)
 
 
 # ------------------------------------------------------- generic spec mock
