@@ -45,8 +45,9 @@ PROXY_EXAMPLES = f"""examples:
   {PROG} proxy --upstream https://api.brevo.com/v3 --port 8081
   {PROG} proxy --upstream http://127.0.0.1:8080/v3 --port 0
 
-point the client at http://127.0.0.1:PORT/v3; it forwards GET and HEAD, checks each request and each
-answer against the contract, and journals violations at /__mock__/requests.
+point the client at http://127.0.0.1:PORT/v3; it checks each request (write bodies included) and each
+answer against the contract, and journals violations at /__mock__/requests. Reads are always forwarded;
+writes only to a loopback upstream, or to any other (the real Brevo) with --allow-writes.
 """
 
 
@@ -120,6 +121,8 @@ def add_commands(commands: Any) -> None:
     proxy.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                        help="upstream timeout (default 30)")
     proxy.add_argument("--contract", type=Path, metavar="PATH", help="use another contract file")
+    proxy.add_argument("--allow-writes", action="store_true",
+                       help="forward writes to an upstream that is not on loopback (default: answered 405 there)")
 
 
 def _positive(text: str) -> int:
@@ -237,4 +240,4 @@ def proxy(args: argparse.Namespace) -> int:
     from mock_server.conformance.proxy import serve_proxy
 
     return serve_proxy(upstream=args.upstream, host=args.host, port=args.port, timeout=args.timeout,
-                       contract_path=args.contract)
+                       contract_path=args.contract, allow_writes=args.allow_writes)

@@ -11,9 +11,15 @@ unchanged; violations are journaled the way the mock's client check does
 violating request, a summary when the proxy stops), each prefixed with
 ``request:`` or ``response:`` to say whose fault it is.
 
-Only GET and HEAD are forwarded: a proxy in front of a production account must
-never turn a client's mistake into a write. A write is answered 405, but its
-body is still checked against the contract and its problems journaled.
+A proxy between a client and a server checks both sides, so writes are
+forwarded too, body and all: the client's body is checked against the
+contract (types, required and unknown properties, with a did-you-mean), the
+server's answer as for a read, and a server that accepts (2xx) a body the
+contract rejects is a `response:` violation. The safe default: writes go only
+to an upstream on loopback (a local mock or test server); in front of anything
+else (the real Brevo) a write is answered 405 locally, never sent, unless the
+proxy was started with ``--allow-writes``. Its body is checked and journaled
+either way.
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from starlette.routing import Route
 from mock_server.admin import journal_routes
 from mock_server.admin_guard import AdminAccess, AdminGuard
 from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body
+from mock_server.conformance.runner import is_loopback
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.errors import ApiError
 from mock_server.journal import Journal, print_violation
 from mock_server.jsonresponse import OrjsonResponse
 
-FORWARDED_METHODS = ("GET", "HEAD")
+READ_METHODS = ("GET", "HEAD")
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy recomputes.
 DROPPED_REQUEST_HEADERS = frozenset({"host", "connection", "keep-alive", "proxy-authorization", "te", "trailer",
                                      "transfer-encoding", "upgrade", "content-length", "accept-encoding"})
@@ -51,8 +58,9 @@ DROPPED_RESPONSE_HEADERS = frozenset({"connection", "keep-alive", "transfer-enco
 
 class ProxyState:
     def __init__(self, upstream: str, contract: CompiledContract, client: httpx.AsyncClient,
-                 journal: Journal) -> None:
+                 journal: Journal, forwards_writes: bool) -> None:
         self.upstream = upstream.rstrip("/")
+        self.forwards_writes = forwards_writes
         self.contract = contract
         self.validator = ResponseValidator(contract.document)
         self.client = client
@@ -63,15 +71,27 @@ def request_violations(contract: CompiledContract, method: str, path: str, query
                        api_key: str | None, content_type: bytes | None = None, body: bytes = b""
                        ) -> tuple[str | None, list[str]]:
     """(operationId, problems) of a request, as the mock's pipeline would judge it (its body included)."""
+    operation_id, problems, _ = judge_request(contract, method, path, query, api_key, content_type, body)
+    return operation_id, problems
+
+
+def judge_request(contract: CompiledContract, method: str, path: str, query: str, api_key: str | None,
+                  content_type: bytes | None = None, body: bytes = b"") -> tuple[str | None, list[str], list[str]]:
+    """(operationId, every problem, the body problems a conforming server must refuse the request for).
+
+    Tolerated unknown body properties are problems of the client (journaled with a did-you-mean) but not
+    reasons to refuse; a malformed, mistyped or incomplete body is both.
+    """
+    rejecting: list[str] = []
     problems = [] if api_key else ["missing 'api-key' header"]
     # Split before percent-decoding, as the mock's pipeline does: %2F stays inside its segment.
     segments = [unquote(segment, errors="replace") for segment in path.strip("/").split("/")]
     match = contract.router.match(segments)
     if match is None:
-        return None, [*problems, f"no operation at {path}"]
+        return None, [*problems, f"no operation at {path}"], rejecting
     operation = match.methods.get("GET" if method == "HEAD" else method)
     if operation is None:
-        return None, [*problems, f"{method} is not an operation of this path"]
+        return None, [*problems, f"{method} is not an operation of this path"], rejecting
     validated = operation.validate(match.values, parse_qsl(query, keep_blank_values=True))
     problems.extend(validated.tolerated)
     problems.extend(problem.message for problem in validated.problems)
@@ -80,40 +100,49 @@ def request_violations(contract: CompiledContract, method: str, path: str, query
             checked = operation.validate_body(parse_json_body(content_type, body))
         except ApiError as error:  # not JSON, too large, too deep
             problems.append(error.message)
+            rejecting.append(error.message)
         else:
             if checked is not None:
                 problems.extend(checked.tolerated)
                 problems.extend(problem.message for problem in checked.problems)
-    return operation.operation_id, problems
+                rejecting.extend(problem.message for problem in checked.problems)
+    return operation.operation_id, problems, rejecting
 
 
 def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeout: float = 30.0,
                      journal_size: int = 1000, transport: httpx.AsyncBaseTransport | None = None,
-                     echo: bool = True, admin_access: AdminAccess | None = None) -> Starlette:
+                     echo: bool = True, admin_access: AdminAccess | None = None,
+                     allow_writes: bool = False) -> Starlette:
     """The proxy as an ASGI app; `transport` lets tests put an in-process server upstream.
 
+    Writes are forwarded to a loopback upstream, and to any other only with `allow_writes`.
     Its /__mock__/ endpoints follow the mock's rules (`admin_access`, by default loopback only).
     """
     contract = compile_contract(load_contract(contract_path))
     client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
-    state = ProxyState(upstream, contract, client, Journal(journal_size, print_violation if echo else None))
+    state = ProxyState(upstream, contract, client, Journal(journal_size, print_violation if echo else None),
+                       forwards_writes=allow_writes or is_loopback(upstream))
 
     async def forward(request: Request) -> Response:
         method, path = request.method, request.url.path
         query = request.url.query
         raw_path = (request.scope.get("raw_path") or path.encode()).decode("latin-1")
-        body = b"" if method in FORWARDED_METHODS else await _body(request)
+        body = b"" if method in READ_METHODS else await _body(request)
         content_type = request.headers.get("content-type")
-        operation_id, problems = request_violations(contract, method, raw_path, query,
-                                                    request.headers.get("api-key"),
-                                                    content_type.encode("latin-1") if content_type else None, body)
+        operation_id, problems, rejecting = judge_request(
+            contract, method, raw_path, query, request.headers.get("api-key"),
+            content_type.encode("latin-1") if content_type else None, body)
         violations = [f"request: {problem}" for problem in problems]
-        if method not in FORWARDED_METHODS:
+        if method not in READ_METHODS and not state.forwards_writes:
             response: Response = OrjsonResponse(
-                {"code": "method_not_allowed", "message": f"{method} is not forwarded: the proxy is read-only"},
-                status_code=405, headers={"allow": ", ".join(FORWARDED_METHODS)})
+                {"code": "method_not_allowed", "message": f"{method} is not forwarded to {state.upstream}: writes "
+                 "go only to a loopback upstream unless the proxy runs with --allow-writes"},
+                status_code=405, headers={"allow": ", ".join(READ_METHODS)})
         else:
-            response = await _forward(state, request, operation_id, violations)
+            response = await _forward(state, request, operation_id, violations, body)
+            if rejecting and 200 <= response.status_code < 300:
+                violations.append(f"response: {response.status_code} to a request body the contract rejects "
+                                  f"({rejecting[0]})")
         state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations),
                              body=body or None)
         return response
@@ -158,25 +187,26 @@ async def _body(request: Request) -> bytes:
 
 
 async def _forward(state: ProxyState, request: Request, operation_id: str | None,
-                   violations: list[str]) -> Response:
+                   violations: list[str], body: bytes = b"") -> Response:
     rest = request.url.path[len(state.contract.base_path):]
     url = state.upstream + rest + (f"?{request.url.query}" if request.url.query else "")
     headers = {name: value for name, value in request.headers.items() if name not in DROPPED_REQUEST_HEADERS}
     try:
-        answer = await state.client.request(request.method, url, headers=headers)
+        answer = await state.client.request(request.method, url, headers=headers, content=body or None)
     except httpx.HTTPError as error:
         violations.append(f"upstream: {type(error).__name__}: {error}")
         return OrjsonResponse({"code": "bad_gateway", "message": f"upstream {state.upstream} failed: {error}"},
                               status_code=502)
     body = answer.content  # decoded: the proxy answers without content-encoding
-    if operation_id is not None and request.method == "GET":
+    if operation_id is not None and request.method != "HEAD":
         problems = state.validator.check(operation_id, answer.status_code, answer.headers, body)
         violations.extend(f"response: {problem}" for problem in problems)
     kept = {name: value for name, value in answer.headers.items() if name.lower() not in DROPPED_RESPONSE_HEADERS}
     return Response(body, status_code=answer.status_code, headers=kept)
 
 
-def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract_path: Path | None) -> int:
+def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract_path: Path | None,
+                allow_writes: bool = False) -> int:
     import uvicorn
 
     from mock_server.cli import CliError, bind_socket
@@ -184,10 +214,12 @@ def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract
     if not upstream.startswith(("http://", "https://")):
         raise CliError(f"--upstream {upstream!r} must start with http:// or https://")
     app = create_proxy_app(upstream, contract_path=contract_path, timeout=timeout,
-                           admin_access=AdminAccess.bound_to(host))
+                           admin_access=AdminAccess.bound_to(host), allow_writes=allow_writes)
     sock = bind_socket(host, port)
     base = f"http://{host}:{sock.getsockname()[1]}{app.state.proxy.contract.base_path}"
+    writes = "forwarded" if app.state.proxy.forwards_writes else "answered 405 here (--allow-writes to forward them)"
     print(f"brevo-loyalty-mock proxy: {base} -> {upstream}\n"
+          f"  writes: {writes}\n"
           f"  requests and answers are checked against the contract; violations: "
           f"GET http://{host}:{sock.getsockname()[1]}/__mock__/requests", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", server_header=False)

@@ -69,7 +69,9 @@ class RunOptions:
     request_timeout: float = 10.0
     shrink: bool = True  # minimise failing cases (off under a request budget: it re-sends them)
     max_time: int | None = None  # seconds for the schemathesis phases
-    writes: bool = True  # run the write sequences where allowed (our mock, or a sandbox program)
+    # Run the write sequences where allowed (our mock, or a sandbox program). None: on our mock unless the
+    # budget is read-only (the CLI decides: on, unless --read-only or --no-writes).
+    writes: bool | None = None
     allow_writes: bool = False  # with write_program: write into that program of a server that is not our mock
     write_program: str | None = None
     write_names: tuple[str, ...] = ()  # only these write sequences; empty: all of them
@@ -189,8 +191,8 @@ def write_scope(options: RunOptions, ids: Ids, report: Report) -> WriteScope | N
     """Where the write sequences may write, or None (noted in the report) when the run stays read-only."""
     from mock_server.conformance.writes import MOCK, SANDBOX, WriteScope
 
-    if not options.writes:
-        report.notes.append("write sequences off (--no-writes)")
+    if options.writes is False or (options.writes is None and options.read_only and not options.allow_writes):
+        report.notes.append("write sequences off (--no-writes, or a read-only run)")
         return None
     if options.allow_writes and options.write_program:
         report.notes.append(f"writes: only into the sandbox program {options.write_program} (--allow-writes "

@@ -25,7 +25,7 @@ from mock_server.app import create_app
 from mock_server.conformance.proxy import create_proxy_app
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from mock_server.testing import RunningMock
-from tests.conformance.servers import NumberAsString
+from tests.conformance.servers import AcceptsInvalidBody, NumberAsString
 from tests.support.serving import serve_asgi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,14 +84,69 @@ def test_a_correct_exchange_leaves_no_violation_even_a_204(proxy_to_mock: str, f
     assert second["violations"] == ["request: missing 'api-key' header"]  # the 401 itself is documented
 
 
-def test_writes_are_never_forwarded(proxy_to_mock: str, fresh_mock: RunningMock) -> None:
-    answer = httpx.post(f"{proxy_to_mock}/v3/loyalty/config/programs", headers=KEY, json={"name": "x"})
-    assert answer.status_code == 405
-    assert fresh_mock.requests == []
-    [entry] = journal(proxy_to_mock)
-    assert entry["violations"] == ["request: POST is not an operation of this path"]
-    assert httpx.post(f"{proxy_to_mock}/__mock__/reset", json={}).json() == {"reset": True}
-    assert journal(proxy_to_mock) == []
+def test_writes_are_forwarded_to_a_loopback_upstream_and_both_sides_checked(
+        proxy_to_mock: str, fresh_mock: RunningMock) -> None:
+    program = fresh_mock.world["programs"][0]
+    definition = program["balanceDefinitions"][0]["id"]
+    created = httpx.post(f"{proxy_to_mock}/v3/loyalty/tier/programs/{program['id']}/tier-groups", headers=KEY,
+                         json={"name": "Proxied"})
+    assert created.status_code == 200 and created.json()["name"] == "Proxied"
+    # A client's bad body goes through too: the server must refuse it, and does.
+    refused = httpx.post(f"{proxy_to_mock}/v3/loyalty/balance/programs/{program['id']}/transactions", headers=KEY,
+                         json={"amount": "12", "loyaltySubscriptionId": "MCC1-1", "contactId": 400})
+    assert refused.status_code == 422
+    assert [(e.method, e.operation_id) for e in fresh_mock.requests] == [
+        ("POST", "createTierGroup"), ("POST", "beginTransaction")]  # the upstream saw both writes
+    group = httpx.get(f"{proxy_to_mock}/v3/loyalty/tier/programs/{program['id']}/tier-groups/"
+                      f"{created.json()['id']}", headers=KEY)
+    assert group.status_code == 200  # the write landed upstream
+    write, bad, read = journal(proxy_to_mock)
+    assert write["operation_id"] == "createTierGroup" and write["violations"] == []
+    assert bad["violations"] == [
+        "request: Unknown body property body.loyaltySubscriptionId for beginTransaction; did you mean "
+        "'LoyaltySubscriptionId'?",
+        "request: body.amount: expected a number, got the string \"12\"",
+        "request: body.balanceDefinitionId is required",
+    ], bad["violations"]
+    assert read["violations"] == []
+    assert definition  # the definition the body forgot exists: the refusal is about the body alone
+
+
+def test_a_server_that_accepts_a_body_the_contract_rejects_is_a_response_violation(app: Starlette) -> None:
+    program = app.state.mock.worlds["default"].summary()["programs"][0]
+    with serve_asgi(AcceptsInvalidBody(app, DEFAULT_API_KEY)) as upstream, \
+            serve_asgi(create_proxy_app(upstream + "/v3", echo=False), lifespan="on") as proxy:
+        base = f"{proxy}/v3/loyalty/tier/programs/{program['id']}"
+        group = httpx.post(f"{base}/tier-groups", headers=KEY, json={"name": "Lenient"}).json()["id"]
+        answer = httpx.post(f"{base}/tier-groups/{group}/tiers", headers=KEY, json={
+            "name": "Ten", "accessConditions": [
+                {"balanceDefinitionId": program["balanceDefinitions"][0]["id"], "minimumValue": "10"}]})
+        entries = journal(proxy)
+    assert answer.status_code == 200  # the lenient server took it, and the client got its answer unchanged
+    assert entries[-1]["violations"] == [
+        'request: body.accessConditions[0].minimumValue: expected an integer, got the string "10"',
+        'response: 200 to a request body the contract rejects (body.accessConditions[0].minimumValue: expected an '
+        'integer, got the string "10")',
+    ], entries[-1]["violations"]
+
+
+def test_writes_to_a_remote_upstream_need_allow_writes(app: Starlette) -> None:
+    # No network: refused writes never leave, and allowed ones go to the mock through an in-process transport.
+    program = app.state.mock.worlds["default"].summary()["programs"][0]["id"]
+    path = f"/v3/loyalty/tier/programs/{program}/tier-groups"
+    transport = httpx.ASGITransport(app=app)
+    with serve_asgi(create_proxy_app("https://api.brevo.com/v3", transport=transport, echo=False),
+                    lifespan="on") as guarded, \
+            serve_asgi(create_proxy_app("https://api.brevo.com/v3", transport=transport, echo=False,
+                                        allow_writes=True), lifespan="on") as allowed:
+        refused = httpx.post(guarded + path, headers=KEY, json={"name": "Never sent"})
+        read = httpx.get(guarded + path, headers=KEY)
+        sent = httpx.post(allowed + path, headers=KEY, json={"name": "Sent"})
+        [refused_entry, _] = journal(guarded)
+    assert refused.status_code == 405 and "--allow-writes" in refused.json()["message"]
+    assert refused_entry["operation_id"] == "createTierGroup" and refused_entry["violations"] == []
+    assert read.status_code == 200 and "Never sent" not in read.text  # reads still go through
+    assert sent.status_code == 200 and sent.json()["name"] == "Sent"
 
 
 def test_an_unreachable_upstream_is_a_502_and_journaled() -> None:
@@ -129,18 +184,18 @@ def test_the_proxy_command_reports_and_fails_on_a_broken_answer(app: Starlette) 
     assert process.returncode == 1
 
 
-def test_a_writes_body_is_checked_and_journaled_though_never_forwarded(tmp_path: Path) -> None:
+def test_a_writes_body_is_checked_and_journaled_though_not_forwarded(tmp_path: Path) -> None:
     import yaml
 
     from tests.unit.test_bodies import CONTRACT, UUID
 
     contract = tmp_path / "contract.yaml"
     contract.write_text(yaml.safe_dump(CONTRACT))
-    app = create_proxy_app("http://127.0.0.1:9/v3", contract_path=contract, timeout=2, echo=False)
+    app = create_proxy_app("https://api.brevo.com/v3", contract_path=contract, timeout=2, echo=False)
     with serve_asgi(app, lifespan="on") as proxy:
         target = f"{proxy}/v3/programs/{UUID}/transactions"
         answer = httpx.post(target, headers=KEY, json={"amount": "12", "balanceDefinitionId": UUID, "amuont": 1})
-        assert answer.status_code == 405  # a proxy in front of production never writes
+        assert answer.status_code == 405  # a remote upstream without --allow-writes: never written to
         not_json = httpx.post(target, headers={**KEY, "content-type": "text/plain"}, content=b"amount=12")
         assert not_json.status_code == 405
         first, second = journal(proxy)
