@@ -49,6 +49,7 @@ class MemberTable:
     __slots__ = (
         "_by_subscription",
         "_orders",
+        "attached",
         "contact_ids",
         "counts",
         "fixture_contacts",
@@ -87,6 +88,9 @@ class MemberTable:
         self._orders = tuple(
             {"value": _order_by(values[d]), "updatedAt": _order_by(updated_at[d])} for d in range(len(values))
         )
+        # Contacts attached to a member's subscription (`Member.subscription_members`) -> that owner's
+        # contact id: a contact has one place in a program, as an owner or attached to one owner.
+        self.attached: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self.contact_ids)
@@ -105,6 +109,10 @@ class MemberTable:
     def transaction_count(self) -> int:
         return sum(sum(column) for column in self.counts)
 
+    def owner_of(self, contact_id: int) -> int | None:
+        """The owner of the subscription `contact_id` is attached to, or None."""
+        return self.attached.get(contact_id)
+
     # ------------------------------------------------------------ changes
     # Only a backend's fork calls these, on a table it owns (`copy()`), never on the
     # seeded base, which other forks share.
@@ -120,6 +128,7 @@ class MemberTable:
         twin.counts = tuple(array(c.typecode, c) for c in self.counts)
         twin.updated_at = tuple(array(c.typecode, c) for c in self.updated_at)
         twin.fixture_contacts = self.fixture_contacts
+        twin.attached = dict(self.attached)
         twin._orders = tuple({field: array("l", order) for field, order in orders.items()}
                              for orders in self._orders)
         return twin
