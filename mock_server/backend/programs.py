@@ -244,6 +244,8 @@ class Programs:
         if moment > now:
             raise InvalidParameter(
                 f"creationDate {text} is in the future: it must be before the current time")
+        if moment < 0:  # dates are epoch milliseconds throughout; no loyalty program predates 1970
+            raise InvalidParameter(f"creationDate {text} is before 1970-01-01T00:00:00Z")
         return moment
 
 

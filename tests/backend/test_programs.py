@@ -264,6 +264,9 @@ def test_an_enrollment_date_is_kept_and_must_lie_in_the_past(backend: Backend) -
     ahead = iso(backend.clock.now() + 60_000)
     error = refused(backend, InvalidParameter, backend.programs.subscribe, active.id, contact, None, ahead)
     assert "creationDate" in error.message
+    error = refused(backend, InvalidParameter, backend.programs.subscribe, active.id, contact, None,
+                    "0001-01-01T00:00:00Z")
+    assert "creationDate" in error.message and "1970" in error.message
     member = backend.programs.subscribe(active.id, contact, None, "2025-03-01T10:00:00.000Z")
     assert iso(member.subscription.created_at) == "2025-03-01T10:00:00.000Z"
     row = next(r for r in contact_balances(backend, active.id, active.definitions[0].id)["balances"]
@@ -384,3 +387,22 @@ def test_reset_forgets_every_write(backend: Backend) -> None:
     backend.reset()
     assert backend.world.summary() == before
     assert backend.programs.create("Story").program.created_at == backend.clock.start + 1000
+
+
+def test_member_orders_stay_sorted_as_members_come_and_go(backend: Backend) -> None:
+    """Subscribing and unsubscribing renumber the table's orders instead of re-sorting: same result."""
+    active = in_state(backend, "active")
+    seeded = list(active.members.contact_ids)
+    for step, contact in enumerate([100_000, 1, seeded[5] + 1, 500_000, 2]):
+        backend.programs.subscribe(active.id, contact, creation_date=iso(active.program.created_at + step))
+    for contact in (seeded[0], seeded[-1], 1, seeded[7]):
+        backend.programs.unsubscribe(active.id, contact)
+    table = backend.world.program(active.id).members
+    assert list(table.contact_ids) == sorted(table.contact_ids)
+    for d in range(len(table.values)):
+        for field, column in (("value", table.values[d]), ("updatedAt", table.updated_at[d])):
+            expected = sorted(range(len(table)), key=lambda p, column=column: (column[p], p))
+            assert list(table.order(d, field)) == expected, (d, field)
+    for position, subscription_id in enumerate(table.subscription_ids):
+        assert table.position_of_subscription(subscription_id) == position
+    assert table.position_of_subscription(active.members.subscription_ids[0]) is None
