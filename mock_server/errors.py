@@ -57,8 +57,6 @@ class MethodNotAllowed(ApiError):
 
 
 class Conflict(ApiError):
-    """A write that clashes with what exists: a name already taken, an owner added as its own member ..."""
-
     status = 409
     code = "duplicate_parameter"
 
