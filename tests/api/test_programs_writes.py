@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from mock_server.app import create_app
 from mock_server.contract.operations import CompiledContract
 from mock_server.contract.responses import ResponseValidator
+from mock_server.settings import ApiKey
 from mock_server.store.models import iso
 from mock_server.store.world import ProgramData, World
 from tests.api.support import UNKNOWN_UUID, Api, client_for, make_settings, world_of
@@ -286,3 +287,24 @@ def test_read_only_answers_405_to_every_program_write(contract: CompiledContract
             assert response.json()["code"] == "method_not_allowed"
             assert operation.method not in response.headers["allow"]
         assert reads(writer, data.id, data.members.contact_ids[0]) == before
+
+
+def test_writes_stay_in_their_organisation(contract: CompiledContract, validator: ResponseValidator) -> None:
+    keys = (ApiKey("key-a", "acme"), ApiKey("key-b", "globex"))
+    app = create_app(make_settings(api_keys=keys))
+    with client_for(app, "key-a") as acme_client, client_for(app, "key-b") as globex_client:
+        acme, globex = Writer(acme_client, contract, validator), Writer(globex_client, contract, validator)
+        created = acme.done("createNewLP", body={"name": "Shared Name"})
+        acme.done("publishLoyaltyProgram", {"pid": created["id"]})
+        acme.done("subscribeToLoyaltyProgram", {"pid": created["id"]}, {"contactId": 5})
+        globex.error(globex.get("getLoyaltyProgramInfo", {"pid": created["id"]}), "getLoyaltyProgramInfo", 404)
+        globex.error(globex.call("subscribeToLoyaltyProgram", {"pid": created["id"]}, {"contactId": 6}),
+                     "subscribeToLoyaltyProgram", 404)
+        # Names are unique per organisation, not across them; the subscription shows its own organisation.
+        other = globex.done("createNewLP", body={"name": "Shared Name"})
+        globex.done("publishLoyaltyProgram", {"pid": other["id"]})
+        theirs = globex.done("subscribeToLoyaltyProgram", {"pid": other["id"]}, {"contactId": 5})
+        ours = acme.ok("getParameterSubscriptionInfo", {"pid": created["id"]}, {"contactId": 5})
+        assert ours["balance"]["contactId"] == 5
+        mine = acme.done("subscribeToLoyaltyProgram", {"pid": created["id"]}, {"contactId": 7})
+        assert mine["organizationId"] != theirs["organizationId"]
