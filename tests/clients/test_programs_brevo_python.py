@@ -8,6 +8,7 @@ each refusal raised as the client's typed error for the documented status.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,3 +114,29 @@ def test_refusals_are_the_clients_typed_errors(client: Brevo) -> None:
                  lambda: client.program.subscribe_to_loyalty_program(UNKNOWN_UUID, contact_id=1)):
         with pytest.raises(NotFoundError):
             call()
+
+
+def test_concurrent_enrolments_are_each_counted_once(mock: RunningMock) -> None:
+    """32 threads enrol 32 contacts and all race for one more: every contact once, one winner of the race."""
+    with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=64)) as http:
+        client = Brevo(api_key=mock.api_key, base_url=mock.base_url, httpx_client=http)
+        pid = client.program.create_new_lp(name="Crowd").id
+        client.program.publish_loyalty_program(pid)
+
+        def enrol(contact: int) -> str:
+            try:
+                client.program.subscribe_to_loyalty_program(pid, contact_id=contact, request_options=NO_RETRY)
+            except UnprocessableEntityError:
+                return "refused"
+            return "enrolled"
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            own = list(pool.map(enrol, range(1, 33)))
+            race = list(pool.map(enrol, [500] * 32))
+        assert own == ["enrolled"] * 32 and sorted(race) == ["enrolled"] + ["refused"] * 31
+        table = mock.state.backends[mock.state.settings.api_keys[0].organisation].world.program(pid).members
+        assert list(table.contact_ids) == [*range(1, 33), 500] and len(set(table.subscription_ids)) == 33
+        for contact in (1, 17, 500):
+            info = client.program.get_parameter_subscription_info(pid, contact_id=str(contact), params="members")
+            assert [m.member_contact_id for m in info.members] == [contact]
+    mock.state.reset()
