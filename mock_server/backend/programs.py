@@ -24,7 +24,11 @@ from mock_server.store.world import ProgramData
 if TYPE_CHECKING:
     from mock_server.backend.state import Backend
 
+
 class Programs:
+    """`backend.programs`: create, update (PUT), change (PATCH), delete, publish; subscribe, unsubscribe;
+    owner (look-up), add_subscription_members, remove_subscription_members."""
+
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
