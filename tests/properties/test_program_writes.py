@@ -16,6 +16,7 @@ from mock_server.backend import Backend
 from mock_server.errors import ApiError
 from mock_server.seeding import build_world
 from tests.support.handlers import contract_handlers
+from tests.support.invariants import check_member_balances, check_tier, check_vouchers
 
 READ = contract_handlers()
 WORLD = build_world(seed=3, contacts=8)
@@ -30,6 +31,7 @@ class ProgramWrites(RuleBasedStateMachine):
         table = WORLD.program(self.pid).members
         self.owners: set[int] = set(table.contact_ids)  # the model: who holds a subscription
         self.attached: dict[int, int] = {}  # attached contact -> owner
+        self.enrolled: list[int] = []  # contacts the machine subscribed, newest last
 
     def attempt(self, call: Any, *args: Any, **kwargs: Any) -> bool:
         """Run a write; a refusal must be an ApiError that left the world as it was."""
@@ -53,6 +55,7 @@ class ProgramWrites(RuleBasedStateMachine):
         assert done == (contact not in self.owners and contact not in self.attached)
         if done:
             self.owners.add(contact)
+            self.enrolled.append(contact)
 
     @rule(contact=CONTACTS)
     def unsubscribe(self, contact: int) -> None:
@@ -100,6 +103,24 @@ class ProgramWrites(RuleBasedStateMachine):
             listed = [row["memberContactId"] for row in info["members"]]
             assert listed[0] == owner
             assert sorted(listed[1:]) == sorted(m for m, o in self.attached.items() if o == owner)
+
+    @invariant()
+    def new_members_keep_the_world_rules(self) -> None:
+        """The shared invariants (tests/support/invariants.py) hold for the members the machine enrolled."""
+        if not hasattr(self, "backend"):
+            return
+        world = self.backend.world
+        data = world.program(self.pid)
+        rows = {}
+        for definition in data.definitions:
+            page = READ["getContactBalances"](world, {"pid": self.pid, "balanceDefinitionId": definition.id,
+                                                      "limit": 500, "includeInternal": True})
+            rows[definition.id] = {row["contactId"]: row for row in page["balances"]}
+        for contact in [c for c in self.enrolled if c in self.owners][-3:]:
+            check_member_balances(READ, world, data, contact, {d: r[contact] for d, r in rows.items()})
+            check_tier(READ, world, data, contact, rows)
+            check_vouchers(READ, world, data, contact)
+            assert {row["value"] for by_contact in rows.values() for row in [by_contact[contact]]} == {0}
 
 
 TestProgramWrites = ProgramWrites.TestCase
