@@ -308,3 +308,16 @@ def test_writes_stay_in_their_organisation(contract: CompiledContract, validator
         assert ours["balance"]["contactId"] == 5
         mine = acme.done("subscribeToLoyaltyProgram", {"pid": created["id"]}, {"contactId": 7})
         assert mine["organizationId"] != theirs["organizationId"]
+
+
+def test_a_body_the_contract_refuses_changes_nothing(writer: Writer, seeded: World) -> None:
+    data = in_state(seeded, "active")
+    before = reads(writer, data.id, data.members.contact_ids[0])
+    cases = [("createNewLP", {}, {"name": "x" * 129}, "name"),
+             ("partiallyUpdateLoyaltyProgram", {"pid": data.id}, {"description": 5}, "description"),
+             ("subscribeToLoyaltyProgram", {"pid": data.id}, {"contactId": 0}, "contactId"),
+             ("subscribeMemberToASubscription", {"pid": data.id}, {"memberContactIds": [1]}, "contactId")]
+    for operation_id, path, body, named in cases:
+        message = writer.error(writer.call(operation_id, path, body), operation_id, 422)
+        assert named in message, (operation_id, message)
+    assert reads(writer, data.id, data.members.contact_ids[0]) == before
