@@ -121,7 +121,6 @@ class Programs:
                         f"{data.members.contact_ids[holder]} in loyalty program {data.id}")
             joined = self._creation_date(creation_date)
             now = backend.stamp()
-            data = backend.writable(data)
             subscription_id = loyalty_subscription_id or generated_subscription_id(data, backend.new_id)
             member = new_member(data, contact_id, subscription_id, now if joined is None else joined, _frozen(meta))
             backend.add_member(data, member)
@@ -134,10 +133,9 @@ class Programs:
             data = backend.program(pid)
             member = backend.member(data, contact_id)
             backend.stamp()
-            data = backend.writable(data)
-            for attached in member.subscription_members:
-                data.members.attached.pop(attached.contact_id, None)
-            backend.remove_member(data, contact_id)
+            changed = backend.remove_member(data, contact_id)
+            for attached in member.subscription_members:  # they are free to go elsewhere
+                del changed.members.attached[attached.contact_id]
 
     def owner(self, pid: str, contact_id: int | None = None, loyalty_subscription_id: str | None = None
               ) -> tuple[ProgramData, Member]:
