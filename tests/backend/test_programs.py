@@ -414,9 +414,10 @@ def test_member_orders_stay_sorted_as_members_come_and_go(backend: Backend) -> N
 def test_a_read_under_way_keeps_the_table_it_started_with(backend: Backend) -> None:
     """Subscribing and unsubscribing swap in a new member table: a revision being read never shifts."""
     active = in_state(backend, "active")
+    backend.programs.subscribe(active.id, free_contact(active))  # the fork owns the program's table from now on
     held = backend.world.program(active.id)
     rows = (list(held.members.contact_ids), list(held.members.subscription_ids), list(held.members.values[0]))
-    backend.programs.subscribe(active.id, free_contact(active))
+    backend.programs.subscribe(active.id, free_contact(held))
     backend.programs.unsubscribe(active.id, active.members.contact_ids[0])
     assert (list(held.members.contact_ids), list(held.members.subscription_ids),
             list(held.members.values[0])) == rows
