@@ -119,13 +119,14 @@ def unknown_value(schema: dict[str, Any]) -> Any:
 
 
 def replaced(request: Request, name: str, value: Any, location: str) -> Request:
+    """The same request (a write's body included) with one parameter's value changed."""
     if location == "path":
-        return Request({**request.path, name: value}, dict(request.query))
-    return Request(dict(request.path), {**request.query, name: value})
+        return Request({**request.path, name: value}, dict(request.query), request.body)
+    return Request(dict(request.path), {**request.query, name: value}, request.body)
 
 
 def without(request: Request, name: str) -> Request:
-    return Request(dict(request.path), {k: v for k, v in request.query.items() if k != name})
+    return Request(dict(request.path), {k: v for k, v in request.query.items() if k != name}, request.body)
 
 
 def handler_decides(operation_id: str) -> bool:

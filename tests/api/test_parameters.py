@@ -119,5 +119,5 @@ def test_uuid_ids_of_a_write_are_read_in_any_letter_case(writable, operation_id)
     assert (upper.path, upper.query) != (request.path, request.query)
     lower_answer = _on_a_fresh_world(app, api, operation_id, request)
     upper_answer = _on_a_fresh_world(app, api, operation_id, upper)
-    assert lower_answer.status_code != 422, lower_answer.text  # the sample's ids are well-formed
+    assert "Invalid parameter" not in lower_answer.text, lower_answer.text  # the sample's ids are well-formed
     assert (upper_answer.status_code, upper_answer.content) == (lower_answer.status_code, lower_answer.content)
