@@ -149,6 +149,17 @@ def test_writes_to_a_remote_upstream_need_allow_writes(app: Starlette) -> None:
     assert sent.status_code == 200 and sent.json()["name"] == "Sent"
 
 
+def test_a_method_that_is_no_operation_is_journaled_and_answered_by_the_upstream(
+        proxy_to_mock: str, fresh_mock: RunningMock) -> None:
+    program = fresh_mock.world["programs"][0]["id"]
+    stray = httpx.post(f"{proxy_to_mock}/v3/loyalty/config/programs/{program}", headers=KEY, json={"name": "x"})
+    assert stray.status_code == 405 and "allow" in stray.headers  # the upstream's own answer
+    [mistake] = journal(proxy_to_mock)
+    assert mistake["violations"] == ["request: POST is not an operation of this path"]
+    assert httpx.post(f"{proxy_to_mock}/__mock__/reset", json={}).json() == {"reset": True}
+    assert journal(proxy_to_mock) == []
+
+
 def test_an_unreachable_upstream_is_a_502_and_journaled() -> None:
     with serve_asgi(create_proxy_app("http://127.0.0.1:9/v3", timeout=2, echo=False), lifespan="on") as proxy:
         answer = httpx.get(f"{proxy}/v3/loyalty/config/programs", headers=KEY)
