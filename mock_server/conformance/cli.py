@@ -70,7 +70,8 @@ def add_commands(commands: Any) -> None:
                              f"loopback, {REMOTE_MAX_EXAMPLES} elsewhere)")
     conformance.add_argument("--seed", type=int, default=1, help="generation seed (default 1)")
     conformance.add_argument("--operations", nargs="+", metavar="OPERATION_ID", default=(),
-                             help="only these read operationIds (default: every read; writes are never sent)")
+                             help="only these read operationIds (default: every read; writes are sent by the write "
+                             "sequences alone)")
     conformance.add_argument("--phases", default="examples,coverage,fuzzing,stateful",
                              help="comma-separated schemathesis phases (default all four; '' for none)")
     conformance.add_argument("--properties", action=argparse.BooleanOptionalAction, default=True,

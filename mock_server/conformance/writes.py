@@ -524,6 +524,10 @@ def run_writes(session: requests.Session, base_url: str, ids: Ids, report: Repor
             except (AssertionError, requests.RequestException, WriteRefused) as error:
                 result.status, result.message = "failed", str(error) or type(error).__name__
                 result.curls = list(client.log)
+            except (KeyError, TypeError, AttributeError, ValueError) as error:
+                # An answer without what the contract promises (no `id`, not an object, a link not filled).
+                result.status, result.message = "failed", f"unexpected answer: {type(error).__name__}: {error}"
+                result.curls = list(client.log)
     finally:
         budget.write_guard = None
         report.written.extend(client.written)

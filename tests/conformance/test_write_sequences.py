@@ -221,3 +221,20 @@ def test_the_unbroken_mock_passes_the_same_sequences(app: Starlette) -> None:
     with serve_asgi(app) as root:
         report = run_writes(root + "/v3", write_names=tuple(case[1] for case in CASES))
     assert report.exit_code == EXIT_PASSED, report.to_markdown()
+
+
+def test_every_link_from_a_write_can_be_followed() -> None:
+    """The sequences follow the contract's links: each names an operation and only parameters it takes."""
+    from mock_server.conformance.links import links_from, write_operations
+    from mock_server.contract import compile_contract, load_contract
+
+    contract = compile_contract(load_contract())
+    followed = 0
+    for operation_id in write_operations(contract):
+        for link in links_from(contract, operation_id):
+            target = contract.operations[link.target]
+            taken = {param.name for param in target.path_params} | set(target.query_params)
+            assert set(link.parameters) <= taken, (operation_id, link.name, set(link.parameters) - taken)
+            assert {param.name for param in target.path_params} <= set(link.parameters), (operation_id, link.name)
+            followed += 1
+    assert followed >= 30  # begin -> complete -> history, subscribe -> balances, attribute -> vouchers, ...
