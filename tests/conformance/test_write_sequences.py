@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -238,3 +240,16 @@ def test_every_link_from_a_write_can_be_followed() -> None:
             assert {param.name for param in target.path_params} <= set(link.parameters), (operation_id, link.name)
             followed += 1
     assert followed >= 30  # begin -> complete -> history, subscribe -> balances, attribute -> vouchers, ...
+
+
+def test_the_command_writes_into_the_sandbox_program_and_reports_it(app: Starlette, tmp_path: Path) -> None:
+    sandbox = str(programs(app)[1]["id"])
+    server = NotOurMock(app)
+    out = tmp_path / "report.json"
+    with serve_asgi(server) as root:
+        status = main(["conformance", "--base-url", root + "/v3", "--api-key", DEFAULT_API_KEY, "--phases", "",
+                       "--no-properties", "--allow-writes", "--program", sandbox, "--report", str(out), "--quiet"])
+    data = json.loads(out.read_text())
+    assert status == 0 and data["verdict"] == "PASSED"
+    assert data["written"] == server.writes and all(f"/programs/{sandbox}" in line for line in data["written"])
+    assert {result["scope"] for result in data["writes"]} == {f"sandbox program {sandbox}"}
