@@ -64,6 +64,8 @@ class WriteScope:
         if self.mode == MOCK:
             return None
         path = urlsplit(url).path
+        if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+            return "a dot segment could lead out of the sandbox program"
         found = _PROGRAM_PATH.search(path)
         if found is None or self.program is None or unquote(found.group(1)).lower() != self.program.lower():
             return f"writes may only name the sandbox program {self.program} (--program)"

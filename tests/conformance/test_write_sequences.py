@@ -136,6 +136,8 @@ def test_the_budget_refuses_a_write_outside_the_sandbox_before_sending_it() -> N
     assert "only name the sandbox program" in str(sandbox.refusal("POST", other))
     deleting = sandbox.refusal("DELETE", f"{base}/loyalty/config/programs/{sandbox.program}")
     assert deleting == "the sandbox program itself is never deleted"
+    escape = f"{base}/loyalty/balance/programs/{sandbox.program}/%2E%2E/{other.split('/')[-2]}/transactions"
+    assert "dot segment" in str(sandbox.refusal("POST", escape))
     assert WriteScope(MOCK).refusal("POST", f"{base}/loyalty/config/programs") is None
 
     budget = RequestBudget(read_only=True, write_guard=sandbox.refusal)
