@@ -184,7 +184,9 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
                        seed=options.seed, shrink=options.shrink and options.budget.max_requests is None,
                        only=options.property_names)
     scope = write_scope(options, ids, report)
-    if scope is not None and not options.budget.stopped:
+    if scope is not None and options.budget.stopped:
+        report.notes.append("write sequences not run: the request budget was spent first")
+    elif scope is not None:
         from mock_server.conformance.writes import run_writes
         from mock_server.contract.operations import compile_contract
 
