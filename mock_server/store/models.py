@@ -133,6 +133,19 @@ def add_period(ms: int, value: int, unit: str) -> int:
     return calendar.timegm(moved.utctimetuple()) * 1000 + ms % 1000
 
 
+def period_start(ms: int, unit: str) -> int:
+    """The start (UTC) of the calendar hour, day, ISO week (Monday), month or year holding `ms`."""
+    if unit == "hour":
+        return ms - ms % HOUR
+    day_start = ms - ms % DAY
+    if unit == "day":
+        return day_start
+    if unit == "week":
+        return day_start - datetime.fromtimestamp(day_start / 1000, tz=UTC).weekday() * DAY
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return calendar.timegm((moment.year, moment.month if unit == "month" else 1, 1, 0, 0, 0)) * 1000
+
+
 def freeze(value: Any) -> Any:
     """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
     if isinstance(value, Mapping):
@@ -207,6 +220,13 @@ class BalanceDefinition:
     created_at: int
     updated_at: int
     published: bool
+    # Set when deleted through the API: the record stays (members' ledgers stay aligned with the
+    # program's definitions by position) but every read treats it as gone.
+    deleted_at: int | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def internal(self) -> bool:
@@ -217,10 +237,24 @@ class BalanceDefinition:
         return unit_scale(self.unit)
 
     def credit_expiry(self, completed_at: int) -> int | None:
-        """When a credit completed at `completed_at` lapses (None: never)."""
-        if self.duration_value is None or self.duration_unit is None:
-            return None
-        return add_period(completed_at, self.duration_value, self.duration_unit)
+        """When a credit completed at `completed_at` lapses (None: never): its lifetime later (moved to
+        the start or end of that period by the modifier), or at the end of the next yearly dd/mm day."""
+        if self.duration_value is not None and self.duration_unit is not None:
+            moment = add_period(completed_at, self.duration_value, self.duration_unit)
+            if self.duration_modifier == "startOfPeriod":
+                return period_start(moment, self.duration_unit)
+            if self.duration_modifier == "endOfPeriod":
+                return add_period(period_start(moment, self.duration_unit), 1, self.duration_unit) - 1
+            return moment
+        if self.expiration_date:
+            day, month = (int(part) for part in self.expiration_date.split("/"))
+            year = datetime.fromtimestamp(completed_at / 1000, tz=UTC).year
+            for candidate in (year, year + 1):
+                last = calendar.monthrange(candidate, month)[1]  # 29/02 in a common year: the 28th
+                moment = calendar.timegm((candidate, month, min(day, last), 23, 59, 59)) * 1000 + 999
+                if moment > completed_at:
+                    return moment
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +407,8 @@ class Transaction:
     reject_reason: str | None
     balance_expiration_date: int | None  # credits that completed (and expired ones)
     meta: Meta
+    event_time: int | None = None  # when the business event happened, as the client said
+    expires_at: int | None = None  # a draft that is not completed by then can no longer be (ttl, order expiry)
 
     @property
     def counts(self) -> bool:

@@ -256,7 +256,9 @@ class ProgramData:
         return ProgramData(**parts)
 
     def visible(self, entity: Any, version: str) -> bool:
-        """In the draft version everything is; in the active one, only what was published."""
+        """In the draft version everything is; in the active one, only what was published. Deleted: never."""
+        if getattr(entity, "deleted_at", None) is not None:
+            return False
         if version == "draft":
             return True
         return self.program.has_active_version and bool(entity.published)
@@ -495,6 +497,7 @@ def _program_summary(data: ProgramData, sample: int) -> dict[str, Any]:
                 "limitIds": [limit.id for limit in data.limits_of(definition.id)],
             }
             for definition in data.definitions
+            if not definition.deleted
         ],
         "tierGroups": [
             {
