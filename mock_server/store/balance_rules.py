@@ -100,16 +100,17 @@ def verdict(
     """(amount that would move, reject reason or None) for a transaction applied now.
 
     The overtaking strategy only governs the balance cap (`maxAmount`): `partial` credits what
-    still fits, `strict` refuses. Per-transaction caps and balance limits always refuse.
+    still fits, `strict` refuses. Per-transaction caps (judged on what would be credited) and
+    balance limits always refuse.
     """
     if kind == "credit":
-        if amount > definition.max_credit_amount_limit:
-            return amount, "max_credit_amount_exceeded"
         room = definition.max_amount - ledger.value
         if amount > room:
             if definition.overtaking_strategy != "partial" or room <= 0:
                 return amount, "max_amount_exceeded"
             amount = room
+        if amount > definition.max_credit_amount_limit:
+            return amount, "max_credit_amount_exceeded"
     else:
         if amount > definition.max_debit_amount_limit:
             return amount, "max_debit_amount_exceeded"
