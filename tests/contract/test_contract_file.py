@@ -1538,3 +1538,19 @@ def test_checkers_catch_a_broken_copy(spec, export):
     assert any("beginTransaction" in p and "413" in p for p in problems)
     assert any("completeTransaction" in p and "takes none" in p for p in problems)
     assert any("createVoucher" in p and "VoucherCreate" in p for p in problems)
+
+
+def _null_keys(node: Any, path: str) -> list[str]:
+    """Keys whose value is null: in YAML flow style, an unquoted comma splits a description into a stray key."""
+    if isinstance(node, dict):
+        found = [f"{path}/{key}" for key, value in node.items() if value is None]
+        for key, value in node.items():
+            found.extend(_null_keys(value, f"{path}/{key}"))
+        return found
+    if isinstance(node, list):
+        return [hit for index, item in enumerate(node) for hit in _null_keys(item, f"{path}/{index}")]
+    return []
+
+
+def test_no_key_is_left_without_a_value(spec):
+    assert _null_keys(spec, "") == []
