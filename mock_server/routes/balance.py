@@ -59,7 +59,10 @@ def definition_item(definition: BalanceDefinition) -> dict[str, Any]:
         "id": definition.id,
         "name": definition.name,
         "description": definition.description,
-        "imageRef": definition.image_ref,
+    }
+    if definition.image_ref:  # a definition created without an image has none to show (the field is a URI)
+        item["imageRef"] = definition.image_ref
+    item.update({
         "meta": thaw(definition.meta),
         "unit": definition.unit,
         "minAmount": render_amount(definition.min_amount, scale),
@@ -69,7 +72,7 @@ def definition_item(definition: BalanceDefinition) -> dict[str, Any]:
         "balanceOptionAmountOvertakingStrategy": definition.overtaking_strategy,
         "balanceOptionCreditRounding": definition.credit_rounding,
         "balanceOptionDebitRounding": definition.debit_rounding,
-    }
+    })
     # A credit lifetime or a yearly expiry day: only the one that applies is shown.
     if definition.duration_value is not None:
         item["balanceAvailabilityDurationValue"] = definition.duration_value

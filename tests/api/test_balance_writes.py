@@ -12,15 +12,21 @@ from typing import Any
 import httpx2
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.contract import compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator, load_validator
 from mock_server.fixtures import shipped_fixture
 from mock_server.store.world import ProgramData, World
 from tests.api.support import UNKNOWN_UUID, Api, client_for, make_settings, world_of
 
 WIDGET_PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"
+
+# Handlers receive request bodies once the `bodies` branch is merged (until then the pipeline passes none).
+pytestmark = pytest.mark.skipif(
+    not compile_contract(load_contract()).operations["beginTransaction"].has_body,
+    reason="the pipeline does not read write bodies yet (bodies branch not merged)",
+)
 
 
 @pytest.fixture(scope="module")
