@@ -6,6 +6,7 @@ would see them) and from the documented rules, never from the answer under test.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -637,3 +638,26 @@ def test_an_order_the_rules_would_reject_is_refused_and_leaves_nothing():
         backend.balances.create_order(pid, balance_definition_id=bdid, amount=5, contact_id=cid,
                                       due_at="2026-11-02T00:00:00Z", expires_at="2026-10-01T00:00:00Z")
     assert _reads(backend, pid, cid, bdid) == before
+
+
+def test_concurrent_credits_to_one_member_all_count():
+    backend = Backend(WORLD)
+    data = _program(backend, "active")
+    member = _funded(data)
+    pid, cid, bdid = data.id, member.contact_id, data.definitions[0].id
+    before, count = _balance(backend, pid, cid, bdid), len(member.ledgers[0].transactions)
+
+    def credit() -> None:
+        for _ in range(10):
+            backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=1, contact_id=cid,
+                                               auto_complete=True)
+
+    threads = [threading.Thread(target=credit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _balance(backend, pid, cid, bdid) == before + 80
+    assert len(_member(backend, pid, cid).ledgers[0].transactions) == count + 80
+    assert backend.writes == 80
+    _check_ledger(backend, pid, cid, bdid)
