@@ -56,6 +56,11 @@ class MethodNotAllowed(ApiError):
     code = "method_not_allowed"
 
 
+class Conflict(ApiError):
+    status = 409
+    code = "duplicate_parameter"
+
+
 class InvalidParameter(ApiError):
     status = 422
     code = "invalid_parameter"
@@ -108,7 +113,7 @@ class NoContent(Exception):
 # (`Prefer: code=NNN`) or choose from the contract.
 ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, InvalidParameter,
+    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, Conflict, InvalidParameter,
                 FailedDependency, TooManyRequests, InternalError)
 }
 

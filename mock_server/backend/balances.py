@@ -26,7 +26,6 @@ from mock_server.store.balance_rules import (
     to_minor,
     verdict,
     with_ledger,
-    with_pending_edits,
     with_replaced,
     with_transaction,
 )
@@ -105,8 +104,7 @@ class Balances:
                                            **fields, created_at=now, updated_at=now, published=False)
             data = b.writable(data)
             data.members.add_definition()
-            data = data.replace(definitions=(*data.definitions, definition), program=with_pending_edits(data.program))
-            b.put_program(data)
+            data = b.edit_config(data, now, definitions=(*data.definitions, definition))
             # Members held as changed records gain their empty ledger; generated ones get it from the source.
             for member in b.world.changed_members(data.id):
                 empty = Ledger(definition.id, 0, member.subscription.created_at, (), ())
@@ -125,9 +123,8 @@ class Balances:
                                        f"{old.unit}; its unit cannot change to {fields['unit']}")
             now = b.stamp()
             definition = replace(old, **fields, updated_at=now)
-            data = data.replace(definitions=tuple(definition if d.id == old.id else d for d in data.definitions),
-                                program=with_pending_edits(data.program))
-            b.put_program(data)
+            data = b.edit_config(data, now,
+                                 definitions=tuple(definition if d.id == old.id else d for d in data.definitions))
             return data, definition
 
     def delete_definition(self, pid: str, bdid: str) -> None:
@@ -146,11 +143,11 @@ class Balances:
                                            f"('{reward.name}'); change the reward first")
             now = b.stamp()
             gone = replace(old, deleted_at=now, updated_at=now)
-            b.put_program(data.replace(
+            b.edit_config(
+                data, now,
                 definitions=tuple(gone if d.id == old.id else d for d in data.definitions),
                 limits=tuple(limit for limit in data.limits if limit.balance_definition_id != old.id),
-                program=with_pending_edits(data.program),
-            ))
+            )
 
     # ------------------------------------------------------------- limits
 
@@ -164,7 +161,7 @@ class Balances:
             now = b.stamp()
             limit = BalanceLimit(id=b.new_id(), balance_definition_id=definition.id, **fields,
                                  created_at=now, updated_at=now, published=False)
-            b.put_program(data.replace(limits=(*data.limits, limit), program=with_pending_edits(data.program)))
+            b.edit_config(data, now, limits=(*data.limits, limit))
             return definition, limit
 
     def update_limit(
@@ -178,8 +175,7 @@ class Balances:
             fields = limit_fields(body, definition)
             now = b.stamp()
             limit = replace(old, **fields, updated_at=now)
-            b.put_program(data.replace(limits=tuple(limit if item.id == old.id else item for item in data.limits),
-                                       program=with_pending_edits(data.program)))
+            b.edit_config(data, now, limits=tuple(limit if item.id == old.id else item for item in data.limits))
             return definition, limit
 
     def delete_limit(self, pid: str, bdid: str, blid: str) -> None:
@@ -188,9 +184,8 @@ class Balances:
             data = b.program(pid)
             definition = self._definition(data, bdid, "bdid")
             old = self._limit(data, definition, blid)
-            b.stamp()
-            b.put_program(data.replace(limits=tuple(item for item in data.limits if item.id != old.id),
-                                       program=with_pending_edits(data.program)))
+            now = b.stamp()
+            b.edit_config(data, now, limits=tuple(item for item in data.limits if item.id != old.id))
 
     # ------------------------------------------------------------- member balances
 

@@ -28,7 +28,6 @@ from mock_server.store.models import (
     BalanceDefinition,
     BalanceLimit,
     Ledger,
-    LoyaltyProgram,
     Member,
     Transaction,
     add_period,
@@ -36,6 +35,7 @@ from mock_server.store.models import (
     period_start,
     render_amount,
     unit_scale,
+    yearly_day,
 )
 
 # Amounts beyond this many minor units are refused: balances live in 64-bit columns.
@@ -237,7 +237,7 @@ def definition_fields(body: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidParameter("Invalid body: give a credit lifetime ('balanceAvailabilityDuration*') or a yearly "
                                "'balanceExpirationDate', not both")
     if expiry_day is not None:
-        day, month = (int(part) for part in expiry_day.split("/"))
+        day, month = yearly_day(expiry_day)
         if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
             raise InvalidParameter(f"Invalid 'balanceExpirationDate': {expiry_day} is no day of the year")
     meta = body.get("meta")
@@ -273,8 +273,3 @@ def limit_fields(body: Mapping[str, Any], definition: BalanceDefinition) -> dict
         "value": to_minor(value, definition.scale, "value") if constraint == "amount" else int(value),
         "sliding_schedule": bool(body.get("slidingSchedule", False)),
     }
-
-
-def with_pending_edits(program: LoyaltyProgram) -> LoyaltyProgram:
-    """A published program whose configuration changed has edits waiting for the next publish."""
-    return replace(program, state="draft") if program.state == "active" else program

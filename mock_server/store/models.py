@@ -19,7 +19,7 @@ import calendar
 import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -146,6 +146,37 @@ def period_start(ms: int, unit: str) -> int:
     return calendar.timegm((moment.year, moment.month if unit == "month" else 1, 1, 0, 0, 0)) * 1000
 
 
+def yearly_day(day_month: str) -> tuple[int, int]:
+    """(day, month) of a yearly ``dd/mm`` date; raises ValueError on anything else."""
+    day_text, _, month_text = day_month.partition("/")
+    day, month = int(day_text), int(month_text)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and len(day_text) == 2 and len(month_text) == 2):
+        raise ValueError(f"not a dd/mm date: {day_month!r}")
+    return day, month
+
+
+def _yearly_at(year: int, day: int, month: int) -> int:
+    # 29/02 falls on the 28th in common years: the day is kept inside its month.
+    day = min(day, calendar.monthrange(year, month)[1])
+    return calendar.timegm((year, month, day, 0, 0, 0)) * 1000
+
+
+def next_yearly(ms: int, day_month: str) -> int:
+    """The first midnight (UTC) of the yearly `day_month` strictly after `ms`."""
+    day, month = yearly_day(day_month)
+    year = datetime.fromtimestamp(ms / 1000, tz=UTC).year
+    moment = _yearly_at(year, day, month)
+    return moment if moment > ms else _yearly_at(year + 1, day, month)
+
+
+def previous_yearly(ms: int, day_month: str) -> int:
+    """The last midnight (UTC) of the yearly `day_month` at or before `ms`."""
+    day, month = yearly_day(day_month)
+    year = datetime.fromtimestamp(ms / 1000, tz=UTC).year
+    moment = _yearly_at(year, day, month)
+    return moment if moment <= ms else _yearly_at(year - 1, day, month)
+
+
 def freeze(value: Any) -> Any:
     """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
     if isinstance(value, Mapping):
@@ -237,24 +268,22 @@ class BalanceDefinition:
         return unit_scale(self.unit)
 
     def credit_expiry(self, completed_at: int) -> int | None:
-        """When a credit completed at `completed_at` lapses (None: never): its lifetime later (moved to
-        the start or end of that period by the modifier), or at the end of the next yearly dd/mm day."""
-        if self.duration_value is not None and self.duration_unit is not None:
-            moment = add_period(completed_at, self.duration_value, self.duration_unit)
-            if self.duration_modifier == "startOfPeriod":
-                return period_start(moment, self.duration_unit)
-            if self.duration_modifier == "endOfPeriod":
-                return add_period(period_start(moment, self.duration_unit), 1, self.duration_unit) - 1
-            return moment
-        if self.expiration_date:
-            day, month = (int(part) for part in self.expiration_date.split("/"))
-            year = datetime.fromtimestamp(completed_at / 1000, tz=UTC).year
-            for candidate in (year, year + 1):
-                last = calendar.monthrange(candidate, month)[1]  # 29/02 in a common year: the 28th
-                moment = calendar.timegm((candidate, month, min(day, last), 23, 59, 59)) * 1000 + 999
-                if moment > completed_at:
-                    return moment
-        return None
+        """When a credit completed at `completed_at` lapses (None: never).
+
+        A yearly expiry date lapses every credit at the next midnight of that day after it completed
+        ("the balance expires when this date next appears in the calendar"). A lifetime ends that long
+        after completion, moved to the start or the end of its period by the modifier.
+        """
+        if self.expiration_date is not None:
+            return next_yearly(completed_at, self.expiration_date)
+        if self.duration_value is None or self.duration_unit is None:
+            return None
+        moment = add_period(completed_at, self.duration_value, self.duration_unit)
+        if self.duration_modifier == "startOfPeriod":
+            return period_start(moment, self.duration_unit)
+        if self.duration_modifier == "endOfPeriod":
+            return add_period(period_start(moment, self.duration_unit), 1, self.duration_unit) - 1
+        return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +310,8 @@ class TierGroup:
     tier_ids: tuple[str, ...]  # lowest first
     upgrade_strategy: str
     downgrade_strategy: str
+    # Schedules of the strategies that are not real time: every durationValue durationUnit from the
+    # anniversary, or, with a scheduledDate (dd/mm), every year on that day for all members.
     upgrade_schedule: Meta | None
     downgrade_schedule: Meta | None
     created_at: int
@@ -360,7 +391,7 @@ class Reward:
     code_pool_id: str | None
     code_generator_id: str | None
     code_count: int
-    expiration_value: int  # lifetime of an issued voucher
+    expiration_value: int  # lifetime of an issued voucher, unless a fixed expiration date is set
     expiration_unit: str
     attribution_per_consumer: int
     redeem_per_consumer: int
@@ -374,11 +405,18 @@ class Reward:
     created_at: int
     updated_at: int
     published: bool
+    expiration_date: int | None = None  # a fixed expiry of every issued voucher, instead of a lifetime
 
     @property
     def issues_vouchers(self) -> bool:
         """Vouchers exist for rewards that went live at some point."""
         return self.state != "draft"
+
+    def voucher_expiry(self, created_at: int) -> int:
+        """When a voucher issued at `created_at` expires: the fixed date, or the end of its lifetime."""
+        if self.expiration_date is not None:
+            return self.expiration_date
+        return add_period(created_at, self.expiration_value, self.expiration_unit)
 
 
 # -------------------------------------------------------------------------- members
@@ -473,12 +511,31 @@ class Voucher:
 
 
 @dataclass(frozen=True, slots=True)
+class TierAssignment:
+    """A tier given to a member by hand (addSubscriptionToTier), whatever the balance.
+
+    It holds while the member's balance on the group's definition stays what it was
+    when the tier was given (`balance`); the next change of that balance re-evaluates
+    the tier in real time, as every other member's.
+    """
+
+    id: str
+    group_id: str
+    tier_id: str
+    balance: int  # minor units, on the group's balance definition, when assigned
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """Everything about one subscribed contact of one program."""
 
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
+    # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
+    # default must be hashable, a mapping proxy is not).
+    tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
 
     @property
     def contact_id(self) -> int:

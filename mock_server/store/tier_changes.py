@@ -13,17 +13,15 @@ from mock_server.store.world import ProgramData
 
 
 def newly_reached_tiers(data: ProgramData, before: Member, after: Member) -> list[Tier]:
-    """Tiers `after` stands on or passed that `before` had not reached, group by group (creation order),
-    lowest first within a group. A jump over several thresholds lists every tier crossed."""
+    """Tiers `after` stands on or passed that `before` was below, group by group (creation order), lowest
+    first within a group: a jump over several tiers lists each. A tier given by hand counts as where the
+    member stood (`ProgramData.standing_of`)."""
     reached: list[Tier] = []
     for group in data.tier_groups:
-        definition = data.definition_by_id.get(group.balance_definition_id)
-        if definition is None or definition.deleted:
-            continue
-        old = before.ledgers[definition.index].value
-        new = after.ledgers[definition.index].value
-        if new <= old:
-            continue
-        scale = definition.scale
-        reached.extend(tier for tier in data.tiers_of(group) if old < tier.threshold * scale <= new)
+        tiers = data.tiers_of(group)
+        old, _ = data.standing_of(group, before)
+        new, _ = data.standing_of(group, after)
+        low = tiers.index(old) + 1 if old is not None else 0
+        high = tiers.index(new) + 1 if new is not None else 0
+        reached.extend(tiers[low:high])
     return reached

@@ -241,11 +241,11 @@ def test_a_refused_transaction_changes_no_read(change, error, match):
 
 def test_programs_and_definitions_must_be_published_for_transactions():
     backend = Backend(WORLD)
-    inactive = _program(backend, "inactive")
-    member = WORLD.member_at(inactive, 0)
+    inactive = _program(backend, "inactive")  # never published, so nobody could enrol
     with pytest.raises(InvalidParameter, match="is not published"):
         backend.balances.begin_transaction(inactive.id, balance_definition_id=inactive.definitions[0].id,
-                                           amount=10, contact_id=member.contact_id)
+                                           amount=10, contact_id=WORLD.member_at(_program(backend, "active"), 0)
+                                           .contact_id)
     draft = _program(backend, "draft")
     pending = next(d for d in draft.definitions if not d.published)
     with pytest.raises(InvalidParameter, match="not published yet"):
@@ -661,3 +661,17 @@ def test_concurrent_credits_to_one_member_all_count():
     assert len(_member(backend, pid, cid).ledgers[0].transactions) == count + 80
     assert backend.writes == 80
     _check_ledger(backend, pid, cid, bdid)
+
+
+def test_a_tier_given_by_hand_is_where_newly_reached_tiers_start():
+    backend = Backend(WIDGET)
+    data = WIDGET.program_by_name("Storefront Rewards")
+    assert data is not None
+    group = data.tier_groups[0]
+    bronze = data.tiers_of(group)[0]
+    backend.tiers.assign(data.id, 12345, bronze.id)
+    before = _member(backend, data.id, 12345)
+    backend.balances.begin_transaction(data.id, balance_definition_id=data.definitions[0].id, amount=200,
+                                       contact_id=12345, auto_complete=True)
+    after = _member(backend, data.id, 12345)
+    assert [t.name for t in newly_reached_tiers(_now(backend, data.id), before, after)] == ["Silver", "Gold"]

@@ -15,7 +15,6 @@ import pytest
 from brevo import Brevo
 from brevo.errors import NotFoundError, UnprocessableEntityError
 
-from mock_server.contract import compile_contract, load_contract
 from mock_server.fixtures import shipped_fixture
 from mock_server.store.world import ProgramData, World
 from mock_server.testing import RunningMock, running_mock
@@ -23,13 +22,6 @@ from tests.api.support import UNKNOWN_UUID, make_settings
 
 WIDGET_PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"
 NO_RETRY: Any = {"max_retries": 0}
-
-# Handlers receive request bodies once the `bodies` branch is merged (until then the pipeline passes none).
-pytestmark = pytest.mark.skipif(
-    not compile_contract(load_contract()).operations["beginTransaction"].has_body,
-    reason="the pipeline does not read write bodies yet (bodies branch not merged)",
-)
-
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[RunningMock]:
