@@ -20,6 +20,7 @@ from mock_server.errors import InvalidParameter, UnknownResource
 from mock_server.store.balance_rules import (
     apply_completed,
     balance_opened,
+    check_span,
     definition_fields,
     find_transaction,
     limit_fields,
@@ -231,6 +232,10 @@ class Balances:
             member = self._member_of_body(data, contact_id, loyalty_subscription_id)
             kind, minor = self._kind_and_amount(definition, amount, transaction_type)
             event = self._moment(event_time, "eventTime")
+            if ttl is not None:
+                check_span(ttl, "second", "ttl")
+            if balance_expiry_minutes is not None:
+                check_span(balance_expiry_minutes, "minute", "balanceExpiryInMinutes")
             now = b.stamp()
             draft = Transaction(
                 id=b.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=minor,

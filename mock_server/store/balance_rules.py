@@ -60,6 +60,21 @@ def to_minor(amount: float | int, scale: int, field: str, rounding: str = "natur
     return size if exact >= 0 else -size
 
 
+# Spans (limit windows, credit lifetimes, ttl) beyond a century are refused: dates must stay renderable.
+MAX_SPAN_YEARS = 100
+_UNITS_PER_CENTURY = {"second": 100 * 366 * 86_400, "minute": 100 * 366 * 1440, "hour": 100 * 366 * 24,
+                      "day": 100 * 366, "week": 100 * 53, "month": 100 * 12, "year": 100}
+
+
+def check_span(value: int, unit: str, field: str) -> int:
+    """`value` units, if that is at most `MAX_SPAN_YEARS` years (a 422 naming `field` otherwise)."""
+    most = _UNITS_PER_CENTURY[unit]
+    if value > most:
+        raise InvalidParameter(f"Invalid '{field}': {value} {unit}s is more than the mock accepts "
+                               f"({most}, {MAX_SPAN_YEARS} years)")
+    return value
+
+
 def default_cap(unit: str) -> int:
     """The caps a definition gets when its body gives none (minor units), as seeded definitions have."""
     return (1_000_000 if unit == POINTS else 10_000) * unit_scale(unit)
@@ -236,6 +251,8 @@ def definition_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     if duration_value is not None and expiry_day is not None:
         raise InvalidParameter("Invalid body: give a credit lifetime ('balanceAvailabilityDuration*') or a yearly "
                                "'balanceExpirationDate', not both")
+    if duration_value is not None:
+        check_span(duration_value, duration_unit, "balanceAvailabilityDurationValue")
     if expiry_day is not None:
         day, month = yearly_day(expiry_day)
         if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
@@ -265,10 +282,12 @@ def limit_fields(body: Mapping[str, Any], definition: BalanceDefinition) -> dict
     """The fields of a balance limit from a create or replace body; an amount cap in minor units."""
     constraint = body["constraintType"]
     value = body["value"]
+    if constraint == "transaction" and value > MAX_MINOR:
+        raise InvalidParameter(f"Invalid 'value': {value} transactions is more than the mock accepts ({MAX_MINOR})")
     return {
         "transaction_type": body["transactionType"],
         "constraint_type": constraint,
-        "duration_value": body["durationValue"],
+        "duration_value": check_span(body["durationValue"], body["durationUnit"], "durationValue"),
         "duration_unit": body["durationUnit"],
         "value": to_minor(value, definition.scale, "value") if constraint == "amount" else int(value),
         "sliding_schedule": bool(body.get("slidingSchedule", False)),
