@@ -244,7 +244,8 @@ class Balances:
                 expires_at=now + ttl * SECOND if ttl is not None and not auto_complete else None,
             )
             lifetime = balance_expiry_minutes * MINUTE if auto_complete and balance_expiry_minutes else None
-            return self._settle(data, member, definition, draft, now, complete=auto_complete, lifetime=lifetime)
+            return self._settle(data, member, definition, draft, now, new=True, complete=auto_complete,
+                                lifetime=lifetime)
 
     def complete_transaction(self, pid: str, tid: str) -> TransactionResult:
         """A draft applied to the balance (or `rejected` if a rule refuses it now); 422 unless a draft."""
@@ -260,7 +261,7 @@ class Balances:
             if tx.expires_at is not None and now > tx.expires_at:
                 raise InvalidParameter(f"Transaction {tx.id} expired at {iso(tx.expires_at)} (its ttl or "
                                        f"order expiry) and can no longer be completed; cancel it")
-            return self._settle(data, member, definition, tx, now, complete=True, lifetime=None)
+            return self._settle(data, member, definition, tx, now, new=False, complete=True, lifetime=None)
 
     def cancel_transaction(self, pid: str, tid: str) -> TransactionResult:
         """A draft voided; a completed transaction cannot be (refund it with a debit)."""
@@ -313,7 +314,7 @@ class Balances:
                 status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
                 reject_reason=None, balance_expiration_date=None, meta=order_meta, expires_at=lapse,
             )
-            result = self._settle(data, member, definition, draft, now, complete=False, lifetime=None)
+            result = self._settle(data, member, definition, draft, now, new=True, complete=False, lifetime=None)
             signed = minor if kind == "credit" else -minor
             return OrderResult(order_id, signed, due, lapse, order_meta, now, result)
 
@@ -327,6 +328,7 @@ class Balances:
         tx: Transaction,
         now: int,
         *,
+        new: bool,
         complete: bool,
         lifetime: int | None,
     ) -> TransactionResult:
@@ -334,7 +336,7 @@ class Balances:
         ledger = member.ledgers[definition.index]
         moved, reason = verdict(definition, self._limits(data, definition), ledger, tx.transaction_type,
                                 tx.amount, now)
-        known = find_transaction(ledger, tx.id) is not None
+        known = not new  # a draft of the ledger being judged again, else a transaction created now
         balance = None
         if reason is not None:
             tx = replace(tx, status="rejected", rejected_at=now, reject_reason=reason)
@@ -345,7 +347,7 @@ class Balances:
                 expiry = now + lifetime if lifetime is not None else definition.credit_expiry(now)
             tx = replace(tx, amount=moved, status="completed", completed_at=now, balance_expiration_date=expiry,
                          expires_at=None)
-            ledger = apply_completed(ledger, tx, self.backend.new_id())
+            ledger = apply_completed(ledger, tx, self.backend.new_id(), known=known)
             balance = ledger.value
         else:
             ledger = with_transaction(ledger, tx)

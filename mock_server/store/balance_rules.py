@@ -159,15 +159,14 @@ def with_replaced(ledger: Ledger, tx: Transaction) -> Ledger:
     return replace(ledger, transactions=transactions, updated_at=max(ledger.updated_at, tx.last_event_at))
 
 
-def apply_completed(ledger: Ledger, tx: Transaction, active_id: str) -> Ledger:
-    """The balance after a completed transaction (already in the ledger, or appended if new).
+def apply_completed(ledger: Ledger, tx: Transaction, active_id: str, *, known: bool) -> Ledger:
+    """The balance after a completed transaction (`known`: one of the ledger's, else appended as new).
 
     A credit adds an active balance (id `active_id`) expiring as the transaction says; a debit
     consumes active balances oldest first. The caller has checked that a debit fits.
     """
     if tx.status != "completed" or tx.completed_at is None:
         raise ValueError(f"transaction {tx.id} is not completed")
-    known = find_transaction(ledger, tx.id) is not None
     transactions = (tuple(tx if old.id == tx.id else old for old in ledger.transactions) if known
                     else (*ledger.transactions, tx))
     active: list[ActiveBalance] = list(ledger.active_balances)

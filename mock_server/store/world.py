@@ -131,10 +131,14 @@ class MemberTable:
             if column[position] == new:
                 continue
             order = self._orders[d][field]
-            del order[order.index(position)]
+            # Ascending by the column, ties by position (= contact id order), as `_order_by` sorts: the
+            # member is found and placed by bisection, not by a scan of every member.
+            def key(p: int, column: array = column) -> tuple[int, int]:
+                return column[p], p
+
+            del order[bisect_left(order, (column[position], position), key=key)]
             column[position] = new
-            # Ascending by the column, ties by position (= contact id order), as `_order_by` sorts.
-            insort(order, position, key=lambda p, column=column: (column[p], p))
+            insort(order, position, key=key)
         self.counts[d][position] = count
 
     def insert(self, contact_id: int, subscription_id: str, subscribed_at: int) -> int:

@@ -708,3 +708,13 @@ def test_values_beyond_what_dates_and_columns_hold_are_refused_by_name(write, ma
     with pytest.raises(InvalidParameter, match=match):
         write(backend, data.id, bdid, cid)
     assert _reads(backend, data.id, cid, bdid) == before
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 19), st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=40))
+def test_member_orders_stay_sorted_with_ties_by_contact_after_any_summary_changes(changes):
+    table = _program(WORLD, "active").members.copy()
+    for position, value, moment in changes:
+        table.set_summary(position % len(table), 0, value, 1, moment)  # few distinct values: many ties
+    for field, column in (("value", table.values[0]), ("updatedAt", table.updated_at[0])):
+        assert list(table.order(0, field)) == sorted(range(len(table)), key=lambda p, c=column: (c[p], p))
