@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import InvalidParameter, UnknownResource
 from mock_server.store.balance_rules import (
+    Completions,
     apply_completed,
     balance_opened,
     check_span,
@@ -91,6 +92,8 @@ class Balances:
         self._world: World | None = None  # the world the index describes (a reset starts a new one)
         self._index: dict[str, tuple[str, int]] = {}  # transaction id -> (program id, contact id)
         self._indexed: set[tuple[str, int]] = set()  # members whose whole history is in the index
+        # (program id, contact id, definition id) -> completions of the member's ledger, for limit windows
+        self._completions: dict[tuple[str, int, str], Completions] = {}
 
     # ------------------------------------------------------------- definitions
 
@@ -303,7 +306,8 @@ class Balances:
                 raise InvalidParameter(f"Invalid 'expiresAt': {expires_at} is not after the order's creation "
                                        f"({iso(now)})")
             ledger = member.ledgers[definition.index]
-            _, reason = verdict(definition, self._limits(data, definition), ledger, kind, minor, now)
+            completions = self._completions_of(data.id, member.contact_id, ledger)
+            _, reason = verdict(definition, self._limits(data, definition), ledger, kind, minor, now, completions)
             if reason is not None:
                 raise InvalidParameter(f"Order refused: {reason} ({kind} of {amount} on balance definition "
                                        f"{definition.id} for contact {member.contact_id})")
@@ -334,8 +338,9 @@ class Balances:
     ) -> TransactionResult:
         """Judge `tx` (new, or a draft of the member's) now; record it as rejected, draft or completed."""
         ledger = member.ledgers[definition.index]
+        completions = self._completions_of(data.id, member.contact_id, ledger)
         moved, reason = verdict(definition, self._limits(data, definition), ledger, tx.transaction_type,
-                                tx.amount, now)
+                                tx.amount, now, completions)
         known = not new  # a draft of the ledger being judged again, else a transaction created now
         balance = None
         if reason is not None:
@@ -353,6 +358,8 @@ class Balances:
             ledger = with_transaction(ledger, tx)
         after = with_ledger(member, definition.index, ledger)
         self._commit(data, member, after)
+        self._completions[(data.id, member.contact_id, definition.id)] = completions.moved_to(
+            ledger, tx if balance is not None else None)
         if balance is not None:
             self._tiers_moved(data.id, member, after)
         return TransactionResult(data.id, member.contact_id, definition, tx, balance)
@@ -493,7 +500,14 @@ class Balances:
         """Start a new index when the backend's world was replaced (a reset)."""
         world = self.backend.world
         if self._world is not world:
-            self._world, self._index, self._indexed = world, {}, set()
+            self._world, self._index, self._indexed, self._completions = world, {}, set(), {}
+
+    def _completions_of(self, program_id: str, contact_id: int, ledger: Ledger) -> Completions:
+        """The completions of `ledger`: carried along from this backend's last write to it, else counted anew
+        (the first time, or when another part of the mock changed the ledger since)."""
+        self._fresh()
+        found = self._completions.get((program_id, contact_id, ledger.balance_definition_id))
+        return found if found is not None and found.ledger is ledger else Completions.of(ledger)
 
     def _index_member(self, program_id: str, member: Member) -> None:
         key = (program_id, member.contact_id)

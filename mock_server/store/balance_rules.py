@@ -16,6 +16,7 @@ limit over its window) and ``insufficient_balance`` (a debit beyond what is ther
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -91,17 +92,59 @@ def window_start(limit: BalanceLimit, now: int) -> int:
     return add_period(period_start(now, limit.duration_unit), 1 - limit.duration_value, limit.duration_unit)
 
 
-def breaches(limit: BalanceLimit, ledger: Ledger, kind: str, amount: int, now: int) -> bool:
+class Completions:
+    """A ledger's completed transactions by kind, ascending by completion, with running amount totals:
+    what a limit's window holds is two bisections, whatever the length of the history.
+
+    Built once from a ledger (`of`), then carried along by the backend as its own completions append to
+    it (the clock never goes back, so a completion is always the latest).
+    """
+
+    __slots__ = ("ledger", "times", "totals")
+
+    def __init__(self, ledger: Ledger, times: dict[str, list[int]], totals: dict[str, list[int]]) -> None:
+        self.ledger = ledger  # the ledger this describes
+        self.times = times  # kind -> completion moments, ascending
+        self.totals = totals  # kind -> running sums of amounts, one more entry than `times` (starts at 0)
+
+    @classmethod
+    def of(cls, ledger: Ledger) -> Completions:
+        done = sorted((tx.completed_at, tx.transaction_type, tx.amount) for tx in ledger.transactions
+                      if tx.status == "completed" and tx.completed_at is not None)
+        times: dict[str, list[int]] = {"credit": [], "debit": []}
+        totals: dict[str, list[int]] = {"credit": [0], "debit": [0]}
+        for moment, kind, amount in done:
+            times[kind].append(moment)
+            totals[kind].append(totals[kind][-1] + amount)
+        return cls(ledger, times, totals)
+
+    def moved_to(self, ledger: Ledger, completed: Transaction | None = None) -> Completions:
+        """The same completions describing `ledger` (the next state of this one), plus `completed` if given."""
+        if completed is not None and completed.completed_at is not None:
+            times = self.times[completed.transaction_type]
+            if times and completed.completed_at < times[-1]:
+                return Completions.of(ledger)  # not the latest: start over rather than misplace it
+            times.append(completed.completed_at)
+            totals = self.totals[completed.transaction_type]
+            totals.append(totals[-1] + completed.amount)
+        self.ledger = ledger
+        return self
+
+    def within(self, kind: str, start: int, end: int) -> tuple[int, int]:
+        """(count, summed amount) of `kind` completions in the window (start, end]."""
+        times, totals = self.times[kind], self.totals[kind]
+        low, high = bisect_right(times, start), bisect_right(times, end)
+        return high - low, totals[high] - totals[low]
+
+
+def breaches(limit: BalanceLimit, completions: Completions, kind: str, amount: int, now: int) -> bool:
     """Whether one more `kind` transaction of `amount` would go past the limit in its window."""
     if limit.transaction_type != kind:
         return False
-    start = window_start(limit, now)
-    done = [tx for tx in ledger.transactions
-            if tx.status == "completed" and tx.transaction_type == kind
-            and tx.completed_at is not None and start < tx.completed_at <= now]
+    count, total = completions.within(kind, window_start(limit, now), now)
     if limit.constraint_type == "transaction":
-        return len(done) + 1 > limit.value
-    return sum(tx.amount for tx in done) + amount > limit.value
+        return count + 1 > limit.value
+    return total + amount > limit.value
 
 
 def verdict(
@@ -111,6 +154,7 @@ def verdict(
     kind: str,
     amount: int,
     now: int,
+    completions: Completions | None = None,
 ) -> tuple[int, str | None]:
     """(amount that would move, reject reason or None) for a transaction applied now.
 
@@ -132,7 +176,9 @@ def verdict(
         if amount > ledger.value - definition.min_amount:
             return amount, "insufficient_balance"
     for limit in limits:
-        if breaches(limit, ledger, kind, amount, now):
+        if completions is None:
+            completions = Completions.of(ledger)
+        if breaches(limit, completions, kind, amount, now):
             return amount, "limit_exceeded"
     return amount, None
 

@@ -718,3 +718,30 @@ def test_member_orders_stay_sorted_with_ties_by_contact_after_any_summary_change
         table.set_summary(position % len(table), 0, value, 1, moment)  # few distinct values: many ties
     for field, column in (("value", table.values[0]), ("updatedAt", table.updated_at[0])):
         assert list(table.order(0, field)) == sorted(range(len(table)), key=lambda p, c=column: (c[p], p))
+
+
+def test_a_limit_window_counts_what_completed_in_it_whatever_the_history_length():
+    """The carried-along completions agree with a plain count over the history, after many writes."""
+    from mock_server.store.balance_rules import Completions
+
+    backend = Backend(WORLD)
+    data = _program(backend, "active")
+    member = _funded(data)
+    pid, cid, bdid = data.id, member.contact_id, data.definitions[0].id
+    drafts = [backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=2, contact_id=cid)
+              for _ in range(5)]
+    for step in range(30):
+        backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=1 if step % 3 else -1,
+                                           contact_id=cid, auto_complete=True)
+    for draft in drafts[:3]:  # created before the others, completed after them
+        backend.balances.complete_transaction(pid, draft.transaction.id)
+    ledger = _member(backend, pid, cid).ledgers[0]
+    carried = backend.balances._completions[(pid, cid, bdid)]
+    assert carried.ledger is ledger
+    now = backend.clock.now()
+    for start in (now - 40_000, now - 10_000, now - 3_000, 0):
+        for kind in ("credit", "debit"):
+            done = [tx for tx in ledger.transactions if tx.status == "completed" and tx.transaction_type == kind
+                    and start < tx.completed_at <= now]
+            expected = (len(done), sum(tx.amount for tx in done))
+            assert carried.within(kind, start, now) == expected == Completions.of(ledger).within(kind, start, now)
