@@ -18,6 +18,10 @@ def newly_reached_tiers(data: ProgramData, before: Member, after: Member) -> lis
     member stood (`ProgramData.standing_of`)."""
     reached: list[Tier] = []
     for group in data.tier_groups:
+        definition = data.definition_by_id.get(group.balance_definition_id)
+        if definition is None or (before.ledgers[definition.index].value == after.ledgers[definition.index].value
+                                  and before.tier_assignments == after.tier_assignments):
+            continue  # standing follows the balance (and a tier given by hand): neither moved
         tiers = data.tiers_of(group)
         old, _ = data.standing_of(group, before)
         new, _ = data.standing_of(group, after)
