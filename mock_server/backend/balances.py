@@ -205,7 +205,8 @@ class Balances:
                 raise InvalidParameter(f"Contact {contact_id} already has a balance on balance definition "
                                        f"{definition.id} (balanceDefinitionId)")
             now = b.stamp()
-            opened = with_ledger(member, definition.index, replace(ledger, updated_at=now))
+            # Its balance did not change (still 0, no transaction): its `updatedAt` stays where it was.
+            opened = with_ledger(member, definition.index, replace(ledger, opened_at=now))
             self._commit(data, member, opened)
             return OpenedBalance(b.new_id(), data.id, contact_id, definition, ledger.value, now)
 

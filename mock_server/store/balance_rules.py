@@ -253,9 +253,9 @@ def with_ledger(member: Member, index: int, ledger: Ledger) -> Member:
 
 def balance_opened(definition: BalanceDefinition, member: Member, ledger: Ledger) -> bool:
     """Whether the member holds a balance on the definition: it existed when they subscribed, they
-    have transactions on it, or it was opened since (its ledger then changed after the subscription)."""
-    subscribed = member.subscription.created_at
-    return definition.created_at <= subscribed or bool(ledger.transactions) or ledger.updated_at != subscribed
+    have transactions on it, or it was opened since."""
+    return (definition.created_at <= member.subscription.created_at or bool(ledger.transactions)
+            or ledger.opened_at is not None)
 
 
 # ----------------------------------------------------------------------------- configuration

@@ -488,6 +488,7 @@ class Ledger:
     updated_at: int
     transactions: tuple[Transaction, ...]  # oldest first
     active_balances: tuple[ActiveBalance, ...]  # oldest first
+    opened_at: int | None = None  # when createSubscriptionBalances opened it (a definition newer than the member)
 
 
 @dataclass(frozen=True, slots=True)

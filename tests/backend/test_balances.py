@@ -24,6 +24,7 @@ from mock_server.store.models import iso as _iso
 from mock_server.store.tier_changes import newly_reached_tiers
 from mock_server.store.world import ProgramData
 from tests.support.handlers import contract_handlers
+from tests.support.invariants import check_member_balances, check_tier
 
 WORLD = build_world(seed=1, contacts=20)
 WIDGET = build_world(seed=1, contacts=5, fixtures=[load_fixture(shipped_fixture("widget-member"))])
@@ -103,6 +104,15 @@ def _reads(backend: Backend, pid: str, contact_id: int, bdid: str) -> Any:
     )
 
 
+def _check_invariants(backend: Backend, pid: str, contact_id: int) -> None:
+    """The world's rules for one member (tests/support/invariants.py), through the read handlers."""
+    data = _now(backend, pid)
+    rows = {d.id: {row["contactId"]: row for row in _contact_balances(backend, pid, d.id, "value", "asc")}
+            for d in data.definitions if not d.deleted}
+    check_member_balances(READ, backend.world, data, contact_id, {d: found[contact_id] for d, found in rows.items()})
+    check_tier(READ, backend.world, data, contact_id, rows)
+
+
 def _check_ledger(backend: Backend, pid: str, contact_id: int, bdid: str) -> None:
     """The README's rules for one member and balance, through the reads."""
     history = _history(backend, pid, contact_id, bdid)
@@ -120,6 +130,7 @@ def _check_ledger(backend: Backend, pid: str, contact_id: int, bdid: str) -> Non
         assert [row["value"] for row in rows if row["contactId"] == contact_id] == [value]
         keys = [(row[sort_field], row["contactId"]) for row in rows]
         assert keys == sorted(keys)
+    _check_invariants(backend, pid, contact_id)
 
 
 # ------------------------------------------------------------------ transactions
@@ -593,9 +604,7 @@ def test_a_balance_opens_once_on_a_definition_created_after_the_subscription():
     _, definition = backend.balances.create_definition(pid, {"name": "Later", "unit": "POINTS"})
     opened = backend.balances.open_balance(pid, cid, definition.id)
     assert (opened.amount, opened.contact_id) == (0, cid)
-    updated = [row["updatedAt"] for row in _contact_balances(backend, pid, definition.id, "updatedAt", "desc")
-               if row["contactId"] == cid]
-    assert updated == [_iso(opened.created_at)]
+    assert _member(backend, pid, cid).ledgers[definition.index].opened_at == opened.created_at
     with pytest.raises(InvalidParameter, match="already has a balance"):
         backend.balances.open_balance(pid, cid, definition.id)
     with pytest.raises(InvalidParameter, match="already has a balance"):
