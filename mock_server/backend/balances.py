@@ -323,6 +323,28 @@ class Balances:
             signed = minor if kind == "credit" else -minor
             return OrderResult(order_id, signed, due, lapse, order_meta, now, result)
 
+    def record(
+        self,
+        data: ProgramData,
+        member: Member,
+        definition: BalanceDefinition,
+        kind: str,
+        amount: int,
+        now: int,
+        meta: Mapping[str, Any] | None = None,
+    ) -> TransactionResult:
+        """A transaction another part of the mock makes inside its own write (e.g. a reward debiting points):
+        `amount` in minor units, completed at `now` if the rules allow, else recorded `rejected`.
+
+        The caller holds `backend.writing()`, has checked what it needed and taken `now` from `stamp()`.
+        """
+        tx = Transaction(
+            id=self.backend.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=amount,
+            status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
+            reject_reason=None, balance_expiration_date=None, meta=freeze(dict(meta or {})),
+        )
+        return self._settle(data, member, definition, tx, now, new=True, complete=True, lifetime=None)
+
     # ------------------------------------------------------------- helpers: rules
 
     def _settle(

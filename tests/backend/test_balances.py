@@ -754,3 +754,17 @@ def test_a_limit_window_counts_what_completed_in_it_whatever_the_history_length(
                     and start < tx.completed_at <= now]
             expected = (len(done), sum(tx.amount for tx in done))
             assert carried.within(kind, start, now) == expected == Completions.of(ledger).within(kind, start, now)
+
+
+def test_another_area_records_a_completed_debit_inside_its_own_write():
+    backend = Backend(WORLD)
+    data = _program(backend, "active")
+    member = _funded(data)
+    pid, cid, definition = data.id, member.contact_id, data.definitions[0]
+    before = _balance(backend, pid, cid, definition.id)
+    with backend.writing():
+        now = backend.stamp()
+        result = backend.balances.record(data, member, definition, "debit", 10, now, {"source": "reward"})
+    assert (result.transaction.status, result.balance) == ("completed", before - 10)
+    assert _history(backend, pid, cid, definition.id)[0]["meta"] == {"source": "reward"}
+    _check_ledger(backend, pid, cid, definition.id)
