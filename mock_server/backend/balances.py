@@ -123,7 +123,7 @@ class Balances:
             old = self._definition(data, bdid, "bdid")
             fields = definition_fields(body)
             if fields["unit"] != old.unit and any(data.members.counts[old.index]):
-                raise InvalidParameter(f"Invalid 'unit': balance definition {old.id} already has transactions in "
+                raise InvalidParameter(f"body.unit: balance definition {old.id} already has transactions in "
                                        f"{old.unit}; its unit cannot change to {fields['unit']}")
             now = b.stamp()
             definition = replace(old, **fields, updated_at=now)
@@ -304,7 +304,7 @@ class Balances:
             lapse = self._moment(expires_at, "expiresAt")
             now = b.stamp()
             if lapse is not None and lapse <= now:
-                raise InvalidParameter(f"Invalid 'expiresAt': {expires_at} is not after the order's creation "
+                raise InvalidParameter(f"body.expiresAt: {expires_at} is not after the order's creation "
                                        f"({iso(now)})")
             ledger = member.ledgers[definition.index]
             completions = self._completions_of(data.id, member.contact_id, ledger)
@@ -406,12 +406,12 @@ class Balances:
         """Credit or debit (the explicit type, else the sign) and the size in minor units, rounded the
         definition's way for that kind."""
         if amount == 0:
-            raise InvalidParameter("Invalid 'amount': a transaction moves a non-zero amount")
+            raise InvalidParameter("body.amount: a transaction moves a non-zero amount")
         kind = kind or ("credit" if amount > 0 else "debit")
         rounding = definition.credit_rounding if kind == "credit" else definition.debit_rounding
         minor = abs(to_minor(amount, definition.scale, "amount", rounding))
         if minor == 0:
-            raise InvalidParameter(f"Invalid 'amount': {amount} rounds to 0 {definition.unit} "
+            raise InvalidParameter(f"body.amount: {amount} rounds to 0 {definition.unit} "
                                    f"({rounding} rounding of {kind}s on balance definition {definition.id})")
         return kind, minor
 
@@ -432,7 +432,7 @@ class Balances:
         try:
             return parse_iso(text)
         except (ValueError, OverflowError) as error:
-            raise InvalidParameter(f"Invalid '{field}': {text!r} is not an RFC 3339 date-time") from error
+            raise InvalidParameter(f"body.{field}: {text!r} is not an RFC 3339 date-time") from error
 
     # ------------------------------------------------------------- helpers: lookups
 

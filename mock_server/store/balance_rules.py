@@ -54,10 +54,10 @@ def to_minor(amount: float | int, scale: int, field: str, rounding: str = "natur
     except InvalidOperation:
         exact = Decimal("NaN")
     if not exact.is_finite():
-        raise InvalidParameter(f"Invalid '{field}': {amount!r} is not a finite number")
+        raise InvalidParameter(f"body.{field}: {amount!r} is not a finite number")
     size = int(abs(exact).to_integral_value(rounding=_ROUNDING[rounding]))
     if size > MAX_MINOR:
-        raise InvalidParameter(f"Invalid '{field}': {amount} is more than the mock accepts ({MAX_MINOR // scale})")
+        raise InvalidParameter(f"body.{field}: {amount} is more than the mock accepts ({MAX_MINOR // scale})")
     return size if exact >= 0 else -size
 
 
@@ -71,7 +71,7 @@ def check_span(value: int, unit: str, field: str) -> int:
     """`value` units, if that is at most `MAX_SPAN_YEARS` years (a 422 naming `field` otherwise)."""
     most = _UNITS_PER_CENTURY[unit]
     if value > most:
-        raise InvalidParameter(f"Invalid '{field}': {value} {unit}s is more than the mock accepts "
+        raise InvalidParameter(f"body.{field}: {value} {unit}s is more than the mock accepts "
                                f"({most}, {MAX_SPAN_YEARS} years)")
     return value
 
@@ -274,34 +274,34 @@ def definition_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     minimum = amount("minAmount", 0)
     maximum = amount("maxAmount", cap)
     if minimum < 0:
-        raise InvalidParameter(f"Invalid 'minAmount': {body['minAmount']} is below 0; balances never go negative")
+        raise InvalidParameter(f"body.minAmount: {body['minAmount']} is below 0; balances never go negative")
     if maximum <= 0 or maximum < minimum:
-        raise InvalidParameter(f"Invalid 'maxAmount': {render_amount(maximum, scale)} must be above 0 and at least "
+        raise InvalidParameter(f"body.maxAmount: {render_amount(maximum, scale)} must be above 0 and at least "
                                f"minAmount ({render_amount(minimum, scale)})")
     credit = amount("maxCreditAmountLimit", maximum)
     debit = amount("maxDebitAmountLimit", maximum)
     for field, value in (("maxCreditAmountLimit", credit), ("maxDebitAmountLimit", debit)):
         if value <= 0:
-            raise InvalidParameter(f"Invalid '{field}': {render_amount(value, scale)} must be above 0")
+            raise InvalidParameter(f"body.{field}: {render_amount(value, scale)} must be above 0")
     duration_value = body.get("balanceAvailabilityDurationValue")
     duration_unit = body.get("balanceAvailabilityDurationUnit")
     modifier = body.get("balanceAvailabilityDurationModifier")
     expiry_day = body.get("balanceExpirationDate") or None
     if (duration_value is None) != (duration_unit is None):
-        raise InvalidParameter("Invalid body: 'balanceAvailabilityDurationValue' and "
-                               "'balanceAvailabilityDurationUnit' go together (give both or neither)")
+        raise InvalidParameter("body.balanceAvailabilityDurationValue and body.balanceAvailabilityDurationUnit "
+                               "go together (give both or neither)")
     if duration_value is None and modifier is not None:
-        raise InvalidParameter("Invalid 'balanceAvailabilityDurationModifier': it needs a credit lifetime "
-                               "('balanceAvailabilityDurationValue' and 'balanceAvailabilityDurationUnit')")
+        raise InvalidParameter("body.balanceAvailabilityDurationModifier: it needs a credit lifetime "
+                               "(balanceAvailabilityDurationValue and balanceAvailabilityDurationUnit)")
     if duration_value is not None and expiry_day is not None:
-        raise InvalidParameter("Invalid body: give a credit lifetime ('balanceAvailabilityDuration*') or a yearly "
-                               "'balanceExpirationDate', not both")
+        raise InvalidParameter("body: give a credit lifetime (balanceAvailabilityDuration*) or a yearly "
+                               "balanceExpirationDate, not both")
     if duration_value is not None:
         check_span(duration_value, duration_unit, "balanceAvailabilityDurationValue")
     if expiry_day is not None:
         day, month = yearly_day(expiry_day)
         if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
-            raise InvalidParameter(f"Invalid 'balanceExpirationDate': {expiry_day} is no day of the year")
+            raise InvalidParameter(f"body.balanceExpirationDate: {expiry_day} is no day of the year")
     meta = body.get("meta")
     return {
         "name": body["name"],
@@ -328,7 +328,7 @@ def limit_fields(body: Mapping[str, Any], definition: BalanceDefinition) -> dict
     constraint = body["constraintType"]
     value = body["value"]
     if constraint == "transaction" and value > MAX_MINOR:
-        raise InvalidParameter(f"Invalid 'value': {value} transactions is more than the mock accepts ({MAX_MINOR})")
+        raise InvalidParameter(f"body.value: {value} transactions is more than the mock accepts ({MAX_MINOR})")
     return {
         "transaction_type": body["transactionType"],
         "constraint_type": constraint,
