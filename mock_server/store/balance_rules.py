@@ -57,7 +57,7 @@ def to_minor(amount: float | int, scale: int, field: str, rounding: str = "natur
         raise InvalidParameter(f"body.{field}: {amount!r} is not a finite number")
     size = int(abs(exact).to_integral_value(rounding=_ROUNDING[rounding]))
     if size > MAX_MINOR:
-        raise InvalidParameter(f"body.{field}: {amount} is more than the mock accepts ({MAX_MINOR // scale})")
+        raise InvalidParameter(f"body.{field}: {amount} is beyond what the mock accepts (+/-{MAX_MINOR // scale})")
     return size if exact >= 0 else -size
 
 
