@@ -768,3 +768,21 @@ def test_another_area_records_a_completed_debit_inside_its_own_write():
     assert (result.transaction.status, result.balance) == ("completed", before - 10)
     assert _history(backend, pid, cid, definition.id)[0]["meta"] == {"source": "reward"}
     _check_ledger(backend, pid, cid, definition.id)
+
+
+@pytest.mark.parametrize(("rules", "expires"), [
+    ({"balanceAvailabilityDurationModifier": "endOfPeriod"}, "2026-12-31T23:59:59.999Z"),
+    ({"balanceAvailabilityDurationModifier": "startOfPeriod"}, "2026-12-01T00:00:00.000Z"),
+    ({"balanceAvailabilityDurationModifier": "noModification"}, "2026-12-01T00:00:0"),  # a month after, to the tick
+])
+def test_a_credit_lapses_as_its_definition_says(rules, expires):
+    backend = Backend(WORLD)
+    data = _program(backend, "active")
+    pid, cid = data.id, WORLD.member_at(data, 0).contact_id
+    bdid = _definition(backend, pid, balanceAvailabilityDurationValue=1, balanceAvailabilityDurationUnit="month",
+                       **rules)
+    result = backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=5, contact_id=cid,
+                                                auto_complete=True)
+    assert transaction_answer(result)["completedAt"].startswith("2026-11-01T00:00:0")  # the logical clock
+    active = READ["getActiveBalancesApi"](backend.world, {"pid": pid, "contactId": cid, "balanceDefinitionId": bdid})
+    assert active["activeBalances"][0]["expiresAt"].startswith(expires)
