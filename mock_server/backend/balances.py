@@ -12,6 +12,7 @@ demand, so its historic drafts cannot be looked up by id without generating ever
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,8 @@ from mock_server.store.world import ProgramData, World
 
 if TYPE_CHECKING:
     from mock_server.backend.state import Backend
+
+COMPLETIONS_KEPT = 4096  # members' completion indexes kept between writes (limit windows by bisection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,8 @@ class Balances:
         self._index: dict[str, tuple[str, int]] = {}  # transaction id -> (program id, contact id)
         self._indexed: set[tuple[str, int]] = set()  # members whose whole history is in the index
         # (program id, contact id, definition id) -> completions of the member's ledger, for limit windows
-        self._completions: dict[tuple[str, int, str], Completions] = {}
+        # (the members written last: a member that fell out is counted anew, once, from its ledger)
+        self._completions: OrderedDict[tuple[str, int, str], Completions] = OrderedDict()
 
     # ------------------------------------------------------------- definitions
 
@@ -381,8 +385,7 @@ class Balances:
             ledger = with_transaction(ledger, tx)
         after = with_ledger(member, definition.index, ledger)
         self._commit(data, member, after)
-        self._completions[(data.id, member.contact_id, definition.id)] = completions.moved_to(
-            ledger, tx if balance is not None else None)
+        self._remember(data.id, member.contact_id, completions.moved_to(ledger, tx if balance is not None else None))
         if balance is not None:
             self._tiers_moved(data.id, member, after)
         return TransactionResult(data.id, member.contact_id, definition, tx, balance)
@@ -523,7 +526,7 @@ class Balances:
         """Start a new index when the backend's world was replaced (a reset)."""
         world = self.backend.world
         if self._world is not world:
-            self._world, self._index, self._indexed, self._completions = world, {}, set(), {}
+            self._world, self._index, self._indexed, self._completions = world, {}, set(), OrderedDict()
 
     def _completions_of(self, program_id: str, contact_id: int, ledger: Ledger) -> Completions:
         """The completions of `ledger`: carried along from this backend's last write to it, else counted anew
@@ -531,6 +534,13 @@ class Balances:
         self._fresh()
         found = self._completions.get((program_id, contact_id, ledger.balance_definition_id))
         return found if found is not None and found.ledger is ledger else Completions.of(ledger)
+
+    def _remember(self, program_id: str, contact_id: int, completions: Completions) -> None:
+        key = (program_id, contact_id, completions.ledger.balance_definition_id)
+        self._completions[key] = completions
+        self._completions.move_to_end(key)
+        if len(self._completions) > COMPLETIONS_KEPT:
+            self._completions.popitem(last=False)
 
     def _index_member(self, program_id: str, member: Member) -> None:
         key = (program_id, member.contact_id)
