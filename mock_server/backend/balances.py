@@ -231,8 +231,8 @@ class Balances:
         auto_complete: bool = False,
         balance_expiry_minutes: int | None = None,
     ) -> TransactionResult:
-        """A draft (balance unchanged), or a completed transaction with `auto_complete`; `rejected`
-        (recorded, answered 200) when a cap, limit or the balance refuses it."""
+        """A draft (balance unchanged), or with `auto_complete` a completed transaction, `rejected` (recorded,
+        answered 200) when a cap, a limit or the balance refuses it."""
         b = self.backend
         with b.writing():
             data = self._published(pid)
@@ -296,8 +296,7 @@ class Balances:
         meta: Mapping[str, Any] | None = None,
     ) -> OrderResult:
         """An order backed by a draft transaction (credit for a positive amount, debit for a negative one),
-        completed or cancelled through the transaction endpoints; refused (422, nothing kept) when a
-        cap, limit or the balance would reject it now."""
+        completed or cancelled through the transaction endpoints, where the rules are judged."""
         b = self.backend
         with b.writing():
             data = self._published(pid)
@@ -310,12 +309,6 @@ class Balances:
             if lapse is not None and lapse <= now:
                 raise InvalidParameter(f"body.expiresAt: {expires_at} is not after the order's creation "
                                        f"({iso(now)})")
-            ledger = member.ledgers[definition.index]
-            completions = self._completions_of(data.id, member.contact_id, ledger)
-            _, reason = verdict(definition, self._limits(data, definition), ledger, kind, minor, now, completions)
-            if reason is not None:
-                raise InvalidParameter(f"Order refused: {reason} ({kind} of {amount} on balance definition "
-                                       f"{definition.id} for contact {member.contact_id})")
             order_id = b.new_id()
             order_meta = freeze(dict(meta or {}))
             draft = Transaction(
@@ -363,12 +356,15 @@ class Balances:
         complete: bool,
         lifetime: int | None,
     ) -> TransactionResult:
-        """Judge `tx` (new, or a draft of the member's) now; record it as rejected, draft or completed."""
+        """Record `tx` (new, or a draft of the member's): a draft as it is; a completion judged now, completed or
+        rejected. The rules are judged when the balance would move, so a transaction always starts a draft."""
         ledger = member.ledgers[definition.index]
         completions = self._completions_of(data.id, member.contact_id, ledger)
-        moved, reason = verdict(definition, self._limits(data, definition), ledger, tx.transaction_type,
-                                tx.amount, now, completions)
-        known = not new  # a draft of the ledger being judged again, else a transaction created now
+        moved, reason = tx.amount, None
+        if complete:
+            moved, reason = verdict(definition, self._limits(data, definition), ledger, tx.transaction_type,
+                                    tx.amount, now, completions)
+        known = not new  # a draft of the ledger being completed, else a transaction created now
         balance = None
         if reason is not None:
             tx = replace(tx, status="rejected", rejected_at=now, reject_reason=reason)

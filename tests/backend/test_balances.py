@@ -317,11 +317,16 @@ def test_per_transaction_caps_refuse():
     data = _program(backend, "active")
     pid, cid = data.id, WORLD.member_at(data, 0).contact_id
     bdid = _definition(backend, pid, maxCreditAmountLimit=50, maxDebitAmountLimit=5)
-    over = backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=51, contact_id=cid)
+    over = backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=51, contact_id=cid,
+                                              auto_complete=True)
     assert over.transaction.reject_reason == "max_credit_amount_exceeded"
     backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=50, contact_id=cid, auto_complete=True)
     debit = backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=-6, contact_id=cid)
-    assert debit.transaction.reject_reason == "max_debit_amount_exceeded"
+    assert debit.transaction.status == "draft"  # judged when it would move the balance
+    done = backend.balances.complete_transaction(pid, debit.transaction.id)
+    assert (done.transaction.status, done.transaction.reject_reason) == ("rejected", "max_debit_amount_exceeded")
+    assert done.transaction.rejected_at is not None and done.balance is None
+    _check_ledger(backend, pid, cid, bdid)
 
 
 def test_a_published_limit_counts_completed_transactions_in_its_window():
@@ -634,15 +639,17 @@ def test_an_order_is_a_draft_completed_or_cancelled_through_its_transaction():
     _check_ledger(backend, pid, cid, bdid)
 
 
-def test_an_order_the_rules_would_reject_is_refused_and_leaves_nothing():
+def test_an_order_is_judged_when_completed_and_an_expired_one_is_refused():
     backend = Backend(WORLD)
     data = _program(backend, "active")
     member = _funded(data)
     pid, cid, bdid = data.id, member.contact_id, data.definitions[0].id
+    too_much = backend.balances.create_order(pid, balance_definition_id=bdid, amount=-(member.ledgers[0].value + 1),
+                                             contact_id=cid, due_at="2026-11-02T00:00:00Z")
+    assert too_much.transaction.transaction.status == "draft"
+    refused = backend.balances.complete_transaction(pid, too_much.transaction.transaction.id)
+    assert refused.transaction.reject_reason == "insufficient_balance"
     before = _reads(backend, pid, cid, bdid)
-    with pytest.raises(InvalidParameter, match="insufficient_balance"):
-        backend.balances.create_order(pid, balance_definition_id=bdid, amount=-(member.ledgers[0].value + 1),
-                                      contact_id=cid, due_at="2026-11-02T00:00:00Z")
     with pytest.raises(InvalidParameter, match="expiresAt"):
         backend.balances.create_order(pid, balance_definition_id=bdid, amount=5, contact_id=cid,
                                       due_at="2026-11-02T00:00:00Z", expires_at="2026-10-01T00:00:00Z")
