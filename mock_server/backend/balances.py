@@ -500,7 +500,7 @@ class Balances:
                     tx = find_transaction(ledger, tid)
                     if tx is not None:
                         return member, definition, tx
-        raise UnknownResource("Transaction", "tid", raw)
+        raise UnknownResource("Transaction", "tid", tid)  # ids are read in any letter case, and named so
 
     # ------------------------------------------------------------- helpers: committing and the index
 
