@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 from mock_server.backend.clock import Clock, ClockMode
 from mock_server.backend.ids import IdSource
+from mock_server.backend.rewards import Rewards
 from mock_server.errors import UnknownResource
 from mock_server.store.models import Member
 from mock_server.store.queries import norm_id
@@ -39,6 +40,7 @@ class Backend:
         self.writes = 0  # accepted writes since start or the last reset
         self._owned_tables: set[int] = set()  # ids of the member tables this fork copied (not the base's)
         self._tables: list[MemberTable] = []  # keeps them alive, so their ids stay theirs
+        self.rewards = Rewards(self)
 
     def reset(self) -> None:
         """Back to the seeded world (with its fixtures): drops every change, reseeds nothing."""
