@@ -88,7 +88,7 @@ class Operation:
             if param.required:
                 problems.append(
                     Problem(name, "query", f"Missing required parameter '{name}' (query): expected "
-                            f"{param.expectation}", 422, missing=True)
+                            f"{param.expectation}", param.invalid_status, missing=True)
                 )
             elif param.default is not MISSING:
                 params[name] = param.default

@@ -26,7 +26,7 @@ CONTRACT = ROOT / "contracts" / "loyalty.openapi.yaml"
 EXPORT = Path(os.environ.get("BREVO_LOYALTY_EXPORT", "/work/shared/reference/upstream-loyalty-openapi.yml"))
 
 # (path, operationId, kind, doc page) for the 20 read operations, all GET.
-OPERATIONS: list[tuple[str, str, str, str]] = [
+READ_OPERATIONS: list[tuple[str, str, str, str]] = [
     ("/loyalty/config/programs", "getLPList", "reference", "get-lp-list"),
     ("/loyalty/config/programs/{pid}", "getLoyaltyProgramInfo", "reference", "get-loyalty-program-info"),
     (
@@ -108,11 +108,311 @@ OPERATIONS: list[tuple[str, str, str, str]] = [
         "loyalty-member-data",
     ),
 ]
-OPERATION_IDS = [op_id for _, op_id, _, _ in OPERATIONS]
-GUIDE_ONLY = {op_id for _, op_id, kind, _ in OPERATIONS if kind == "guide"}
+CFG, BAL, TIER, OFF = (
+    "/loyalty/config/programs",
+    "/loyalty/balance/programs/{pid}",
+    "/loyalty/tier/programs/{pid}",
+    "/loyalty/offer/programs/{pid}",
+)
+# The 33 writes: (method, path, operationId, kind, doc page, request-body schema or None, success status,
+# success schema or None). kind "export": no stored reference page, facts from the export (page = Brevo's slug).
+WRITE_OPERATIONS: list[tuple[str, str, str, str, str, str | None, str, str | None]] = [
+    ("post", CFG, "createNewLP", "reference", "create-new-lp", "LoyaltyProgramCreate", "200", "LoyaltyProgram"),
+    (
+        "put",
+        CFG + "/{pid}",
+        "updateLoyaltyProgram",
+        "export",
+        "update-loyalty-program",
+        "LoyaltyProgramUpdate",
+        "200",
+        "LoyaltyProgram",
+    ),
+    (
+        "patch",
+        CFG + "/{pid}",
+        "partiallyUpdateLoyaltyProgram",
+        "export",
+        "partially-update-loyalty-program",
+        "LoyaltyProgramPatch",
+        "200",
+        "LoyaltyProgram",
+    ),
+    ("delete", CFG + "/{pid}", "deleteLoyaltyProgram", "export", "delete-loyalty-program", None, "204", None),
+    (
+        "post",
+        CFG + "/{pid}/publish",
+        "publishLoyaltyProgram",
+        "reference",
+        "publish-loyalty-program",
+        None,
+        "200",
+        "LoyaltyProgram",
+    ),
+    (
+        "post",
+        CFG + "/{pid}/subscriptions",
+        "subscribeToLoyaltyProgram",
+        "reference",
+        "subscribe-to-loyalty-program",
+        "SubscriptionCreate",
+        "200",
+        "Subscription",
+    ),
+    (
+        "post",
+        CFG + "/{pid}/subscription-members",
+        "subscribeMemberToASubscription",
+        "reference",
+        "subscribe-member-to-a-subscription",
+        "SubscriptionMembersAdd",
+        "200",
+        "SubscriptionMembers",
+    ),
+    (
+        "delete",
+        CFG + "/{pid}/subscription-members",
+        "deleteContactMembers",
+        "export",
+        "delete-contact-members",
+        None,
+        "204",
+        None,
+    ),
+    (
+        "delete",
+        CFG + "/{pid}/contact/{cid}",
+        "deleteContactSubscription",
+        "export",
+        "delete-contact-subscription",
+        None,
+        "204",
+        None,
+    ),
+    (
+        "post",
+        BAL + "/balance-definitions",
+        "createBalanceDefinition",
+        "reference",
+        "create-balance-definition",
+        "BalanceDefinitionInput",
+        "200",
+        "BalanceDefinition",
+    ),
+    (
+        "put",
+        BAL + "/balance-definitions/{bdid}",
+        "updateBalanceDefinition",
+        "export",
+        "update-balance-definition",
+        "BalanceDefinitionInput",
+        "200",
+        "BalanceDefinition",
+    ),
+    (
+        "delete",
+        BAL + "/balance-definitions/{bdid}",
+        "deleteBalanceDefinition",
+        "export",
+        "delete-balance-definition",
+        None,
+        "204",
+        None,
+    ),
+    (
+        "post",
+        BAL + "/balance-definitions/{bdid}/limits",
+        "createBalanceLimit",
+        "reference",
+        "create-balance-limit",
+        "BalanceLimitInput",
+        "200",
+        "BalanceLimit",
+    ),
+    (
+        "put",
+        BAL + "/balance-definitions/{bdid}/limits/{blid}",
+        "updateBalanceLimit",
+        "reference",
+        "update-balance-limit",
+        "BalanceLimitInput",
+        "200",
+        "BalanceLimit",
+    ),
+    (
+        "delete",
+        BAL + "/balance-definitions/{bdid}/limits/{blid}",
+        "deleteBalanceLimit",
+        "export",
+        "delete-balance-limit",
+        None,
+        "204",
+        None,
+    ),
+    (
+        "post",
+        BAL + "/subscriptions/{cid}/balances",
+        "createSubscriptionBalances",
+        "reference",
+        "create-subscription-balances",
+        "SubscriptionBalanceCreate",
+        "200",
+        "SubscriptionBalance",
+    ),
+    (
+        "post",
+        BAL + "/transactions",
+        "beginTransaction",
+        "reference",
+        "begin-transaction",
+        "TransactionCreate",
+        "200",
+        "Transaction",
+    ),
+    (
+        "post",
+        BAL + "/transactions/{tid}/complete",
+        "completeTransaction",
+        "reference",
+        "complete-transaction",
+        None,
+        "200",
+        "Transaction",
+    ),
+    (
+        "post",
+        BAL + "/transactions/{tid}/cancel",
+        "cancelTransaction",
+        "reference",
+        "cancel-transaction",
+        None,
+        "200",
+        "Transaction",
+    ),
+    (
+        "post",
+        BAL + "/create-order",
+        "createBalanceOrder",
+        "reference",
+        "create-balance-order",
+        "BalanceOrderCreate",
+        "200",
+        "BalanceOrder",
+    ),
+    (
+        "post",
+        TIER + "/tier-groups",
+        "createTierGroup",
+        "reference",
+        "create-tier-group",
+        "TierGroupCreate",
+        "200",
+        "TierGroup",
+    ),
+    (
+        "put",
+        TIER + "/tier-groups/{gid}",
+        "updateTierGroup",
+        "export",
+        "update-tier-group",
+        "TierGroupUpdate",
+        "200",
+        "TierGroup",
+    ),
+    ("delete", TIER + "/tier-groups/{gid}", "deleteTierGroup", "export", "delete-tier-group", None, "204", None),
+    (
+        "post",
+        TIER + "/tier-groups/{gid}/tiers",
+        "createTierForTierGroup",
+        "reference",
+        "create-tier-for-tier-group",
+        "TierCreate",
+        "200",
+        "Tier",
+    ),
+    ("put", TIER + "/tiers/{tid}", "updateTier", "export", "update-tier", "TierUpdate", "200", "Tier"),
+    ("delete", TIER + "/tiers/{tid}", "deleteTier", "export", "delete-tier", None, "204", None),
+    (
+        "post",
+        TIER + "/contacts/{cid}/tiers/{tid}",
+        "addSubscriptionToTier",
+        "reference",
+        "add-subscription-to-tier",
+        None,
+        "200",
+        "TierAssignment",
+    ),
+    ("post", OFF + "/offers", "createReward", "reference", "create-reward", "RewardCreate", "200", "Reward"),
+    (
+        "post",
+        OFF + "/rewards/attribute",
+        "createVoucher",
+        "reference",
+        "create-voucher",
+        "VoucherCreate",
+        "200",
+        "Voucher",
+    ),
+    (
+        "post",
+        OFF + "/rewards/redeem",
+        "redeemVoucher",
+        "export",
+        "redeem-voucher",
+        "VoucherRedeem",
+        "200",
+        "Redemption",
+    ),
+    (
+        "post",
+        OFF + "/rewards/redeem/{tid}/complete",
+        "completeRedeemTransaction",
+        "reference",
+        "complete-redeem-transaction",
+        None,
+        "200",
+        "Redemption",
+    ),
+    ("delete", OFF + "/rewards/revoke", "revokeVouchers", "export", "revoke-vouchers", None, "204", None),
+    (
+        "post",
+        OFF + "/rewards/validate",
+        "validateReward",
+        "reference",
+        "validate-reward",
+        "RewardValidation",
+        "200",
+        "RewardValidationResult",
+    ),
+]
+# Every operation: (method, path, operationId, kind, page).
+OPERATIONS = [("get", path, op_id, kind, page) for path, op_id, kind, page in READ_OPERATIONS] + [
+    (method, path, op_id, kind, page) for method, path, op_id, kind, page, *_ in WRITE_OPERATIONS
+]
+OPERATION_IDS = [op_id for _, _, op_id, _, _ in OPERATIONS]
+READ_IDS = {op_id for _, op_id, _, _ in READ_OPERATIONS}
+WRITES = {row[2]: row for row in WRITE_OPERATIONS}
+WITH_BODY = {op_id for op_id, row in WRITES.items() if row[5]}
+GUIDE_ONLY = {op_id for _, op_id, kind, _ in READ_OPERATIONS if kind == "guide"}
+DOCS = Path(os.environ.get("BREVO_DOCS", "/work/shared/reference/brevo-docs"))
 
-NO_404 = {"getBalanceDefinitionList", "getParameterSubscriptionInfo", "getCodeCount"}
+NO_404 = {"getBalanceDefinitionList", "getParameterSubscriptionInfo", "getCodeCount", "createNewLP"}
+# Writes all document 401, 403, 422, 429, 500 and 404 (unless in NO_404); a JSON body adds 400 and 413.
 EXTRA_STATUSES = {
+    "createNewLP": {"409"},
+    "updateLoyaltyProgram": {"409"},
+    "partiallyUpdateLoyaltyProgram": {"409"},
+    "subscribeMemberToASubscription": {"409"},
+    "deleteContactMembers": {"400"},
+    "deleteContactSubscription": {"400"},
+    "updateBalanceDefinition": {"424"},
+    "createBalanceLimit": {"424"},
+    "createTierGroup": {"409"},
+    "deleteTierGroup": {"409"},
+    "addSubscriptionToTier": {"409", "424"},
+    "redeemVoucher": {"412", "417"},
+    "completeRedeemTransaction": {"400", "412", "417"},
+    "validateReward": {"424"},
     "getLPList": {"400"},
     "getParameterSubscriptionInfo": {"400"},
     "getCodeCount": {"400"},
@@ -125,6 +425,10 @@ ERROR_RESPONSES = {
     "401": "Unauthorized",
     "403": "Forbidden",
     "404": "NotFound",
+    "409": "Conflict",
+    "412": "PreconditionFailed",
+    "413": "PayloadTooLarge",
+    "417": "ExpectationFailed",
     "422": "UnprocessableEntity",
     "424": "FailedDependency",
     "429": "TooManyRequests",
@@ -150,6 +454,8 @@ INVALID_STATUS_400 = {
     ("getLPList", "sort_field"),
     ("getParameterSubscriptionInfo", "contactId"),
     ("getParameterSubscriptionInfo", "loyaltySubscriptionId"),
+    ("deleteContactMembers", "memberContactIds"),
+    ("deleteContactSubscription", "cid"),
 }
 TRANSACTION_STATUSES = ["draft", "completed", "rejected", "cancelled", "expired"]
 
@@ -195,6 +501,41 @@ REQUIRED_LINKS = [
     ("getListOfTierGroups", "getTierGroup", {"gid": "$response.body#/items/0/id"}),
     ("getRewardPageApi", "getRewardInformation", {"rid": "$response.body#/items/0/id"}),
     ("getRewardInformation", "getCodeCount", {"cpid": "$response.body#/codePoolId"}),
+    # writes -> the reads that show their effect (and the next write of a chain)
+    ("createNewLP", "getLoyaltyProgramInfo", {"pid": "$response.body#/id"}),
+    ("createNewLP", "publishLoyaltyProgram", {"pid": "$response.body#/id"}),
+    ("updateLoyaltyProgram", "getLoyaltyProgramInfo", {"pid": "$request.path.pid"}),
+    ("partiallyUpdateLoyaltyProgram", "getLoyaltyProgramInfo", {"pid": "$request.path.pid"}),
+    ("publishLoyaltyProgram", "getLoyaltyProgramInfo", {"pid": "$request.path.pid"}),
+    ("subscribeToLoyaltyProgram", "getSubscriptionBalances", {"cid": "$response.body#/contactId"}),
+    ("subscribeToLoyaltyProgram", "getParameterSubscriptionInfo", {"contactId": "$response.body#/contactId"}),
+    ("subscribeMemberToASubscription", "getParameterSubscriptionInfo", {"contactId": "$response.body#/ownerContactId"}),
+    ("createBalanceDefinition", "getBalanceDefinition", {"bdid": "$response.body#/id"}),
+    ("updateBalanceDefinition", "getBalanceDefinition", {"bdid": "$request.path.bdid"}),
+    ("createBalanceLimit", "getBalanceLimit", {"bdid": "$request.path.bdid", "blid": "$response.body#/id"}),
+    ("updateBalanceLimit", "getBalanceLimit", {"blid": "$request.path.blid"}),
+    ("createSubscriptionBalances", "getSubscriptionBalances", {"cid": "$request.path.cid"}),
+    ("beginTransaction", "completeTransaction", {"tid": "$response.body#/id"}),
+    ("beginTransaction", "cancelTransaction", {"tid": "$response.body#/id"}),
+    (
+        "completeTransaction",
+        "getTransactionHistoryApi",
+        {"contactId": "$response.body#/contactId", "balanceDefinitionId": "$response.body#/balanceDefinitionId"},
+    ),
+    ("completeTransaction", "getSubscriptionBalances", {"cid": "$response.body#/contactId"}),
+    ("cancelTransaction", "getTransactionHistoryApi", {"contactId": "$response.body#/contactId"}),
+    ("createBalanceOrder", "completeTransaction", {"tid": "$response.body#/transactionid"}),
+    ("createTierGroup", "getTierGroup", {"gid": "$response.body#/id"}),
+    ("updateTierGroup", "getTierGroup", {"gid": "$request.path.gid"}),
+    ("createTierForTierGroup", "getTierGroup", {"gid": "$response.body#/groupId"}),
+    ("createTierForTierGroup", "getLoyaltyProgramTier", {"pid": "$request.path.pid"}),
+    ("updateTier", "getLoyaltyProgramTier", {"pid": "$request.path.pid"}),
+    ("addSubscriptionToTier", "getSubscriptionTier", {"cid": "$request.path.cid"}),
+    ("createReward", "getRewardInformation", {"rid": "$response.body#/id"}),
+    ("createVoucher", "getVoucherForAContact", {"contactId": "$response.body#/contactId"}),
+    ("createVoucher", "getRewardInformation", {"rid": "$response.body#/rewardId"}),
+    ("redeemVoucher", "completeRedeemTransaction", {"tid": "$response.body#/id"}),
+    ("completeRedeemTransaction", "getVoucherForAContact", {"contactId": "$response.body#/contactId"}),
 ]
 
 
@@ -322,18 +663,17 @@ def schema_validator(spec: dict[str, Any], schema: dict[str, Any]) -> jsonschema
 def check_operations(spec: dict[str, Any]) -> list[str]:
     problems = []
     found = operations(spec)
-    for method, path, _op in found.values():
-        if method != "get":
-            problems.append(f"{method.upper()} {path}: only GET operations belong to the read contract")
-    expected = {op_id: path for path, op_id, _, _ in OPERATIONS}
-    for op_id, path in expected.items():
+    expected = {op_id: (method, path) for method, path, op_id, _, _ in OPERATIONS}
+    for op_id, (method, path) in expected.items():
         if op_id not in found:
             problems.append(f"missing operation {op_id}")
-        elif found[op_id][1] != path:
-            problems.append(f"{op_id} is on {found[op_id][1]}, expected {path}")
+        elif found[op_id][:2] != (method, path):
+            got = f"{found[op_id][0].upper()} {found[op_id][1]}"
+            problems.append(f"{op_id} is {got}, expected {method.upper()} {path}")
     for op_id in found:
         if op_id not in expected:
-            problems.append(f"unexpected operation {op_id}")
+            method, path, _op = found[op_id]
+            problems.append(f"unexpected operation {op_id} ({method.upper()} {path})")
     if len(found) != len(OPERATIONS):
         problems.append(f"{len(found)} operations, expected {len(OPERATIONS)}")
     return problems
@@ -343,9 +683,12 @@ def check_statuses(spec: dict[str, Any]) -> list[str]:
     problems = []
     for op_id, (_, _, op) in operations(spec).items():
         responses = op.get("responses", {})
-        expected = {"200", "401", "403", "422", "429", "500"} | EXTRA_STATUSES.get(op_id, set())
+        success = WRITES[op_id][6] if op_id in WRITES else "200"
+        expected = {success, "401", "403", "422", "429", "500"} | EXTRA_STATUSES.get(op_id, set())
         if op_id not in NO_404:
             expected.add("404")
+        if op_id in WITH_BODY:
+            expected |= {"400", "413"}
         got = set(responses)
         if got != expected:
             problems.append(
@@ -526,6 +869,43 @@ def check_links(spec: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_request_bodies(spec: dict[str, Any]) -> list[str]:
+    """Writes with a body take one JSON object through a named schema with a `required` list; others take none."""
+    problems = []
+    for op_id, (_, _, op) in operations(spec).items():
+        body = op.get("requestBody")
+        expected = WRITES[op_id][5] if op_id in WRITES else None
+        if expected is None:
+            if body is not None:
+                problems.append(f"{op_id}: has a request body, but the operation takes none")
+            continue
+        if body is None:
+            problems.append(f"{op_id}: request body {expected} missing")
+            continue
+        if body.get("required") is not True or not body.get("description"):
+            problems.append(f"{op_id}: the request body must be required and described")
+        content = body.get("content", {})
+        if list(content) != ["application/json"]:
+            problems.append(f"{op_id}: the request body must be application/json only, got {list(content)}")
+        ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+        if ref != f"#/components/schemas/{expected}":
+            problems.append(f"{op_id}: request body schema {ref}, expected {expected}")
+            continue
+        schema = resolve(spec, {"$ref": ref})
+        if schema.get("type") != "object":
+            problems.append(f"{op_id}: {expected} must be an object")
+        if not isinstance(schema.get("required"), list):
+            problems.append(f"{op_id}: {expected} needs a required list (empty when every field is optional)")
+        else:
+            missing = set(schema["required"]) - set(schema.get("properties", {}))
+            if missing:
+                problems.append(f"{op_id}: {expected} requires unknown fields {sorted(missing)}")
+        for code in ("400", "413", "422", "429"):
+            if code not in op.get("responses", {}):
+                problems.append(f"{op_id}: a write with a JSON body must document {code}")
+    return problems
+
+
 def check_descriptions_against_export(spec: dict[str, Any], export: dict[str, Any]) -> list[str]:
     problems = []
     theirs = {_normalise(t) for t in walk_texts(export, ("description", "summary", "title"))}
@@ -566,20 +946,25 @@ def test_info_servers_and_security(spec):
         assert "security" not in op, f"{op_id}: security is set once, at the top"
 
 
-def test_exactly_the_twenty_read_operations(spec):
+def test_exactly_the_documented_operations(spec):
+    # 17 reference reads + 3 guide-only reads + the 33 writes = the 50 documented operations and the guide's 3.
+    assert len(READ_OPERATIONS) == 20 and len(WRITE_OPERATIONS) == 33
     assert check_operations(spec) == []
     assert sorted(operations(spec)) == sorted(OPERATION_IDS)
+    assert len(operations(spec)) == 53
 
 
 def test_tags_and_source_pages(spec):
     area = {"config": "program", "balance": "balance", "tier": "tier", "offer": "reward"}
     declared_tags = {t["name"] for t in spec["tags"]}
     assert declared_tags == {"program", "balance", "tier", "reward", "member-guide"}
-    for path, op_id, kind, page in OPERATIONS:
+    for _, path, op_id, kind, page in OPERATIONS:
         _, _, op = operations(spec)[op_id]
         assert set(op["tags"]) <= declared_tags
         assert op["x-brevo-source"] == {"kind": kind, "page": page}, op_id
         assert op.get("summary") and op.get("description"), op_id
+        if kind != "export" and DOCS.is_dir():
+            assert (DOCS / f"{page}.md").is_file(), f"{op_id}: no stored page {page}"
         if kind == "guide":
             assert "member-guide" in op["tags"], op_id
             assert len(op["tags"]) == 2, op_id
@@ -597,17 +982,152 @@ def test_every_operation_documents_its_statuses_with_the_error_body(spec):
     assert "content" not in list_204 and list_204["description"]
 
 
+def test_request_bodies(spec):
+    assert check_request_bodies(spec) == []
+    for op_id in WRITES:
+        _, _, op = operations(spec)[op_id]
+        assert {"429", "500"} <= set(op["responses"]), op_id
+
+
+def test_write_bodies_say_what_the_docs_say(spec):
+    def v(name: str) -> jsonschema.Draft202012Validator:
+        return schema_validator(spec, {"$ref": f"#/components/schemas/{name}"})
+
+    bd, rid = "a74c0b1d-4a96-4e23-804e-dc3a1d9a0ceb", "29a07df8-3cf3-4a5c-8e74-8cd00085000e"
+    tx = v("TransactionCreate")
+    assert tx.is_valid({"contactId": 12345, "balanceDefinitionId": bd, "amount": 50, "autoComplete": False})
+    assert tx.is_valid({"LoyaltySubscriptionId": "cust_abc123", "balanceDefinitionId": bd, "amount": -5.5})
+    assert not tx.is_valid({"contactId": 12345, "balanceDefinitionId": bd, "amount": 0})
+    assert not tx.is_valid({"contactId": 12345, "balanceDefinitionId": bd, "amount": 0.0})
+    assert not tx.is_valid({"balanceDefinitionId": bd, "amount": 50}), "a member must be named"
+    assert not tx.is_valid({"loyaltySubscriptionId": "cust_abc123", "balanceDefinitionId": bd, "amount": 50})
+    assert not tx.is_valid({"contactId": 12345, "balanceDefinitionId": bd, "amount": 50, "ttl": 9})
+    assert not tx.is_valid({"contactId": 0, "balanceDefinitionId": bd, "amount": 50})
+
+    order = v("BalanceOrderCreate")
+    good = {
+        "amount": 1.1,
+        "balanceDefinitionId": bd,
+        "contactId": 1,
+        "dueAt": "2024-01-15T09:30:00Z",
+        "source": "engine",
+    }
+    assert order.is_valid(good)
+    assert not order.is_valid({**good, "amount": 0}) and not order.is_valid({**good, "contactId": 0})
+    assert not order.is_valid({**good, "source": "shop"})
+    assert not order.is_valid({k: v for k, v in good.items() if k != "dueAt"})
+
+    sub = v("SubscriptionCreate")
+    assert sub.is_valid(
+        {"contactId": 12345, "loyaltySubscriptionId": "cust_abc123", "creationDate": "2025-03-01T10:00:00.000Z"}
+    )
+    assert not sub.is_valid({"contactId": 0}) and not sub.is_valid({"contactId": 1, "loyaltySubscriptionId": "x" * 65})
+
+    members = v("SubscriptionMembersAdd")
+    assert members.is_valid({"memberContactIds": [1], "contactId": 5})
+    assert members.is_valid({"memberContactIds": [1, 2], "loyaltySubscriptionId": "cust_abc123"})
+    assert not members.is_valid({"memberContactIds": [1]}), "the subscription must be named"
+    assert not members.is_valid({"memberContactIds": [], "contactId": 5})
+    assert not members.is_valid({"memberContactIds": [0], "contactId": 5})
+
+    program = v("LoyaltyProgramCreate")
+    assert program.is_valid({"name": "VIP Club", "description": "Earn points on every purchase."})
+    assert not program.is_valid({}) and not program.is_valid({"name": "x" * 129})
+    assert not program.is_valid({"name": "VIP", "description": "x" * 257})
+    assert v("LoyaltyProgramPatch").is_valid({})
+
+    limit = v("BalanceLimitInput")
+    docs_sample = {
+        "constraintType": "transaction",
+        "durationUnit": "day",
+        "durationValue": 1,
+        "transactionType": "credit",
+        "value": 1,
+    }
+    assert limit.is_valid(docs_sample)
+    assert not limit.is_valid({**docs_sample, "durationUnit": "hour"})
+
+    definition = v("BalanceDefinitionInput")
+    assert definition.is_valid({"name": "Purchase Points", "unit": "POINTS", "balanceExpirationDate": "31/12"})
+    assert definition.is_valid({"name": "Purchase Points", "unit": "EUR", "balanceExpirationDate": ""})
+    assert not definition.is_valid({"name": "Purchase Points", "unit": "POINTS", "balanceExpirationDate": "32/01"})
+    assert not definition.is_valid({"name": "Purchase Points", "unit": "points"})
+
+    voucher = v("VoucherCreate")
+    assert voucher.is_valid({"rewardId": rid, "contactId": 1, "validFrom": "2026-01-15T09:30:00Z"})
+    assert voucher.is_valid(
+        {"rewardId": rid, "loyaltySubscriptionId": "cust_abc123", "validFrom": "15/01/2026 09:30 AM"}
+    )
+    assert not voucher.is_valid({"rewardId": rid}), "the holder must be named"
+    assert not voucher.is_valid({"rewardId": rid, "contactId": 1, "validFrom": "2026-01-15"})
+
+    for name in ("VoucherRedeem", "RewardValidation"):
+        check = v(name)
+        assert check.is_valid({"code": "GOLD10"}) and check.is_valid({"attributedRewardId": rid}), name
+        assert check.is_valid({"rewardId": rid, "contactId": 12345}), name
+        assert not check.is_valid({"rewardId": rid}) and not check.is_valid({}), name
+
+    tier = v("TierCreate")
+    assert tier.is_valid({"name": "Silver", "accessConditions": [{"balanceDefinitionId": bd, "minimumValue": 100}]})
+    assert not tier.is_valid({"name": "Silver", "accessConditions": [{"minimumValue": 100}]})
+    assert not v("TierUpdate").is_valid({"name": "Silver", "accessConditions": []}), "tierRewards is required"
+    assert not v("TierGroupUpdate").is_valid({"name": "VIP Levels", "tierOrder": []})
+    assert v("TierGroupCreate").is_valid({"name": "VIP Levels"})
+
+
+def test_write_shapes_follow_the_reads(spec):
+    s = spec["components"]["schemas"]
+    assert (
+        s["BalanceDefinitionInput"]["properties"]["unit"]["enum"]
+        == s["BalanceDefinition"]["properties"]["unit"]["enum"]
+    )
+    for field in ("upgradeStrategy", "downgradeStrategy"):
+        for body in ("TierGroupCreate", "TierGroupUpdate"):
+            assert s[body]["properties"][field]["enum"] == s["TierGroup"]["properties"][field]["enum"], (body, field)
+    for field in ("constraintType", "transactionType"):
+        assert s["BalanceLimitInput"]["properties"][field]["enum"] == s["BalanceLimit"]["properties"][field]["enum"]
+
+    transaction = schema_validator(spec, {"$ref": "#/components/schemas/Transaction"})
+    completed = {
+        "id": "3c000afd-fb2e-4275-9007-29178f00fd5a",
+        "amount": 50,
+        "balance": 90,
+        "transactionType": "credit",
+        "status": "completed",
+        "loyaltyProgramId": "27a1dd7a-af67-4020-ba65-19d60000a26e",
+        "balanceDefinitionId": "a74c0b1d-4a96-4e23-804e-dc3a1d9a0ceb",
+        "contactId": 12345,
+        "createdAt": "2026-09-03T10:00:00Z",
+        "completedAt": "2026-09-03T10:00:00Z",
+        "cancelledAt": None,
+    }
+    assert transaction.is_valid(completed)
+    assert transaction.is_valid({k: v for k, v in completed.items() if k != "balance"}), "balance is optional"
+    assert not transaction.is_valid({**completed, "status": "complete"}), "the pre-2026-09-03 name is gone"
+    assert not transaction.is_valid({**completed, "amount": "50"}), "amounts are numbers"
+    props = s["BalanceOrder"]["properties"]
+    assert "transactionid" in props and "transactionId" not in props, "upstream spelling kept"
+    assert s["TransactionCreate"]["properties"]["autoComplete"]["default"] is False
+
+
 def test_rate_limit_headers(spec):
     assert check_rate_limit_headers(spec) == []
 
 
-def test_every_200_is_json_through_a_named_schema(spec):
+def test_every_success_is_json_through_a_named_schema(spec):
     for op_id, (_, _, op) in operations(spec).items():
-        content = op["responses"]["200"]["content"]
+        success, schema_name = (WRITES[op_id][6], WRITES[op_id][7]) if op_id in WRITES else ("200", None)
+        if success == "204":
+            assert "content" not in op["responses"]["204"], op_id
+            assert not any(code.startswith("2") and code != "204" for code in op["responses"]), op_id
+            continue
+        content = op["responses"][success]["content"]
         assert list(content) == ["application/json"], op_id
         ref = content["application/json"]["schema"].get("$ref", "")
         assert ref.startswith("#/components/schemas/"), op_id
         assert ref.split("/")[-1] in spec["components"]["schemas"], op_id
+        if schema_name:
+            assert ref == f"#/components/schemas/{schema_name}", op_id
 
 
 def test_parameters_follow_the_conventions(spec):
@@ -615,7 +1135,7 @@ def test_parameters_follow_the_conventions(spec):
 
 
 def test_path_parameter_types(spec):
-    uuid_params = {"pid", "bdid", "blid", "gid", "rid", "cpid"}
+    uuid_params = {"pid", "bdid", "blid", "gid", "rid", "cpid", "tid"}
     seen = set()
     for op_id, (_, path, op) in operations(spec).items():
         for param in parameters(spec, path, op):
@@ -738,11 +1258,28 @@ def test_required_links_are_present(spec):
             assert params.get(name) == expression, (source, target, name)
 
 
+def test_write_links_follow_fields_that_are_always_there(spec):
+    # A write's answer is the one place a new id appears: a link must never point at an optional field.
+    for op_id in WRITES:
+        _, _, op = operations(spec)[op_id]
+        success = op["responses"].get("200", {})
+        body = resolve(spec, success.get("content", {}).get("application/json", {}).get("schema", {}))
+        for name, link in success.get("links", {}).items():
+            for expression in link["parameters"].values():
+                if expression.startswith("$response.body#/"):
+                    field = expression.removeprefix("$response.body#/").split("/")[0]
+                    assert field in body.get("required", []), f"{op_id}.{name}: {field} is not required"
+
+
 def test_no_inbound_link_to_balance_limit_is_invented(spec):
-    # No read response carries a balance-limit id, so a link could only guess one.
+    # No read response carries a balance-limit id, so a link could only guess one; the writes that
+    # return a limit are the only way in.
+    sources = set()
     for op_id, (_, _, op) in operations(spec).items():
-        for link in op["responses"]["200"].get("links", {}).values():
-            assert link["operationId"] != "getBalanceLimit", op_id
+        for link in op["responses"].get("200", {}).get("links", {}).values():
+            if link["operationId"] == "getBalanceLimit":
+                sources.add(op_id)
+    assert sources == {"createBalanceLimit", "updateBalanceLimit"}
 
 
 # ---------------------------------------------------------------------------- tests: response shapes
@@ -752,9 +1289,14 @@ def test_response_schemas_stay_open_and_use_3_1_nullability(spec):
     for where, schema in walk_schemas(spec):
         assert schema.get("additionalProperties") is not False, f"{where}: responses must stay open"
         assert "nullable" not in schema, f"{where}: use type: [X, 'null'] in OpenAPI 3.1"
-        if "required" in schema:
+        if "required" in schema and set(schema) != {"required"}:
             missing = set(schema["required"]) - set(schema.get("properties", {}))
             assert not missing, f"{where}: required names {missing} are not properties"
+        for branch in schema.get("anyOf", []):
+            # a branch that only requires names ("one of these fields") names fields of its parent
+            if set(branch) == {"required"}:
+                missing = set(branch["required"]) - set(schema.get("properties", {}))
+                assert not missing, f"{where}: anyOf requires {missing}, which are not properties"
 
 
 def test_page_schemas_require_ids_lists_and_counts(spec):
@@ -780,7 +1322,7 @@ def test_page_schemas_require_ids_lists_and_counts(spec):
         "BalanceDefinition": {"id"},
         "BalanceLimit": {"id"},
         "TierGroup": {"id"},
-        "Tier": {"tierId"},
+        "Tier": {"tierId", "groupId"},
         "RewardSummary": {"id"},
         "Reward": {"id"},
         "TransactionHistoryItem": {"id"},
@@ -804,8 +1346,9 @@ def test_amounts_are_numbers(spec):
 
 def test_transaction_statuses_use_the_new_names(spec):
     s = spec["components"]["schemas"]
-    for name in ("TransactionHistoryItem", "MemberTransaction"):
+    for name in ("TransactionHistoryItem", "MemberTransaction", "Transaction", "Redemption"):
         assert s[name]["properties"]["status"]["enum"] == TRANSACTION_STATUSES, name
+    for name in ("TransactionHistoryItem", "MemberTransaction", "Transaction", "TransactionCreate"):
         assert s[name]["properties"]["transactionType"]["enum"] == ["credit", "debit"], name
     text = yaml.safe_dump(spec)
     assert "pending" not in text and "- complete\n" not in text
@@ -978,5 +1521,36 @@ def test_checkers_catch_a_broken_copy(spec, export):
     }
     assert any("getLPList 200" in p for p in check_rate_limit_headers(broken))
 
-    broken["paths"]["/loyalty/config/programs"]["post"] = {"operationId": "createNewLP", "responses": {}}
-    assert any("POST" in p for p in check_operations(broken))
+    programs = broken["paths"]["/loyalty/config/programs"]
+    programs["put"] = programs.pop("post")
+    programs["patch"] = {"operationId": "replaceAllPrograms", "responses": {}}
+    problems = check_operations(broken)
+    assert any("createNewLP is PUT" in p and "expected POST" in p for p in problems)
+    assert any("unexpected operation replaceAllPrograms" in p for p in problems)
+
+    del ops["beginTransaction"]["responses"]["413"]
+    assert any("beginTransaction" in p and "413" in p for p in check_statuses(broken))
+    del broken["components"]["schemas"]["TransactionCreate"]["required"]
+    ops["completeTransaction"]["requestBody"] = ops["cancelTransaction"].get("requestBody") or {"required": True}
+    ops["createVoucher"]["requestBody"]["content"]["application/json"]["schema"] = {"type": "object"}
+    problems = check_request_bodies(broken)
+    assert any("beginTransaction" in p and "required list" in p for p in problems)
+    assert any("beginTransaction" in p and "413" in p for p in problems)
+    assert any("completeTransaction" in p and "takes none" in p for p in problems)
+    assert any("createVoucher" in p and "VoucherCreate" in p for p in problems)
+
+
+def _null_keys(node: Any, path: str) -> list[str]:
+    """Keys whose value is null: in YAML flow style, an unquoted comma splits a description into a stray key."""
+    if isinstance(node, dict):
+        found = [f"{path}/{key}" for key, value in node.items() if value is None]
+        for key, value in node.items():
+            found.extend(_null_keys(value, f"{path}/{key}"))
+        return found
+    if isinstance(node, list):
+        return [hit for index, item in enumerate(node) for hit in _null_keys(item, f"{path}/{index}")]
+    return []
+
+
+def test_no_key_is_left_without_a_value(spec):
+    assert _null_keys(spec, "") == []
