@@ -373,7 +373,7 @@ class Rewards:
         return by_subscription
 
     def _find(self, data: ProgramData, ref: VoucherRef, holders: Mapping[int, Member] | None = None) -> _Found:
-        """The voucher `ref` names: the usable one expiring first among its matches (404 if none match)."""
+        """The voucher `ref` names: of its matches, the usable one not in redemption expiring first; 404 if none."""
         holder = self._holder(data, ref.contact_id, ref.loyalty_subscription_id)
         if ref.attributed_reward_id is None and ref.code is None and (ref.reward_id is None or holder is None):
             raise MissingParameter(
@@ -404,8 +404,8 @@ class Rewards:
             )
         now = self.backend.clock.now()
         return min(matches, key=lambda found: (
-            found.revoked, found.voucher.unusable_reason(now) is not None, found.voucher.expiration_date,
-            found.voucher.id,
+            found.revoked, found.voucher.unusable_reason(now) is not None,
+            self._open_redemption(found, now) is not None, found.voucher.expiration_date, found.voucher.id,
         ))
 
     def _issued_holders(self, data: ProgramData, voucher_id: str | None, code: str | None) -> list[Member]:
