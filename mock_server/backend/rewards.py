@@ -208,19 +208,21 @@ class Rewards:
             self._issued.of(b.world).add_voucher(data.id, voucher)
             return data, voucher
 
-    def on_tiers_reached(self, data: ProgramData, member: Member, tiers: Iterable[Tier]) -> Member:
-        """Vouchers of the rewards on newly reached tiers, inside the caller's write (after its stamp).
+    def on_tiers_reached(self, program_id: str, contact_id: int, tiers: Iterable[Tier]) -> Member | None:
+        """Vouchers of the rewards on tiers a member just reached, inside the caller's write (after its commit).
 
-        A tier reward is a gift: nothing is debited. A reward that may not be issued now (inactive,
-        capped, its pool empty) is skipped, as Brevo reports a failed attribution by webhook rather
-        than refusing the transaction. Commits the program's new revision (pools, counters) itself and
-        returns the member for the caller to `put_member`; `data` must come from `backend.writable`,
-        and the caller must re-read the program before any `put_program` of its own.
+        Called by a balance transaction that crossed thresholds (`Balances`). A tier reward is a gift:
+        nothing is debited. A reward that may not be issued now (inactive, capped, its pool empty) is
+        skipped, as Brevo reports a failed attribution by webhook rather than refusing the transaction.
+        Commits the program (pools, counters) and the member; returns the member (None if not found).
         """
         b = self.backend
-        now = b.clock.now()
+        data = b.world.program(program_id)
+        member = b.world.member(data, contact_id) if data is not None else None
+        if data is None or member is None:
+            return None
+        now = b.clock.now()  # the caller's moment: its stamp was taken already
         issued: list[Voucher] = []
-        data = b.writable(data)
         for tier in tiers:
             for reward_id in tier.reward_ids:
                 reward = data.reward_by_id.get(reward_id)
@@ -228,18 +230,20 @@ class Rewards:
                     continue
                 try:
                     check_attribution(reward, member, now)
-                    voucher_id = b.new_id()
-                    voucher = Voucher(voucher_id, member.contact_id, reward.id, draw_code(data, reward, voucher_id),
-                                      now, now, now, add_period(now, reward.expiration_value, reward.expiration_unit),
-                                      None, freeze({"source": "tier_upgrade", "tierId": tier.id}), reward.unit,
-                                      reward.value)
                     data = self._issue(data, reward, pooled=True, now=now)
                 except InvalidParameter:
                     continue
+                voucher_id = b.new_id()
+                voucher = Voucher(voucher_id, member.contact_id, reward.id, draw_code(data, reward, voucher_id),
+                                  now, now, now, add_period(now, reward.expiration_value, reward.expiration_unit),
+                                  None, freeze({"source": "tier_upgrade", "tierId": tier.id}), reward.unit,
+                                  reward.value)
                 member = replace(member, vouchers=(*member.vouchers, voucher))
                 issued.append(voucher)
         if issued:
+            data = b.writable(data)
             b.put_program(data)
+            b.put_member(data, member)
             index = self._issued.of(b.world)
             for voucher in issued:
                 index.add_voucher(data.id, voucher)

@@ -516,17 +516,29 @@ def test_on_tiers_reached_gives_the_tier_rewards(backend: Backend) -> None:
     data = live_program(backend)
     tier = replace(data.tiers[0], reward_ids=(reward.id, UNKNOWN))
     member = members(backend)[8]
-    balance_before = member.ledgers
-    with backend.writing():
+    with backend.writing():  # as a balance transaction calls it: inside its write, after its stamp
         backend.stamp()
-        data = backend.writable(live_program(backend))
-        given = backend.rewards.on_tiers_reached(data, member, [tier])
-        backend.put_member(backend.world.program(data.id) or data, given)
+        given = backend.rewards.on_tiers_reached(data.id, member.contact_id, [tier])
+    assert given is not None
     fresh = given.vouchers[len(member.vouchers):]
     assert [v.reward_id for v in fresh] == [reward.id]
-    assert member_now(backend, member.contact_id).vouchers[-1] == fresh[0]
-    assert member_now(backend, member.contact_id).ledgers == balance_before  # a gift: nothing debited
+    assert fresh[0].meta["tierId"] == tier.id
+    stored = member_now(backend, member.contact_id)
+    assert stored.vouchers[-1] == fresh[0]
+    assert stored.ledgers == member.ledgers  # a gift: nothing debited
     assert live_program(backend).reward_by_id[reward.id].attributed == 1
+
+
+def test_on_tiers_reached_skips_a_reward_it_may_not_give(backend: Backend) -> None:
+    reward = free_reward(backend)
+    adjust_reward(backend, reward.id, state="inactive")
+    data = live_program(backend)
+    tier = replace(data.tiers[0], reward_ids=(reward.id,))
+    member = members(backend)[8]
+    with backend.writing():
+        backend.stamp()
+        given = backend.rewards.on_tiers_reached(data.id, member.contact_id, [tier])
+    assert given == member == member_now(backend, member.contact_id)
 
 
 # ----------------------------------------------------------------- determinism and isolation
