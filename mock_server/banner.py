@@ -36,7 +36,7 @@ def banner(settings: Settings, state: MockState) -> str:
     for key in settings.forbidden_keys:
         lines.append(f"  forbidden  {key} (authenticates, answers 403)")
     lines.append(
-        f"  world      seed {settings.seed}, {settings.contacts:,} contacts per program, "
+        f"  world      seed {settings.seed}, {settings.contacts:,} contacts per published program, "
         f"{stats['programs']} programs, {stats['transactions']:,} transactions"
     )
     for index, program in enumerate(summary["programs"]):

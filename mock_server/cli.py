@@ -60,6 +60,7 @@ MAIN_EXAMPLES = f"""examples:
   {PROG} serve                                   # http://127.0.0.1:8080/v3, key xkeysib-loyalty-mock-local-key
   {PROG} serve --port 0 --fixture widget-member  # a free port; the guide's member, contact 12345
   {PROG} world --fixture widget-member           # the seeded ids as JSON, without serving
+  {PROG} fixture-schema > fixture.schema.json    # the fixture format, for your editor
   {PROG} conformance --mock                      # check the contract against a fresh mock
 
 run '{PROG} COMMAND --help' for a command's flags and examples
@@ -68,6 +69,13 @@ run '{PROG} COMMAND --help' for a command's flags and examples
 WORLD_EXAMPLES = f"""examples:
   {PROG} world
   {PROG} world --seed 7 --contacts 50 --fixture fixtures/widget-member.yaml
+"""
+
+
+SCHEMA_EXAMPLES = f"""examples:
+  {PROG} fixture-schema > fixture.schema.json   # then, first line of your fixture:
+                                                # yaml-language-server: $schema=fixture.schema.json
+  {PROG} fixture-schema --path                  # the copy installed with the mock
 """
 
 
@@ -104,7 +112,7 @@ def _add_world_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--contacts",
         type=_int_arg("--contacts", 1, MAX_CONTACTS),
-        help=f"subscribed contacts per program (default {DEFAULT_CONTACTS})",
+        help=f"subscribed contacts per published program (default {DEFAULT_CONTACTS})",
     )
     parser.add_argument(
         "--fixture",
@@ -163,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="log every request (default on)")
     serve.add_argument("--check-client", action="store_true", default=None,
                        help="print each request that breaks the contract as it comes, a summary at exit, "
-                       "and exit 1 if there was any (the journal at /__mock__/requests is always on)")
+                       "and exit 1 if there was any since start, even if /__mock__/reset cleared the journal "
+                       "(the journal at /__mock__/requests is always on; one worker only)")
     serve.add_argument("--no-admin", dest="admin", action="store_false", default=None,
                        help="disable the /__mock__/ endpoints")
     serve.add_argument("--contract", type=Path, metavar="PATH", help="use another contract file")
@@ -175,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "per accepted write, so answers are reproducible (default); real: the wall clock")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process (default 1)")
+                       "the request journal and rate-limit counts are per process; not with --check-client (default 1)")
 
     world = commands.add_parser(
         "world",
@@ -187,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_flags(world)
     world.add_argument("--sample", type=_int_arg("--sample", 0, 1000), default=5,
                        help="subscribed contacts to list per program (default 5)")
+    schema = commands.add_parser(
+        "fixture-schema",
+        help="print the JSON Schema of fixture files, for an editor",
+        description="Print the JSON Schema of the fixture format (the loader's own rules), so that an editor "
+        "with a YAML language server validates and completes a fixture as it is typed.",
+        epilog=SCHEMA_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument("--path", action="store_true", help="print the path of the schema installed with the mock")
     from mock_server.conformance.cli import add_commands
 
     add_commands(commands)  # conformance, proxy
@@ -380,6 +398,20 @@ def world(args: argparse.Namespace) -> int:
     return 0
 
 
+def fixture_schema(args: argparse.Namespace) -> int:
+    from mock_server.fixture_format import schema_text
+    from mock_server.fixtures import shipped_schema
+
+    if args.path:
+        found = shipped_schema()
+        if found is None:
+            raise CliError("the fixture schema is not installed with this copy of the mock")
+        print(found)
+    else:
+        sys.stdout.write(schema_text())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -388,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "world":
             return world(args)
+        if args.command == "fixture-schema":
+            return fixture_schema(args)
         if args.command in ("conformance", "proxy"):
             from mock_server.conformance import cli as conformance_cli
 

@@ -56,6 +56,11 @@ class MethodNotAllowed(ApiError):
     code = "method_not_allowed"
 
 
+class Conflict(ApiError):
+    status = 409
+    code = "duplicate_parameter"
+
+
 class InvalidParameter(ApiError):
     status = 422
     code = "invalid_parameter"
@@ -126,7 +131,7 @@ class NoContent(Exception):
 # (`Prefer: code=NNN`) or choose from the contract.
 ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, PreconditionFailed,
+    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, Conflict, PreconditionFailed,
                 ExpectationFailed, InvalidParameter, FailedDependency, TooManyRequests, InternalError)
 }
 

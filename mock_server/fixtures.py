@@ -26,6 +26,14 @@ from typing import Any, NoReturn
 
 import yaml
 
+from mock_server.fixture_format import (
+    EXPIRY_UNITS,
+    OFFER_STATES,
+    SCHEMA_FILE,
+    SHAPES,
+    SUBSCRIPTION_ID_MAX,
+    VOUCHER_CODE,
+)
 from mock_server.store.models import (
     BALANCE_UNITS,
     EMPTY_META,
@@ -39,9 +47,6 @@ from mock_server.store.models import (
     from_datetime,
     parse_iso,
 )
-
-OFFER_STATES = ("active", "inactive", "expired", "draft")
-EXPIRY_UNITS = ("day", "week", "month", "year")
 
 
 class FixtureError(Exception):
@@ -173,29 +178,42 @@ def shipped_fixture(name: str) -> Path | None:
     stem = name.removesuffix(".yaml").removesuffix(".yml")
     if not stem or "/" in stem or "\\" in stem:
         return None
+    return _shipped(f"{stem}.yaml") or _shipped(f"{stem}.yml")
+
+
+def shipped_schema() -> Path | None:
+    """The JSON Schema of the format, shipped next to the fixtures (``fixture-schema`` prints it)."""
+    return _shipped(SCHEMA_FILE)
+
+
+def _shipped(filename: str) -> Path | None:
     here = Path(__file__).resolve().parent
-    for folder in (here.parent / "fixtures", here / "_data" / "fixtures"):
-        for candidate in (folder / f"{stem}.yaml", folder / f"{stem}.yml"):
-            if candidate.is_file():
-                return candidate
+    for folder in (here.parent / "fixtures", here / "_data" / "fixtures"):  # a source tree, then the wheel
+        if (folder / filename).is_file():
+            return folder / filename
     return None
 
 
-def fixture_file(text: str | Path) -> Path:
+def fixture_file(text: str | Path, base: Path | None = None) -> Path:
     """A fixture file named by a path, or by the name of a shipped fixture (``widget-member``).
 
-    An existing file wins; then a shipped fixture of that name (with or without
-    ``.yaml``); then the text as a path, which `load_fixture` reports missing.
+    The one resolver of the flag, the environment variable, the pytest ini option
+    and ``brevo_mock.load_fixture``. A relative path is read from `base` (the
+    pytest root directory, so that tests do not depend on where pytest is run
+    from), else from the current directory. An existing file wins; then a shipped
+    fixture of that name (with or without ``.yaml``); then the path, which
+    `load_fixture` reports missing under the name tried.
     """
     path = Path(text)
-    if path.exists():
-        return path
+    candidate = path if base is None or path.is_absolute() else base / path
+    if candidate.exists():
+        return candidate
     shipped = shipped_fixture(str(text))
     if shipped is not None:
         return shipped
     if path.suffix in (".yaml", ".yml") or "/" in str(text) or os.sep in str(text):
-        return path
-    raise FixtureError(f"fixture {str(text)!r}: no such file, and no shipped fixture of that name")
+        return candidate
+    raise FixtureError(f"fixture {str(text)!r}: no file {candidate.absolute()}, and no shipped fixture of that name")
 
 
 def load_fixture(path: str | Path) -> Fixture:
@@ -213,11 +231,26 @@ def load_fixture(path: str | Path) -> Fixture:
         mark = error.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         raise FixtureError(f"{label}: is not valid YAML: {error.problem or error.context}{where}") from None
+    except yaml.reader.ReaderError as error:  # a control character; PyYAML's text takes two lines and an offset
+        where = _line_and_column(text, error.position)
+        raise FixtureError(f"{label}: is not valid YAML: control character {_codepoint(error.character)} is not "
+                           f"allowed{where}") from None
     except yaml.YAMLError as error:
-        raise FixtureError(f"{label}: is not valid YAML: {error}") from None
+        raise FixtureError(f"{label}: is not valid YAML: {' '.join(str(error).split())}") from None
     if document is None:
         raise FixtureError(f"{label}: is empty")
     return _Reader(label).fixture(document, Path(path).stem)
+
+
+def _line_and_column(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return f" (line {line}, column {column})"
+
+
+def _codepoint(character: str | int) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"U+{code:04X}"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -272,6 +305,17 @@ class _Reader:
             if key not in value:
                 self.fail(location, f"is missing the required key {key!r}")
         return value
+
+    def shaped(self, value: Any, location: str, kind: str) -> dict:
+        """A mapping of one kind of the format (`fixture_format.SHAPES`, the JSON Schema's source too)."""
+        shape = SHAPES[kind]
+        raw = self.mapping(value, location, shape.required, shape.optional)
+        for first, second, problem in shape.exclusive:
+            if first in raw and second in raw:
+                self.fail(location, problem)
+        if shape.needs_one_of is not None and not any(key in raw for key in shape.needs_one_of[0]):
+            self.fail(location, shape.needs_one_of[1])
+        return raw
 
     def sequence(self, value: Any, location: str) -> list:
         if not isinstance(value, list):
@@ -369,7 +413,7 @@ class _Reader:
     # ---- the document
 
     def fixture(self, document: Any, default_name: str) -> Fixture:
-        raw = self.mapping(document, "", ["programs"], ["name", "description"])
+        raw = self.shaped(document, "", "fixture")
         name = self.text(raw["name"], "name") if "name" in raw else default_name
         description = self.text(raw["description"], "description") if "description" in raw else ""
         programs = self.items(raw["programs"], "programs", self.program, unique=lambda spec: spec.name)
@@ -378,10 +422,7 @@ class _Reader:
         return Fixture(self.label, name, description, programs)
 
     def program(self, value: Any, at: str) -> ProgramSpec:
-        raw = self.mapping(
-            value, at, ["name"],
-            ["id", "state", "description", "pattern", "balanceDefinitions", "tierGroups", "offers", "members"],
-        )
+        raw = self.shaped(value, at, "program")
         program_id = None
         if "id" in raw:
             text = self.text(raw["id"], f"{at}.id")
@@ -394,6 +435,10 @@ class _Reader:
             pattern = self.text(raw["pattern"], f"{at}.pattern")
             if pattern.count("#") < 4:
                 self.fail(f"{at}.pattern", f"must hold at least four '#' (digits), got {pattern!r}")
+        offers = self.items(raw.get("offers", []), f"{at}.offers", self.offer, unique=lambda spec: spec.name)
+        members = self.items(raw.get("members", []), f"{at}.members", self.member,
+                             unique=lambda spec: spec.contact_id)
+        self._check_codes(offers, members)
         return ProgramSpec(
             location=at,
             name=self.text(raw["name"], f"{at}.name"),
@@ -405,16 +450,28 @@ class _Reader:
                                    self.definition, unique=lambda spec: spec.name),
             tier_groups=self.items(raw.get("tierGroups", []), f"{at}.tierGroups", self.tier_group,
                                    unique=lambda spec: spec.name),
-            offers=self.items(raw.get("offers", []), f"{at}.offers", self.offer, unique=lambda spec: spec.name),
-            members=self.items(raw.get("members", []), f"{at}.members", self.member,
-                               unique=lambda spec: spec.contact_id),
+            offers=offers,
+            members=members,
         )
 
+    def _check_codes(self, offers: Sequence[OfferSpec], members: Sequence[MemberSpec]) -> None:
+        """A voucher code names one voucher of the program; only an offer's fixed `code` is shared by its vouchers."""
+        shared = {(offer.name, offer.code) for offer in offers if offer.code is not None}
+        seen: dict[str, str] = {}
+        for member in members:
+            for voucher in member.vouchers or ():
+                if (voucher.offer, voucher.code) in shared:
+                    continue
+                if voucher.code in seen:
+                    self.fail(f"{voucher.location}.code",
+                              f"repeats {voucher.code!r}, already given at {seen[voucher.code]}.code")
+                seen[voucher.code] = voucher.location
+
     def definition(self, value: Any, at: str) -> DefinitionSpec:
-        raw = self.mapping(value, at, ["name"], ["unit", "internal", "description", "expiry"])
+        raw = self.shaped(value, at, "balanceDefinition")
         expiry = None
         if raw.get("expiry") is not None:
-            spec = self.mapping(raw["expiry"], f"{at}.expiry", ["value", "unit"], [])
+            spec = self.shaped(raw["expiry"], f"{at}.expiry", "expiry")
             expiry = (
                 self.integer(spec["value"], f"{at}.expiry.value", minimum=1),
                 self.choice(spec["unit"], f"{at}.expiry.unit", EXPIRY_UNITS),
@@ -430,7 +487,7 @@ class _Reader:
         )
 
     def tier_group(self, value: Any, at: str) -> TierGroupSpec:
-        raw = self.mapping(value, at, ["name", "balanceDefinition", "tiers"], [])
+        raw = self.shaped(value, at, "tierGroup")
         tiers = self.items(raw["tiers"], f"{at}.tiers", self.tier, unique=lambda spec: spec.name)
         if not tiers:
             self.fail(f"{at}.tiers", "must list at least one tier")
@@ -448,16 +505,12 @@ class _Reader:
         )
 
     def tier(self, value: Any, at: str) -> TierSpec:
-        raw = self.mapping(value, at, ["name", "threshold"], [])
+        raw = self.shaped(value, at, "tier")
         return TierSpec(at, self.text(raw["name"], f"{at}.name"),
                         self.integer(raw["threshold"], f"{at}.threshold", minimum=0))
 
     def offer(self, value: Any, at: str) -> OfferSpec:
-        raw = self.mapping(
-            value, at, ["name"], ["publicName", "publicDescription", "state", "value", "unit", "code", "codes"]
-        )
-        if "code" in raw and "codes" in raw:
-            self.fail(at, "takes either 'code' (one fixed code) or 'codes' (a pool size), not both")
+        raw = self.shaped(value, at, "offer")
         return OfferSpec(
             location=at,
             name=self.text(raw["name"], f"{at}.name"),
@@ -473,14 +526,12 @@ class _Reader:
         )
 
     def member(self, value: Any, at: str) -> MemberSpec:
-        raw = self.mapping(
-            value, at, ["contactId"], ["loyaltySubscriptionId", "subscribedAt", "balances", "vouchers"]
-        )
+        raw = self.shaped(value, at, "member")
         subscription_id = None
         if "loyaltySubscriptionId" in raw:
             subscription_id = self.text(raw["loyaltySubscriptionId"], f"{at}.loyaltySubscriptionId")
-            if len(subscription_id) > 64:
-                self.fail(f"{at}.loyaltySubscriptionId", "must be at most 64 characters long")
+            if len(subscription_id) > SUBSCRIPTION_ID_MAX:
+                self.fail(f"{at}.loyaltySubscriptionId", f"must be at most {SUBSCRIPTION_ID_MAX} characters long")
         vouchers = None
         if "vouchers" in raw:
             vouchers = self.items(raw["vouchers"] or [], f"{at}.vouchers", self.voucher)
@@ -495,12 +546,10 @@ class _Reader:
         )
 
     def balance(self, value: Any, at: str) -> BalanceSpec:
-        raw = self.mapping(value, at, ["balanceDefinition"], ["balance", "transactions", "transactionCount"])
+        raw = self.shaped(value, at, "balance")
         definition = self.text(raw["balanceDefinition"], f"{at}.balanceDefinition")
         stated = self.number(raw["balance"], f"{at}.balance", minimum=Decimal(0)) if "balance" in raw else None
         if "transactions" in raw:
-            if "transactionCount" in raw:
-                self.fail(at, "takes either 'transactions' or 'transactionCount', not both")
             transactions = self.items(raw["transactions"] or [], f"{at}.transactions", self.transaction)
             self._check_times(transactions, f"{at}.transactions")
             total = sum((tx.signed_counted for tx in transactions), Decimal(0))
@@ -513,8 +562,7 @@ class _Reader:
             if total < 0:
                 self.fail(f"{at}.transactions", f"add up to a negative balance ({total})")
             return BalanceSpec(at, definition, total, transactions, None)
-        if stated is None:
-            self.fail(at, "needs a 'balance', 'transactions', or both")
+        assert stated is not None  # the shape needs 'balance' or 'transactions'
         count = None
         if "transactionCount" in raw:
             count = self.integer(raw["transactionCount"], f"{at}.transactionCount", minimum=0)
@@ -532,9 +580,7 @@ class _Reader:
                 self.fail(f"{at}[{i}].createdAt", "is earlier than the transaction before it; list them oldest first")
 
     def transaction(self, value: Any, at: str) -> TransactionSpec:
-        raw = self.mapping(
-            value, at, ["type", "amount"], ["status", "createdAt", "expiresAt", "rejectReason", "meta"]
-        )
+        raw = self.shaped(value, at, "transaction")
         kind = self.choice(raw["type"], f"{at}.type", TRANSACTION_TYPES)
         status = self.choice(raw["status"], f"{at}.status", TRANSACTION_STATUSES) if "status" in raw else "completed"
         if status == "expired" and kind != "credit":
@@ -558,9 +604,9 @@ class _Reader:
         )
 
     def voucher(self, value: Any, at: str) -> VoucherSpec:
-        raw = self.mapping(value, at, ["offer", "code"], ["createdAt", "expiresAt", "consumedAt", "meta"])
+        raw = self.shaped(value, at, "voucher")
         code = self.text(raw["code"], f"{at}.code")
-        if not re.fullmatch(r"[\x21-\x7e]{1,64}", code):
+        if not re.fullmatch(VOUCHER_CODE, code):
             self.fail(f"{at}.code", f"must be 1 to 64 printable characters without spaces, got {code!r}")
         created = self.moment(raw["createdAt"], f"{at}.createdAt") if "createdAt" in raw else None
         expires = self.any_moment(raw["expiresAt"], f"{at}.expiresAt") if "expiresAt" in raw else None

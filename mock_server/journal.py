@@ -2,6 +2,10 @@
 
 Bounded (oldest entries drop first) so that a long CI run cannot grow the
 mock's memory. Served newest last at ``GET /__mock__/requests``.
+
+Two views: the entries, which a reset clears (tests call it between cases),
+and the counts since start, which nothing clears: they are the verdict of
+``--check-client``, and a reset must not erase a violation from CI's exit status.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class Journal:
     def __init__(self, size: int, on_violation: Callable[[JournalEntry], None] | None = None) -> None:
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=max(1, size))
         self._seq = 0
+        # Since start, never cleared (the exit status and summary of --check-client).
         self._violation_counts: Counter[str] = Counter()
         self.requests = 0
         # Called for each request that broke the contract (the client check prints it at once).
@@ -67,19 +72,18 @@ class Journal:
 
     @property
     def violation_count(self) -> int:
-        """Violations recorded since the last clear (the count survives the bounded entries)."""
+        """Violations recorded since start: a clear does not reset it, nor do the bounded entries drop it."""
         return sum(self._violation_counts.values())
 
     def entries(self) -> list[JournalEntry]:
         return [JournalEntry(*row) for row in self._entries]
 
     def clear(self) -> None:
+        """Empty the entries (what ``/__mock__/requests`` shows); the counts since start stay."""
         self._entries.clear()
-        self._violation_counts.clear()
-        self.requests = 0
 
     def summary(self) -> str:
-        """A few lines for the end of a run: how many requests, which violations."""
+        """A few lines for the end of a run: how many requests since start, which violations."""
         total = sum(self._violation_counts.values())
         lines = [f"client check: {self.requests} request(s), {total} contract violation(s)"]
         for violation, count in self._violation_counts.most_common(20):

@@ -19,10 +19,11 @@ Settings come from the ini file: ``brevo_mock_seed``, ``brevo_mock_contacts``,
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from mock_server.settings import DEFAULT_CONTACTS
 
 if TYPE_CHECKING:
     from mock_server.testing import RunningMock
@@ -37,8 +38,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail every test using brevo_mock whose client broke the Brevo Loyalty contract")
     parser.addini("brevo_check_client", "like --brevo-check-client", type="bool", default=False)
     parser.addini("brevo_mock_seed", "seed of the brevo_mock world (default 1)", default="1")
-    parser.addini("brevo_mock_contacts", "subscribed contacts per program in the brevo_mock world (default 200)",
-                  default="200")
+    # The default of `serve` too: the same seed gives the same world in tests and on the command line.
+    parser.addini("brevo_mock_contacts",
+                  f"subscribed contacts per program in the brevo_mock world (default {DEFAULT_CONTACTS})",
+                  default=str(DEFAULT_CONTACTS))
     parser.addini("brevo_mock_fixtures", "fixture files layered on the brevo_mock world", type="linelist",
                   default=[])
     parser.addini("brevo_mock_api_key", "the key brevo_mock accepts (default: the mock's own)", default="")
@@ -52,11 +55,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
     """The session's mock; tests should use `brevo_mock`, which isolates them from each other."""
+    from mock_server.fixtures import fixture_file
     from mock_server.settings import ApiKey, Settings
     from mock_server.testing import running_mock
 
+    # Relative paths, here and in `load_fixture`, are read from the root directory, wherever pytest runs from.
     root = pytestconfig.rootpath
-    fixtures = tuple(_resolve(root, line) for line in pytestconfig.getini("brevo_mock_fixtures"))
+    fixtures = tuple(fixture_file(line, base=root) for line in pytestconfig.getini("brevo_mock_fixtures"))
     values: dict[str, Any] = {
         "access_log": False,
         "seed": int(pytestconfig.getini("brevo_mock_seed")),
@@ -67,6 +72,7 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
     if key:
         values["api_keys"] = (ApiKey(key),)
     with running_mock(Settings(**values)) as mock:
+        mock.fixture_root = root
         yield mock
 
 
@@ -102,13 +108,3 @@ def _checks_client(item: pytest.Item) -> bool:
     return (item.get_closest_marker(MARKER) is not None or config.getoption("--brevo-check-client")
             or bool(config.getini("brevo_check_client")))
 
-
-def _resolve(root: Path, text: str) -> Path:
-    """A fixture of the ini option: a path from the project's root, or a shipped name (``widget-member``)."""
-    from mock_server.fixtures import shipped_fixture
-
-    path = Path(text)
-    candidate = path if path.is_absolute() else root / path
-    if candidate.exists():
-        return candidate
-    return shipped_fixture(text) or candidate  # a missing path is reported when the mock starts

@@ -58,6 +58,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
+        if self.check_client and self.workers > 1:
+            # Each worker process journals only the requests it serves, and the parent's exit status would
+            # not see them: a CI gate that never fails. One process sees every request.
+            raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
+                                "sees only its own requests; check a client with one worker")
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -193,7 +198,9 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
     if (raw := get("CONTACTS")) is not None:
         values["contacts"] = parse_int(ENV_PREFIX + "CONTACTS", raw, 1, MAX_CONTACTS)
     if (raw := get("FIXTURES")) is not None:
-        values["fixtures"] = tuple(Path(part) for part in _split(raw))
+        from mock_server.fixtures import fixture_file  # here: fixtures imports the store, settings stays light
+
+        values["fixtures"] = tuple(fixture_file(part) for part in _split(raw))  # as --fixture: names or paths
     if (raw := get("ACCESS_LOG")) is not None:
         values["access_log"] = parse_bool(ENV_PREFIX + "ACCESS_LOG", raw)
     if (raw := get("RATE_LIMIT")) is not None:

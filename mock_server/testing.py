@@ -35,6 +35,8 @@ class RunningMock:
     root_url: str  # scheme://host:port, for /__mock__/ endpoints
     api_key: str
     state: MockState
+    # Where `load_fixture` reads a relative path from (the pytest plugin sets the root directory); None: the cwd.
+    fixture_root: Path | None = None
 
     @property
     def world(self) -> dict[str, Any]:
@@ -58,11 +60,13 @@ class RunningMock:
     def load_fixture(self, path: str | Path) -> None:
         """Rebuild the world with one more fixture layered on it (same seed); changes made so far are dropped.
 
-        `path` is a fixture file, or the name of a fixture shipped with the mock (``widget-member``).
+        `path` is a fixture file (relative: from `fixture_root`, the pytest root directory under the
+        ``brevo_mock`` fixture), or the name of a fixture shipped with the mock (``widget-member``).
         The new worlds replace the old ones in one step, so a request the server is answering
         meanwhile sees either the old world or the new one, never a half-built one.
         """
-        settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, fixture_file(path)))
+        found = fixture_file(path, base=self.fixture_root)
+        settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, found))
         worlds = build_worlds(settings)
         self.state.settings = settings
         self.state.backends.replace_worlds(worlds)

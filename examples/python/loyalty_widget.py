@@ -9,6 +9,9 @@ The line is the one the "Read member data" guide renders:
 from __future__ import annotations
 
 import argparse
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +29,26 @@ def arguments(description: str, argv: Sequence[str] | None = None) -> argparse.N
     parser.add_argument("--program-id", default=WIDGET_PROGRAM_ID, help="pid (default: the widget member's)")
     parser.add_argument("--contact-id", type=int, default=WIDGET_CONTACT_ID, help="cid (default 12345)")
     parser.add_argument("--now", type=_instant, default=None,
-                        help="judge voucher expiry at this ISO instant (default: now; the mock's own clock is "
-                        "2026-11-01T00:00:00Z)")
+                        help="judge voucher expiry at this ISO instant (default: the mock's own clock, "
+                        "2026-11-01T00:00:00Z, whatever today's date)")
     return parser.parse_args(argv)
+
+
+def server_now(base_url: str) -> datetime:
+    """The instant to judge voucher expiry at: the mock's own clock, never the date the example runs on.
+
+    The mock's data is dated on its fixed clock (GET /__mock__/world, ``referenceNow``), so a voucher
+    it calls valid stays valid in every year. A server without that endpoint is not the mock (Brevo
+    itself): its vouchers are dated on the real clock, so the real clock judges them.
+    """
+    root = base_url.rstrip("/").removesuffix("/v3")
+    try:
+        with urllib.request.urlopen(f"{root}/__mock__/world?sample=0", timeout=10) as answer:
+            return _instant(json.load(answer)["referenceNow"])
+    except urllib.error.HTTPError:  # answered, but no such endpoint: not the mock
+        return datetime.now(UTC)
+    except OSError:  # no answer at all: the API reads that follow report it
+        return datetime.now(UTC)
 
 
 def _instant(text: str) -> datetime:
@@ -47,15 +67,15 @@ def _points(value: float) -> str:
 
 
 def widget_line(tiers: Sequence[Any], balances: Sequence[Any], member_tiers: Sequence[Any],
-                vouchers: Sequence[Any], now: datetime | None = None) -> str:
+                vouchers: Sequence[Any], now: datetime) -> str:
     """The guide's widget line, from the SDK's typed answers.
 
     - `tiers`: get_loyalty_program_tier(pid).items (every tier, its group and threshold)
     - `balances`: get_subscription_balances(pid, cid).balance
     - `member_tiers`: get_parameter_subscription_info(pid, contact_id=cid, params="tier").tier
     - `vouchers`: get_voucher_for_a_contact(pid, contact_id=cid).contact_rewards
+    - `now`: the instant voucher expiry is judged at (`server_now`: the mock's clock)
     """
-    now = now or datetime.now(UTC)
     group_id = member_tiers[0].group_id if member_tiers else (tiers[0].group_id if tiers else None)
     ladder = sorted((tier for tier in tiers if tier.group_id == group_id),
                     key=lambda tier: tier.access_conditions[0].minimum_value)

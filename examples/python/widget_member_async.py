@@ -16,10 +16,10 @@ from datetime import datetime
 
 from brevo import AsyncBrevo
 from brevo.core.api_error import ApiError
-from loyalty_widget import arguments, widget_line
+from loyalty_widget import arguments, server_now, widget_line
 
 
-async def read_widget(client: AsyncBrevo, pid: str, contact_id: int, now: datetime | None = None) -> str:
+async def read_widget(client: AsyncBrevo, pid: str, contact_id: int, now: datetime) -> str:
     tiers, balances, info, vouchers = await asyncio.gather(
         client.tier.get_loyalty_program_tier(pid),
         client.balance.get_subscription_balances(pid, str(contact_id)),
@@ -34,7 +34,8 @@ async def run(argv: Sequence[str] | None = None) -> int:
     args = arguments("The widget member, read with brevo-python (async).", argv)
     client = AsyncBrevo(api_key=args.api_key, base_url=args.base_url)
     try:
-        print(await read_widget(client, args.program_id, args.contact_id, args.now))
+        now = args.now or await asyncio.to_thread(server_now, args.base_url)
+        print(await read_widget(client, args.program_id, args.contact_id, now))
     except ApiError as error:
         print(f"{type(error).__name__}: HTTP {error.status_code} {error.body}", file=sys.stderr)
         return 1

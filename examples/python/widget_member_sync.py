@@ -21,10 +21,10 @@ from datetime import datetime
 
 from brevo import Brevo
 from brevo.core.api_error import ApiError
-from loyalty_widget import arguments, widget_line
+from loyalty_widget import arguments, server_now, widget_line
 
 
-def read_widget(client: Brevo, pid: str, contact_id: int, now: datetime | None = None) -> str:
+def read_widget(client: Brevo, pid: str, contact_id: int, now: datetime) -> str:
     tiers = client.tier.get_loyalty_program_tier(pid)
     balances = client.balance.get_subscription_balances(pid, str(contact_id))
     info = client.program.get_parameter_subscription_info(pid, contact_id=str(contact_id), params="tier")
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = arguments("The widget member, read with brevo-python (sync).", argv)
     client = Brevo(api_key=args.api_key, base_url=args.base_url)
     try:
-        print(read_widget(client, args.program_id, args.contact_id, args.now))
+        print(read_widget(client, args.program_id, args.contact_id, args.now or server_now(args.base_url)))
     except ApiError as error:
         print(f"{type(error).__name__}: HTTP {error.status_code} {error.body}", file=sys.stderr)
         return 1

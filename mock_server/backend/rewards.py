@@ -33,6 +33,7 @@ from mock_server.store.models import (
     Voucher,
     add_period,
     freeze,
+    iso,
 )
 from mock_server.store.queries import norm_id
 from mock_server.store.reward_rules import (
@@ -152,12 +153,9 @@ class Rewards:
                 updated_at=now,
                 published=False,
             )
-            program = data.program
-            if program.state == "active":  # published configuration changed: it waits for the next publish
-                program = replace(program, state="draft", updated_at=now)
-            data = data.replace(program=program, rewards=(*data.rewards, reward),
-                                code_generators=(*data.code_generators, generator))
-            b.put_program(data)
+            # A configuration change: a published program waits for its next publish (state draft).
+            data = b.edit_config(data, now, rewards=(*data.rewards, reward),
+                                 code_generators=(*data.code_generators, generator))
             return data, reward
 
     # ------------------------------------------------------------------ vouchers
@@ -182,10 +180,10 @@ class Rewards:
             # Refusals from here on (dates, a balance too low) roll the clock and ids back with the write.
             now = b.stamp()
             start = valid_from if valid_from is not None else now
-            expiry = expiration_date if expiration_date is not None else add_period(
-                start, reward.expiration_value, reward.expiration_unit)
+            expiry = expiration_date if expiration_date is not None else reward.voucher_expiry(start)
             if expiry <= max(start, now):
-                raise InvalidParameter("expirationDate must be later than validFrom and than the moment of issue")
+                what = "expirationDate" if expiration_date is not None else f"Reward {reward.id}'s voucher expiry"
+                raise InvalidParameter(f"{what} ({iso(expiry)}) must be later than validFrom and the moment of issue")
             voucher_id = b.new_id()
             voucher = Voucher(
                 id=voucher_id,
@@ -228,6 +226,9 @@ class Rewards:
                 reward = data.reward_by_id.get(reward_id)
                 if reward is None:
                     continue
+                expiry = reward.voucher_expiry(now)
+                if expiry <= now:  # a fixed expiry date already past: nothing usable to give
+                    continue
                 try:
                     check_attribution(reward, member, now)
                     data = self._issue(data, reward, pooled=True, now=now)
@@ -235,9 +236,8 @@ class Rewards:
                     continue
                 voucher_id = b.new_id()
                 voucher = Voucher(voucher_id, member.contact_id, reward.id, draw_code(data, reward, voucher_id),
-                                  now, now, now, add_period(now, reward.expiration_value, reward.expiration_unit),
-                                  None, freeze({"source": "tier_upgrade", "tierId": tier.id}), reward.unit,
-                                  reward.value)
+                                  now, now, now, expiry, None, freeze({"source": "tier_upgrade", "tierId": tier.id}),
+                                  reward.unit, reward.value)
                 member = replace(member, vouchers=(*member.vouchers, voucher))
                 issued.append(voucher)
         if issued:

@@ -17,10 +17,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
 
 from mock_server.backend.clock import Clock, ClockMode
 from mock_server.backend.ids import IdSource
 from mock_server.backend.rewards import Rewards
+from mock_server.backend.tiers import Tiers
 from mock_server.errors import UnknownResource
 from mock_server.store.models import Member
 from mock_server.store.queries import norm_id
@@ -40,6 +43,7 @@ class Backend:
         self.writes = 0  # accepted writes since start or the last reset
         self._owned_tables: set[int] = set()  # ids of the member tables this fork copied (not the base's)
         self._tables: list[MemberTable] = []  # keeps them alive, so their ids stay theirs
+        self.tiers = Tiers(self)
         self.rewards = Rewards(self)
 
     def reset(self) -> None:
@@ -94,6 +98,18 @@ class Backend:
     def put_program(self, data: ProgramData) -> None:
         """A new program, or a new revision of one (configuration changed)."""
         self.world.put_program(data)
+
+    def edit_config(self, data: ProgramData, now: int, **parts: Any) -> ProgramData:
+        """Commit a configuration change (definitions, limits, tiers, rewards ...) of a program.
+
+        Brevo applies configuration at the next publish: a published program with a
+        change pending is in state `draft` until it is published again.
+        """
+        program = data.program
+        state = "draft" if program.state == "active" else program.state
+        changed = data.replace(program=replace(program, state=state, updated_at=now), **parts)
+        self.world.put_program(changed)
+        return changed
 
     def drop_program(self, program_id: str) -> None:
         self.world.drop_program(program_id)

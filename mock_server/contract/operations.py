@@ -191,4 +191,5 @@ def _compile_operation(
         source=dict(spec.get("x-brevo-source") or {}),
         # A delete documents only 204: that is its success.
         success_status=successes[0] if successes else 204 if 204 in statuses else 200,
+        has_body="requestBody" in spec,
     )

@@ -21,11 +21,11 @@ def get_subscription_tier(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
     member = member_of(world, data, params["cid"], "cid")
     group = data.primary_tier_group
-    if group is None:  # a program made by a fixture may have no tiers at all
+    if group is None or not group.tier_ids:  # a program made by a fixture or a write may have no tiers yet
         raise UnknownResource("Tier group of loyalty program", "pid", params["pid"])
     definition = data.definition_by_id[group.balance_definition_id]
     ledger = member.ledgers[definition.index]
-    current, upcoming = data.standing(group, ledger.value)
+    current, upcoming = data.standing_of(group, member)
     return {
         "tierGroupId": group.id,
         "tierGroupName": group.name,

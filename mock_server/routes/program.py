@@ -137,11 +137,16 @@ def _tier_assignments(data: ProgramData, member: Member) -> list[dict[str, Any]]
     """The tier the member holds in each tier group (none in a group whose lowest tier is out of reach)."""
     assigned = []
     for group in data.tier_groups:
-        ledger = member.ledger(group.balance_definition_id)
-        current, _ = data.standing(group, ledger.value if ledger is not None else 0)
+        current, _ = data.standing_of(group, member)
         if current is None:
             continue
-        since = _reached_at(ledger, current.threshold * data.definition_by_id[group.balance_definition_id].scale)
+        by_hand = member.tier_assignments.get(group.id)
+        if by_hand is not None and by_hand.tier_id == current.id:
+            since: int | None = by_hand.created_at
+        else:
+            ledger = member.ledger(group.balance_definition_id)
+            scale = data.definition_by_id[group.balance_definition_id].scale
+            since = _reached_at(ledger, current.threshold * scale)
         since = since if since is not None else member.subscription.created_at
         assigned.append(
             {

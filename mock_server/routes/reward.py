@@ -79,9 +79,13 @@ def reward_detail(data: ProgramData, reward: Reward) -> dict[str, Any]:
     item["disabledAt"] = iso_or_none(reward.disabled_at)
     item["startDate"] = iso(reward.start_date)
     item["endDate"] = iso(reward.end_date)
+    # A fixed expiry date of every voucher, or their lifetime: only the one that applies is shown.
+    if reward.expiration_date is not None:
+        item["expirationDate"] = iso(reward.expiration_date)
     item["expirationModifier"] = "noModification"
-    item["expirationUnit"] = reward.expiration_unit
-    item["expirationValue"] = reward.expiration_value
+    if reward.expiration_date is None:
+        item["expirationUnit"] = reward.expiration_unit
+        item["expirationValue"] = reward.expiration_value
     generator = data.generator_by_id.get(reward.code_generator_id or "")
     if generator is not None:
         item["generator"] = {

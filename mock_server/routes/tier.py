@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mock_server.routes import Handler, Params
-from mock_server.store.models import Tier, TierGroup, iso, thaw
+from mock_server.routes import Handler, Params, WriteHandler
+from mock_server.store.models import Tier, TierAssignment, TierGroup, iso, thaw
 from mock_server.store.queries import norm_id, program_of, visible_or_404
 from mock_server.store.world import ProgramData, World
+
+if TYPE_CHECKING:
+    from mock_server.backend import Backend
 
 
 def group_item(data: ProgramData, group: TierGroup, version: str) -> dict[str, Any]:
@@ -82,6 +85,68 @@ def get_loyalty_program_tier(world: World, params: Params) -> dict[str, Any]:
             if data.visible(tier, version)
         ]
     }
+
+
+# ------------------------------------------------------------------ writes
+# A write answers the record as the draft version shows it: everything, published or not.
+
+
+def create_tier_group(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    data, group = backend.tiers.create_group(params["pid"], body)
+    return group_item(data, group, "draft")
+
+
+def update_tier_group(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    data, group = backend.tiers.update_group(params["pid"], params["gid"], body)
+    return group_item(data, group, "draft")
+
+
+def delete_tier_group(backend: Backend, params: Params, body: Any) -> None:
+    backend.tiers.delete_group(params["pid"], params["gid"])
+
+
+def create_tier_for_tier_group(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    _, tier = backend.tiers.create_tier(params["pid"], params["gid"], body)
+    return tier_item(tier)
+
+
+def update_tier(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    _, tier = backend.tiers.update_tier(params["pid"], params["tid"], body)
+    return tier_item(tier)
+
+
+def delete_tier(backend: Backend, params: Params, body: Any) -> None:
+    backend.tiers.delete_tier(params["pid"], params["tid"])
+
+
+def add_subscription_to_tier(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    data, member, assignment = backend.tiers.assign(params["pid"], params["cid"], params["tid"])
+    return assignment_item(data.id, member.contact_id, assignment)
+
+
+def assignment_item(program_id: str, contact_id: int, assignment: TierAssignment) -> dict[str, Any]:
+    moment = iso(assignment.created_at)
+    return {
+        "id": assignment.id,
+        "contactId": contact_id,
+        "groupId": assignment.group_id,
+        "tierId": assignment.tier_id,
+        "loyaltyProgramId": program_id,
+        "meta": {},
+        "createdAt": moment,
+        "updatedAt": moment,
+    }
+
+
+WRITE_HANDLERS: dict[str, WriteHandler] = {
+    "createTierGroup": create_tier_group,
+    "updateTierGroup": update_tier_group,
+    "deleteTierGroup": delete_tier_group,
+    "createTierForTierGroup": create_tier_for_tier_group,
+    "updateTier": update_tier,
+    "deleteTier": delete_tier,
+    "addSubscriptionToTier": add_subscription_to_tier,
+}
 
 
 HANDLERS: dict[str, Handler] = {

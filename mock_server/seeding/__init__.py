@@ -31,17 +31,20 @@ def build_world(
     organisation: str = "default",
     progress: Callable[[int, int], None] | None = None,
 ) -> World:
-    """The world of one organisation; `contacts` seeded members per seeded program.
+    """The world of one organisation; `contacts` seeded members per published seeded program.
 
-    `progress(done, total)` is called as members are drawn (total = contacts x
-    seeded programs). Fixture problems raise `FixtureError`.
+    A program never published (state ``inactive``) has no members: contacts enrol
+    only once a program is published. `progress(done, total)` is called as members
+    are drawn (total = contacts x published seeded programs). Fixture problems
+    raise `FixtureError`.
     """
     if contacts < 0:
         raise ValueError(f"contacts must be >= 0, got {contacts}")
     now = REFERENCE_NOW
     source = Source(seed, organisation)
     drafts = seeded_programs(source, now)
-    total = contacts * len(drafts)
+    enrolled = {draft.program.id: contacts if draft.program.has_active_version else 0 for draft in drafts}
+    total = sum(enrolled.values())
     done = 0
 
     def advance(step: int) -> None:
@@ -51,7 +54,7 @@ def build_world(
             progress(done, total)
 
     for draft in drafts:
-        draw_members(draft, source, contacts, now, advance)
+        draw_members(draft, source, enrolled[draft.program.id], now, advance)
     apply_fixtures(tuple(fixtures), drafts, source, now)
     return World(
         organisation=organisation,

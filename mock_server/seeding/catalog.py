@@ -2,10 +2,20 @@
 
 Three programs, in three states, so that both versions matter:
 
-- the first is ``active``: everything it has is published;
+- the first is ``active``: everything it has is published. It is also the most
+  recently created, so the program list in its default order (newest first)
+  starts with it, and its points definition, edited last, heads its definition
+  list: a newcomer's first calls show real balances;
 - the second is ``draft``: published once, with edits not published yet (a new
   balance definition, a second tier group, a draft reward);
-- the third is ``inactive``: never published, so its active version is empty.
+- the third is ``inactive``: never published, so its active version is empty and,
+  as contacts enrol only in a published program, it has no members.
+
+The active program also carries the documented forms that are alternatives to
+the usual ones: a money definition whose credits expire on a yearly day
+(``balanceExpirationDate``) instead of after a lifetime, a tier group evaluated on a
+fixed day each year (schedules with ``scheduledDate``), and a reward whose
+vouchers all expire on one date (``expirationDate``) instead of after a lifetime.
 
 Names and texts come from Faker, every number and date from the same seeded
 source; all dates fall before the reference clock.
@@ -50,8 +60,20 @@ TIER_THEMES = (
     ("Explorer", "Adventurer", "Champion", "Legend"),
 )
 GROUP_NAMES = ("Status Levels", "Membership Tiers", "Member Levels")
-EARLIEST_PROGRAM = parse_iso("2021-01-01T00:00:00Z")
-LATEST_PROGRAM = parse_iso("2024-06-30T00:00:00Z")
+# When each program was created, by state: the active one last (see the module docstring).
+CREATION_WINDOWS = {
+    "inactive": (parse_iso("2021-01-01T00:00:00Z"), parse_iso("2021-12-31T00:00:00Z")),
+    "draft": (parse_iso("2022-01-01T00:00:00Z"), parse_iso("2023-06-30T00:00:00Z")),
+    "active": (parse_iso("2023-07-01T00:00:00Z"), parse_iso("2024-06-30T00:00:00Z")),
+}
+# The yearly day money credits of the active program expire on, and that of its fixed-day tier evaluation.
+YEARLY_EXPIRY = "01/01"
+TIER_REVIEW_DAY = "01/01"
+# A program's points definition was last edited within this span before the clock, the others before it
+# (a definition added within the span has not been edited since).
+LAST_EDIT_SPAN = 30 * DAY
+# Vouchers of a fixed-expiry reward stay usable this long after its attribution window closes.
+FIXED_VOUCHER_GRACE = 14 * DAY
 
 POINTS_PROFILE = Profile(idle_share=0.05, mean_count=6.0, zero_share=0.08, mean_value=1200, typical_step=150)
 MONEY_PROFILE = Profile(idle_share=0.3, mean_count=2.0, zero_share=0.2, mean_value=2500, typical_step=1500)
@@ -74,6 +96,7 @@ class _RewardTemplate:
     value: int
     codes: str  # pool | generator | fixed
     pattern: str
+    fixed_expiry: bool = False  # its vouchers all expire on one date rather than after a lifetime
 
 
 REWARD_TEMPLATES = (
@@ -87,7 +110,7 @@ REWARD_TEMPLATES = (
     _RewardTemplate("Double Points Weekend", "Earn twice the points all weekend", "multiplier", POINTS, 2,
                     "generator", "X2-#####"),
     _RewardTemplate("VIP Early Access", "Shop the new collection a day early", "access", "percentage", 0,
-                    "generator", "EARLY-???###"),
+                    "generator", "EARLY-???###", fixed_expiry=True),
 )
 # State of each reward above, per program position; "draft" rewards are never published.
 REWARD_STATES = (
@@ -108,7 +131,7 @@ def _program(source: Source, index: int, state: str, now: int, names: set[str]) 
     while name in names:
         name = f"{fake.last_name()} {rng.choice(PROGRAM_SUFFIXES)}"
     names.add(name)
-    created = source.between(EARLIEST_PROGRAM, LATEST_PROGRAM)
+    created = source.between(*CREATION_WINDOWS[state])
     prefix = "".join(ch for ch in name.upper() if ch.isalpha())[:3]
     program = LoyaltyProgram(
         id=source.uuid(),
@@ -167,6 +190,8 @@ def _definition(
     published: bool,
     created: int,
     now: int,
+    yearly_expiry: str | None = None,
+    edited_last: bool = False,
 ) -> BalanceDefinition:
     rng = source.rng
     scale = unit_scale(unit)
@@ -190,9 +215,11 @@ def _definition(
         duration_value=lifetime[0] if lifetime else None,
         duration_unit=lifetime[1] if lifetime else None,
         duration_modifier="noModification" if lifetime else None,
-        expiration_date=None,
+        expiration_date=yearly_expiry,
         created_at=created,
-        updated_at=source.between(created, now - DAY),
+        # The definition edited last is listed first (the list's default order is updatedAt, newest first).
+        updated_at=source.between(now - LAST_EDIT_SPAN, now - DAY) if edited_last
+        else source.between(created, now - LAST_EDIT_SPAN - DAY),
         published=published,
     )
 
@@ -205,11 +232,14 @@ def _definitions(
     points = _definition(
         source, program, 0, rng.choice(POINTS_NAMES), POINTS, internal=False,
         lifetime=(rng.choice((12, 24)), "month"), published=published, created=start + DAY, now=now,
+        edited_last=True,
     )
     money_unit = rng.choice(MONEY_UNITS)
+    yearly = program.state == "active"  # its money credits lapse on a yearly day, not after a lifetime
     money = _definition(
         source, program, 1, rng.choice(MONEY_NAMES), money_unit, internal=False,
-        lifetime=(6, "month"), published=published, created=start + 2 * DAY, now=now,
+        lifetime=None if yearly else (6, "month"), published=published, created=start + 2 * DAY, now=now,
+        yearly_expiry=YEARLY_EXPIRY if yearly else None,
     )
     made = [(points, POINTS_PROFILE), (money, MONEY_PROFILE)]
     if program.index < 2:
@@ -331,6 +361,7 @@ def _rewards(source: Source, draft: ProgramDraft, states: Sequence[str], now: in
                 created_at=created,
                 updated_at=source.between(created, now - DAY),
                 published=state != "draft",
+                expiration_date=end + FIXED_VOUCHER_GRACE if template.fixed_expiry else None,
             )
         )
 
@@ -392,7 +423,7 @@ def _tier_groups(source: Source, draft: ProgramDraft, index: int, now: int) -> N
             source, draft, f"{money.name} Status", money, [("Standard", 0), ("Plus", 50), ("Premium", 200)],
             published=published and program.state == "active",
             created=program.created_at + 40 * DAY if program.state == "active" else now - 15 * DAY, now=now,
-            rewards_from=3, reward_ids=(), anniversary=False,
+            rewards_from=3, reward_ids=(), review_day=TIER_REVIEW_DAY if program.state == "active" else None,
         )
 
 
@@ -409,9 +440,14 @@ def add_group(
     rewards_from: int = 99,
     reward_ids: tuple[str, ...] = (),
     anniversary: bool = False,
+    review_day: str | None = None,
     group_id: str | None = None,
 ) -> TierGroup:
-    """Append a tier group and its tiers (lowest first) to the draft; tiers from `rewards_from` up get rewards."""
+    """Append a tier group and its tiers (lowest first) to the draft; tiers from `rewards_from` up get rewards.
+
+    `anniversary`: members move down on their membership anniversary. `review_day` (dd/mm): members
+    move up and down once a year, all on that day.
+    """
     program = draft.program
     group_id = group_id or source.uuid()
     updated = source.between(created, now - DAY)
@@ -433,16 +469,23 @@ def add_group(
     ]
     schedule = freeze({"strategy": "membership_anniversary", "durationValue": 1, "durationUnit": "year",
                        "durationModifier": "end_of_period"})
+    upgrade_strategy, downgrade_strategy = "real_time", "membership_anniversary" if anniversary else "real_time"
+    upgrade_schedule, downgrade_schedule = None, schedule if anniversary else None
+    if review_day is not None:
+        yearly = freeze({"strategy": "membership_anniversary", "durationValue": 1, "durationUnit": "year",
+                         "durationModifier": "start_of_period", "scheduledDate": review_day})
+        upgrade_strategy = downgrade_strategy = "membership_anniversary"
+        upgrade_schedule = downgrade_schedule = yearly
     group = TierGroup(
         id=group_id,
         program_id=program.id,
         name=name,
         balance_definition_id=definition.id,
         tier_ids=tuple(tier.id for tier in made),
-        upgrade_strategy="real_time",
-        downgrade_strategy="membership_anniversary" if anniversary else "real_time",
-        upgrade_schedule=None,
-        downgrade_schedule=schedule if anniversary else None,
+        upgrade_strategy=upgrade_strategy,
+        downgrade_strategy=downgrade_strategy,
+        upgrade_schedule=upgrade_schedule,
+        downgrade_schedule=downgrade_schedule,
         created_at=created,
         updated_at=updated,
         published=published,

@@ -125,7 +125,9 @@ class _Layer:
         if found is not None:
             checks = [("unit", spec.unit, found.unit), ("internal", spec.internal, found.internal)]
             if spec.expiry_given:
-                current = (found.duration_value, found.duration_unit) if found.duration_value else None
+                current: Any = (found.duration_value, found.duration_unit) if found.duration_value else None
+                if found.expiration_date is not None:  # a yearly expiry day is never a lifetime
+                    current = f"yearly expiry on {found.expiration_date}"
                 checks.append(("expiry", spec.expiry, current))
             for field, wanted, current in checks:
                 if wanted is not None and wanted != current:
@@ -261,6 +263,13 @@ class _Layer:
     # ---------------------------------------------------------------- members
 
     def member(self, draft: ProgramDraft, spec: MemberSpec) -> None:
+        program = draft.program
+        if not program.has_active_version:
+            raise self.fail(
+                spec.location,
+                f"cannot subscribe contact {spec.contact_id}: program {program.name!r} was never published "
+                f"(state {program.state!r}), and contacts enrol only in a published program",
+            )
         columns = draft.members
         position = columns.position(spec.contact_id)
         if spec.loyalty_subscription_id is not None:
@@ -395,9 +404,11 @@ class _Layer:
             raise self.fail(f"{spec.location}.offer",
                             f"names {spec.offer!r}, which is not an offer of {draft.program.name!r}")
         created = spec.created_at if spec.created_at is not None else max(subscribed, self.now - 7 * DAY)
-        expires = spec.expires_at if spec.expires_at is not None else add_period(
-            created, reward.expiration_value, reward.expiration_unit)
+        expires = spec.expires_at if spec.expires_at is not None else reward.voucher_expiry(created)
         if expires <= created:
+            if spec.expires_at is None:  # the offer's fixed expiry date
+                raise self.fail(f"{spec.location}.createdAt",
+                                f"is after {iso(expires)}, when every voucher of offer {reward.name!r} expires")
             raise self.fail(f"{spec.location}.expiresAt", "must be after the voucher's creation")
         return Voucher(
             id=self.source.uuid(),

@@ -13,6 +13,10 @@ member's own random generator, so that:
 - ``expired`` credits lapsed before the reference clock, and before any counted
   transaction, so no debit ever drew on them; completed credits expire after it.
 
+A credit lapses when its definition says (`BalanceDefinition.credit_expiry`): after
+its lifetime, or, with a yearly expiry day (``balanceExpirationDate``), at the next
+midnight of that day; the window below then opens the day after the last one.
+
 Timeline of one ledger::
 
     subscribed ... [expired credits] ... window start ... [everything else] ... updatedAt
@@ -40,6 +44,7 @@ from mock_server.store.models import (
     Transaction,
     add_period,
     freeze,
+    previous_yearly,
 )
 
 NOISE_SHARE = 0.25  # transactions that never counted (draft, cancelled, rejected, expired)
@@ -55,6 +60,8 @@ class LedgerError(ValueError):
 
 def window_start(definition: BalanceDefinition, subscribed_at: int, now: int) -> int:
     """Earliest moment a counted transaction may have: its credit must still be alive at `now`."""
+    if definition.expiration_date is not None:  # credits since the last expiry day live until the next one
+        return max(subscribed_at, previous_yearly(now, definition.expiration_date) + DAY)
     if definition.duration_value is None or definition.duration_unit is None:
         return subscribed_at
     return max(subscribed_at, add_period(now, -definition.duration_value, definition.duration_unit) + DAY)
@@ -123,6 +130,8 @@ def _split(
 
 def _expired_end(definition: BalanceDefinition, start: int) -> int:
     """Latest completion of an expired credit, so that it lapsed a day before the window start."""
+    if definition.expiration_date is not None:  # completed before an expiry day at least a day before start
+        return previous_yearly(start - DAY, definition.expiration_date) - 2 * DAY
     if definition.duration_value is None or definition.duration_unit is None:
         return -(2**62)
     return add_period(start, -definition.duration_value, definition.duration_unit) - 2 * DAY

@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping, Sequence
 
 from mock_server.seeding.random_source import fill_pattern, uuid4_from
-from mock_server.store.models import HOUR, Reward, Voucher, add_period, freeze
+from mock_server.store.models import HOUR, Reward, Voucher, freeze
 
 CONSUMED_SHARE = 0.35
 SOURCES = ("tier_upgrade", "rule", "rule", "manual")
@@ -58,7 +58,7 @@ def generate_vouchers(
         if end <= start:
             continue
         created = start + int(rng.random() * (end - start))
-        expires = add_period(created, reward.expiration_value, reward.expiration_unit)
+        expires = reward.voucher_expiry(created)
         consumed = None
         if rng.random() < CONSUMED_SHARE:
             consumed = created + int(rng.random() * (min(expires, now) - created))

@@ -19,7 +19,7 @@ import calendar
 import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -133,6 +133,37 @@ def add_period(ms: int, value: int, unit: str) -> int:
     return calendar.timegm(moved.utctimetuple()) * 1000 + ms % 1000
 
 
+def yearly_day(day_month: str) -> tuple[int, int]:
+    """(day, month) of a yearly ``dd/mm`` date; raises ValueError on anything else."""
+    day_text, _, month_text = day_month.partition("/")
+    day, month = int(day_text), int(month_text)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and len(day_text) == 2 and len(month_text) == 2):
+        raise ValueError(f"not a dd/mm date: {day_month!r}")
+    return day, month
+
+
+def _yearly_at(year: int, day: int, month: int) -> int:
+    # 29/02 falls on the 28th in common years: the day is kept inside its month.
+    day = min(day, calendar.monthrange(year, month)[1])
+    return calendar.timegm((year, month, day, 0, 0, 0)) * 1000
+
+
+def next_yearly(ms: int, day_month: str) -> int:
+    """The first midnight (UTC) of the yearly `day_month` strictly after `ms`."""
+    day, month = yearly_day(day_month)
+    year = datetime.fromtimestamp(ms / 1000, tz=UTC).year
+    moment = _yearly_at(year, day, month)
+    return moment if moment > ms else _yearly_at(year + 1, day, month)
+
+
+def previous_yearly(ms: int, day_month: str) -> int:
+    """The last midnight (UTC) of the yearly `day_month` at or before `ms`."""
+    day, month = yearly_day(day_month)
+    year = datetime.fromtimestamp(ms / 1000, tz=UTC).year
+    moment = _yearly_at(year, day, month)
+    return moment if moment <= ms else _yearly_at(year - 1, day, month)
+
+
 def freeze(value: Any) -> Any:
     """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
     if isinstance(value, Mapping):
@@ -217,7 +248,13 @@ class BalanceDefinition:
         return unit_scale(self.unit)
 
     def credit_expiry(self, completed_at: int) -> int | None:
-        """When a credit completed at `completed_at` lapses (None: never)."""
+        """When a credit completed at `completed_at` lapses (None: never).
+
+        A yearly expiry date lapses every credit at the next midnight of that day after it completed
+        ("the balance expires when this date next appears in the calendar").
+        """
+        if self.expiration_date is not None:
+            return next_yearly(completed_at, self.expiration_date)
         if self.duration_value is None or self.duration_unit is None:
             return None
         return add_period(completed_at, self.duration_value, self.duration_unit)
@@ -247,6 +284,8 @@ class TierGroup:
     tier_ids: tuple[str, ...]  # lowest first
     upgrade_strategy: str
     downgrade_strategy: str
+    # Schedules of the strategies that are not real time: every durationValue durationUnit from the
+    # anniversary, or, with a scheduledDate (dd/mm), every year on that day for all members.
     upgrade_schedule: Meta | None
     downgrade_schedule: Meta | None
     created_at: int
@@ -326,7 +365,7 @@ class Reward:
     code_pool_id: str | None
     code_generator_id: str | None
     code_count: int
-    expiration_value: int  # lifetime of an issued voucher
+    expiration_value: int  # lifetime of an issued voucher, unless a fixed expiration date is set
     expiration_unit: str
     attribution_per_consumer: int
     redeem_per_consumer: int
@@ -340,6 +379,7 @@ class Reward:
     created_at: int
     updated_at: int
     published: bool
+    expiration_date: int | None = None  # a fixed expiry of every issued voucher, instead of a lifetime
     # Vouchers issued and redemptions completed through the API (the seeded history is drawn per member,
     # lazily, so it is not counted): what `total_attribution` and `total_redeem` cap.
     attributed: int = 0
@@ -349,6 +389,12 @@ class Reward:
     def issues_vouchers(self) -> bool:
         """Vouchers exist for rewards that went live at some point."""
         return self.state != "draft"
+
+    def voucher_expiry(self, created_at: int) -> int:
+        """When a voucher issued at `created_at` expires: the fixed date, or the end of its lifetime."""
+        if self.expiration_date is not None:
+            return self.expiration_date
+        return add_period(created_at, self.expiration_value, self.expiration_unit)
 
 
 # -------------------------------------------------------------------------- members
@@ -478,6 +524,22 @@ class Redemption:
 
 
 @dataclass(frozen=True, slots=True)
+class TierAssignment:
+    """A tier given to a member by hand (addSubscriptionToTier), whatever the balance.
+
+    It holds while the member's balance on the group's definition stays what it was
+    when the tier was given (`balance`); the next change of that balance re-evaluates
+    the tier in real time, as every other member's.
+    """
+
+    id: str
+    group_id: str
+    tier_id: str
+    balance: int  # minor units, on the group's balance definition, when assigned
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """Everything about one subscribed contact of one program."""
 
@@ -486,6 +548,9 @@ class Member:
     vouchers: tuple[Voucher, ...]  # oldest first
     redemptions: tuple[Redemption, ...] = ()  # opened through the API, oldest first
     revoked: tuple[Voucher, ...] = ()  # withdrawn from `vouchers` (no read shows them; redeeming one is a 412)
+    # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
+    # default must be hashable, a mapping proxy is not).
+    tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
 
     @property
     def contact_id(self) -> int:

@@ -283,6 +283,18 @@ class ProgramData:
         upcoming = tiers[reached] if reached < len(tiers) else None
         return current, upcoming
 
+    def standing_of(self, group: TierGroup, member: Member) -> tuple[Tier | None, Tier | None]:
+        """(current tier, next tier) of a member in a group: a tier given by hand while it holds, else `standing`."""
+        if not group.tier_ids:  # a group created without tiers yet ranks nobody
+            return None, None
+        value = member.ledgers[self.definition_by_id[group.balance_definition_id].index].value
+        assigned = member.tier_assignments.get(group.id)
+        if assigned is None or assigned.balance != value or assigned.tier_id not in group.tier_ids:
+            return self.standing(group, value)
+        tiers = self.tiers_of(group)
+        rank = group.tier_ids.index(assigned.tier_id)
+        return tiers[rank], tiers[rank + 1] if rank + 1 < len(tiers) else None
+
     @property
     def primary_tier_group(self) -> TierGroup | None:
         """The first tier group created: the one the member guide ranks members in."""

@@ -76,13 +76,22 @@ def test_offer_pages_keep_the_total_count(api: Api, ids: Ids):
 
 def test_each_reward_reads_as_stored(api: Api, world: World):
     modes = set()
+    fixed: set[str] = set()
     for data in world.programs:
         for reward in data.rewards:
             body = api.ok("getRewardInformation", {"pid": data.id, "rid": reward.id})
             assert (body["id"], body["name"], body["publicDescription"]) == (reward.id, reward.name,
                                                                              reward.public_description)
-            assert (body["value"], body["unit"], body["expirationValue"]) == (reward.value, reward.unit,
-                                                                              reward.expiration_value)
+            assert (body["value"], body["unit"]) == (reward.value, reward.unit)
+            # Vouchers expire on a fixed date or after a lifetime, and only the one that applies is shown.
+            if reward.expiration_date is not None:
+                fixed.add(reward.id)
+                assert body["expirationDate"] == iso(reward.expiration_date)
+                assert "expirationValue" not in body and "expirationUnit" not in body
+            else:
+                assert "expirationDate" not in body
+                assert (body["expirationValue"], body["expirationUnit"]) == (reward.expiration_value,
+                                                                             reward.expiration_unit)
             assert body.get("code") == reward.code and body.get("codePoolId") == reward.code_pool_id
             assert body.get("codeGeneratorId") == reward.code_generator_id
             if reward.code_generator_id:
@@ -92,6 +101,7 @@ def test_each_reward_reads_as_stored(api: Api, world: World):
             modes.add(body["rewardConfigs"]["code"])
             assert [limit["rewardLimitId"] for limit in body["limits"]] == [limit.id for limit in reward.limits]
     assert modes == {"fixed", "pool", "generator"}
+    assert fixed, "no reward with a fixed voucher expiry date"
 
 
 def test_reward_version_active_hides_an_unpublished_reward(api: Api, world: World):

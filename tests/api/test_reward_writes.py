@@ -18,7 +18,6 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.backend import Backend
-from mock_server.contract import compile_contract, load_contract
 from mock_server.contract.operations import CompiledContract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.store.models import Member, Reward
@@ -26,12 +25,6 @@ from mock_server.store.reward_rules import check_attribution
 from mock_server.store.world import ProgramData
 from tests.api.support import UNKNOWN_UUID, Api, client_for, make_settings
 
-# TEMPORARY, until the bodies branch is merged: main hands write handlers no body yet.
-_OPERATION = compile_contract(load_contract()).operations["createVoucher"]
-pytestmark = pytest.mark.skipif(
-    not (getattr(_OPERATION, "has_body", False) or getattr(_OPERATION, "body", None) is not None),
-    reason="request bodies are not parsed yet (bodies branch)",
-)
 
 @pytest.fixture(scope="module")
 def app() -> Starlette:

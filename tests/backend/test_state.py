@@ -146,7 +146,7 @@ def test_replacing_worlds_never_shows_a_reader_a_missing_organisation():
         while not stop.is_set():
             try:
                 assert backends["default"].world.programs
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 failures.append(error)
                 return
 

@@ -25,7 +25,7 @@ import pytest
 from mock_server.cli import build_parser
 
 WIDGET_PROGRAM = "27d1dd7a-af67-4020-ba65-19d60000a26e"
-COMMANDS = ["serve", "world", "conformance", "proxy"]
+COMMANDS = ["serve", "world", "conformance", "proxy", "fixture-schema"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -133,7 +133,7 @@ def test_a_large_world_shows_a_progress_bar_on_a_terminal() -> None:
     with serving("--contacts", "20000", stderr_tty=True) as (_, banner, early):
         assert "seeding world [" in early
         assert "[#########################] 100%" in early
-        assert field(banner, "world").startswith("seed 1, 20,000 contacts per program")
+        assert field(banner, "world").startswith("seed 1, 20,000 contacts per published program")
 
 
 def test_world_prints_the_ids_as_json_without_serving() -> None:
@@ -146,7 +146,10 @@ def test_world_prints_the_ids_as_json_without_serving() -> None:
     storefront = next(program for program in world["programs"] if program["id"] == WIDGET_PROGRAM)
     assert storefront["members"][0] == {"contactId": 12345, "loyaltySubscriptionId": "cust_abc123", "fixture": True}
     others = [program for program in world["programs"] if program["id"] != WIDGET_PROGRAM]
-    assert others and all(len(program["members"]) == 2 for program in others)
+    # A sample of members from each published program; the never-published one has none.
+    assert others and all(len(program["members"]) == (0 if program["state"] == "inactive" else 2)
+                          for program in others)
+    assert any(program["state"] == "inactive" for program in others)
     # Same flags, same bytes.
     again = subprocess.run([sys.executable, "-m", "mock_server", "world", "--seed", "7", "--contacts", "30",
                             "--fixture", "widget-member", "--sample", "2"], capture_output=True, text=True, timeout=120)
@@ -159,4 +162,5 @@ def test_a_broken_fixture_stops_world_with_one_line() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "brevo-loyalty-mock: error: fixture 'no-such-fixture': no such file, and no shipped fixture of that name"]
+        f"brevo-loyalty-mock: error: fixture 'no-such-fixture': no file {os.getcwd()}/no-such-fixture, and no "
+        "shipped fixture of that name"]

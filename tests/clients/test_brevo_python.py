@@ -229,6 +229,19 @@ def test_the_client_reads_the_sub_models_and_dates(client, ids):
     assert history.count == sum(tx.status == "completed" for tx in ids.member.ledger(ids.bdid).transactions)
 
 
+def test_the_readmes_first_calls_show_an_active_program_with_real_balances(client):
+    """The README's quick start, as written: the first program, its first definition, ten contact balances."""
+    programs = client.program.get_lp_list()
+    assert programs.items[0].state == "active"
+    pid = programs.items[0].id
+    definitions = client.balance.get_balance_definition_list(pid)
+    assert not (definitions.items[0].meta or {}).get("isInternal")
+    page = client.balance.get_contact_balances(pid, balance_definition_id=definitions.items[0].id, limit=10)
+    values = [entry.value for entry in page.balances]
+    assert len(values) == 10
+    assert sum(1 for value in values if value) > len(values) // 2, values
+
+
 def test_an_empty_definition_page_is_none(client, ids):
     """The documented 204 of the definition list comes out of the client as None."""
     assert client.balance.get_balance_definition_list(ids.pid, offset=len(ids.data.definitions)) is None

@@ -23,7 +23,6 @@ from brevo.errors import (
 )
 
 from mock_server.backend import Backend
-from mock_server.contract import compile_contract, load_contract
 from mock_server.store.models import Member, Reward
 from mock_server.store.reward_rules import check_attribution
 from mock_server.store.world import ProgramData
@@ -32,13 +31,6 @@ from tests.api.support import UNKNOWN_UUID, make_settings
 
 NO_RETRY: Any = {"max_retries": 0}
 
-
-# TEMPORARY, until the bodies branch is merged: main hands write handlers no body yet.
-_OPERATION = compile_contract(load_contract()).operations["createVoucher"]
-pytestmark = pytest.mark.skipif(
-    not (getattr(_OPERATION, "has_body", False) or getattr(_OPERATION, "body", None) is not None),
-    reason="request bodies are not parsed yet (bodies branch)",
-)
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[RunningMock]:

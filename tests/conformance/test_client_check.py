@@ -133,3 +133,34 @@ def test_serve_check_client_exits_0_for_a_clean_client() -> None:
         status, out, err = _stop(process)
     assert "client check: 1 request(s), 0 contract violation(s)" in out
     assert "client check: GET" not in err and status == 0
+
+
+def test_a_reset_does_not_erase_a_violation_from_the_verdict() -> None:
+    """Tests call /__mock__/reset between cases: the CI gate must still see what came before."""
+    process, base_url = _serve("--check-client")
+    root = base_url.removesuffix("/v3")
+    try:
+        httpx.get(f"{base_url}/loyalty/config/programs", params={"sortField": "name"},
+                  headers={"api-key": "xkeysib-loyalty-mock-local-key"})
+        assert httpx.post(f"{root}/__mock__/reset").json() == {"reset": True}
+        assert httpx.get(f"{root}/__mock__/requests").json()["count"] == 0  # the journal view is cleared
+        httpx.get(f"{base_url}/loyalty/config/programs", headers={"api-key": "xkeysib-loyalty-mock-local-key"})
+    finally:
+        status, out, _err = _stop(process)
+    assert "client check: 2 request(s), 1 contract violation(s)" in out
+    assert "Unknown query parameter 'sortField'" in out
+    assert status == 1
+
+
+def test_check_client_with_workers_is_refused_at_start_up() -> None:
+    """Each worker would judge only its own requests, and the parent exited 0: refused, on one line."""
+    for command, env in ((["--check-client", "--workers", "2"], {}),
+                         (["--workers", "2"], {"BREVO_MOCK_CHECK_CLIENT": "true"})):
+        done = subprocess.run(
+            [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--contacts", "20", *command],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1
+        assert "--check-client cannot be combined with --workers" in done.stderr

@@ -35,9 +35,20 @@ def mock() -> Iterator[RunningMock]:
         yield running
 
 
-def run(command: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120,
-                          encoding="utf-8", env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"})
+LATER = Path(__file__).resolve().parent / "later"  # moves the examples' wall clock (sitecustomize.py, later.cjs)
+IN_2031 = 1_939_200_000  # 2031-06-14: years after every date of the widget member (GOLD10 expires 2026-12-31)
+
+
+def run(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, encoding="utf-8",
+                          env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8", **(env or {})})
+
+
+def in_2031(python: bool) -> dict[str, str]:
+    """The environment that runs a Python example (sitecustomize) or a Node one (--require) in 2031."""
+    if python:
+        return {"PYTHONPATH": str(LATER), "BREVO_TEST_NOW": str(IN_2031)}
+    return {"BREVO_TEST_NOW": str(IN_2031), "NODE_OPTIONS": f"--require {LATER / 'later.cjs'}"}
 
 
 # --------------------------------------------------------------------------- brevo-python 5.x
@@ -52,7 +63,7 @@ def test_the_python_client_is_5x() -> None:
 @pytest.mark.parametrize("example", PYTHON_EXAMPLES)
 def test_the_python_client_reads_the_widget_member(mock: RunningMock, example: str) -> None:
     mock.reset()
-    # --now: judge voucher expiry on the mock's clock, so that the test does not age.
+    # --now, given explicitly: the instant voucher expiry is judged at (the default is the mock's clock).
     done = run([sys.executable, str(EXAMPLES / "python" / example), "--base-url", mock.base_url,
                 "--now", REFERENCE_NOW_ISO])
     assert done.returncode == 0, done.stderr
@@ -60,6 +71,19 @@ def test_the_python_client_reads_the_widget_member(mock: RunningMock, example: s
     assert sorted(entry.operation_id for entry in mock.requests) == [
         "getLoyaltyProgramTier", "getParameterSubscriptionInfo", "getSubscriptionBalances", "getVoucherForAContact"]
     assert mock.violations == []  # the client kept to the contract
+
+
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES)
+def test_the_python_example_prints_the_same_line_in_any_year(mock: RunningMock, example: str) -> None:
+    # The shim works: a plain script run the same way believes it is 2031.
+    year = run([sys.executable, "-c", "import datetime, time; print(datetime.datetime.now().year, "
+                "time.gmtime(time.time()).tm_year)"], env=in_2031(python=True))
+    assert year.stdout == "2031 2031\n", year.stderr
+    # No --now: the example judges voucher expiry on the mock's clock, not on the date it is run.
+    done = run([sys.executable, str(EXAMPLES / "python" / example), "--base-url", mock.base_url],
+               env=in_2031(python=True))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == WIDGET_LINE + "\n"
 
 
 @pytest.mark.parametrize("example", PYTHON_EXAMPLES)
@@ -103,6 +127,15 @@ def test_the_node_client_reads_the_widget_member(mock: RunningMock, node: str) -
     assert sorted(entry.operation_id for entry in mock.requests) == [
         "getLoyaltyProgramTier", "getSubscriptionBalances", "getSubscriptionTier", "getSubscriptionVouchers"]
     assert mock.violations == []
+
+
+def test_the_node_example_prints_the_same_line_in_any_year(mock: RunningMock, node: str) -> None:
+    year = run([node, "-e", "console.log(new Date().getUTCFullYear(), new Date(Date.now()).getUTCFullYear())"],
+               env=in_2031(python=False))
+    assert year.stdout == "2031 2031\n", year.stderr
+    done = run([node, "widget_member.mjs", "--base-url", mock.base_url], cwd=NODE_DIR, env=in_2031(python=False))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == WIDGET_LINE + "\n"
 
 
 def test_the_node_client_reports_brevos_errors(mock: RunningMock, node: str) -> None:

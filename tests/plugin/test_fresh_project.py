@@ -131,7 +131,85 @@ def test_brevo_mock_works_and_the_marker_fails_a_contract_breaking_client(fresh_
     assert "Unknown query parameter 'contact_id' for getVoucherForAContact; did you mean 'contactId'?" in output
 
 
+# A project whose tests live in app/, run from the project and from its parent: relative fixture paths are
+# read from the pytest root directory (where pytest.ini is), never from wherever pytest was started.
+ROOTED_TESTS = '''
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mock_server.fixtures import FixtureError
+
+
+def test_load_fixture_reads_a_relative_path_from_the_root_directory(brevo_mock):
+    brevo_mock.load_fixture("scenarios/my-scenario.yaml")
+    assert "Scenario Rewards" in [program["name"] for program in brevo_mock.world["programs"]]
+
+
+def test_the_ini_fixture_is_read_from_the_root_directory(brevo_mock):
+    assert "Ini Rewards" in [program["name"] for program in brevo_mock.world["programs"]]
+
+
+def test_a_missing_fixture_names_the_path_tried(brevo_mock, pytestconfig):
+    with pytest.raises(FixtureError) as raised:
+        brevo_mock.load_fixture("scenarios/missing.yaml")
+    assert str(pytestconfig.rootpath / "scenarios" / "missing.yaml") in str(raised.value)
+
+
+def test_the_default_world_is_the_one_serve_builds(brevo_mock, pytestconfig):
+    # Same seed, same contacts per program: the ids and numbers a test sees are the command line's.
+    fixture = str(pytestconfig.rootpath / "scenarios" / "ini.yaml")
+    done = subprocess.run([sys.executable, "-m", "mock_server", "world", "--fixture", fixture],
+                          capture_output=True, text=True, check=True)
+    assert brevo_mock.world == json.loads(done.stdout)
+'''
+
+SCENARIO = """
+programs:
+  - name: {name}
+    balanceDefinitions: [{{name: Points, unit: POINTS}}]
+    members:
+      - contactId: 42
+        balances: [{{balanceDefinition: Points, balance: 640}}]
+"""
+
+
+@pytest.fixture(scope="module")
+def rooted_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("rooted") / "project"
+    (folder / "app").mkdir(parents=True)
+    (folder / "scenarios").mkdir()
+    (folder / "app" / "test_paths.py").write_text(textwrap.dedent(ROOTED_TESTS))
+    (folder / "scenarios" / "my-scenario.yaml").write_text(SCENARIO.format(name="Scenario Rewards"))
+    (folder / "scenarios" / "ini.yaml").write_text(SCENARIO.format(name="Ini Rewards"))
+    (folder / "pytest.ini").write_text("[pytest]\nbrevo_mock_fixtures = scenarios/ini.yaml\n")
+    return folder
+
+
+@pytest.mark.parametrize("where", ["project", "app", "parent"])
+def test_relative_fixture_paths_do_not_depend_on_where_pytest_runs(fresh_python: Path, rooted_project: Path,
+                                                                   where: str) -> None:
+    cwd = {"project": rooted_project, "app": rooted_project / "app", "parent": rooted_project.parent}[where]
+    target = str(rooted_project / "app")
+    done = run_pytest(fresh_python, cwd, target)
+    output = done.stdout + done.stderr
+    assert "4 passed" in output and done.returncode == 0, output
+
+
 def test_the_option_checks_every_test(fresh_python: Path, project: Path) -> None:
     done = run_pytest(fresh_python, project, "--brevo-check-client", "-k", "wrong_client")
     output = done.stdout + done.stderr
     assert "2 failed" in output and "FAILED test_widget.py::test_unmarked_wrong_client" in output, output
+
+
+def test_the_installed_package_ships_the_fixture_schema_next_to_its_fixtures(fresh_python: Path) -> None:
+    done = subprocess.run([str(fresh_python), "-m", "mock_server", "fixture-schema", "--path"], capture_output=True,
+                          text=True, timeout=60, check=False, cwd=fresh_python.parent)
+    assert done.returncode == 0, done.stderr
+    schema = Path(done.stdout.strip())
+    assert "work_venv" in schema.parts and schema.name == "fixture.schema.json"
+    # The shipped fixture's modeline (`$schema=fixture.schema.json`) resolves in the installed copy too.
+    assert (schema.parent / "widget-member.yaml").read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=fixture.schema.json\n")

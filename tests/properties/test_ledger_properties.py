@@ -32,6 +32,10 @@ DEFINITIONS = st.sampled_from([
     (replace(BASE, duration_value=1, duration_unit="year"), INTERNAL_PROFILE),
     (replace(BASE, unit="EUR", max_amount=1_000_000, duration_value=6, duration_unit="month"), MONEY_PROFILE),
     (replace(BASE, duration_value=3, duration_unit="week"), POINTS_PROFILE),
+    # A yearly expiry day instead of a lifetime (the seeded active program's money definition).
+    (replace(BASE, unit="EUR", expiration_date="01/01"), MONEY_PROFILE),
+    (replace(BASE, expiration_date="29/02"), POINTS_PROFILE),
+    (replace(BASE, expiration_date="15/06"), POINTS_PROFILE),
 ])
 
 
@@ -73,16 +77,23 @@ def test_history_adds_up_and_respects_the_timeline(summary):
         assert (tx.cancelled_at is not None) == (tx.status == "cancelled")
         assert (tx.rejected_at is not None) == (tx.status == "rejected")
         assert (tx.reject_reason is not None) == (tx.status == "rejected")
+        if tx.status in ("completed", "expired") and tx.transaction_type == "credit":
+            # Every credit lapses when its definition says: after its lifetime, or on the next yearly day.
+            assert tx.balance_expiration_date == definition.credit_expiry(tx.completed_at)
         if tx.status == "expired":
             assert tx.transaction_type == "credit"
             assert tx.balance_expiration_date < NOW
             assert tx.balance_expiration_date < min(counted_starts)
         elif tx.status == "completed" and tx.transaction_type == "credit":
             expiry = tx.balance_expiration_date
-            assert (expiry is None) == (definition.duration_value is None)
+            assert (expiry is None) == (definition.duration_value is None and definition.expiration_date is None)
             assert expiry is None or expiry > NOW
         else:
             assert tx.balance_expiration_date is None
+    # What is left of a credit lapses with it (active balances' expiresAt agree with the history).
+    for active in ledger.active_balances:
+        assert active.expires_at == definition.credit_expiry(active.created_at)
+        assert active.expires_at is None or active.expires_at > NOW
 
 
 @settings(max_examples=50, deadline=None)

@@ -71,9 +71,15 @@ def check_member_balances(world, data, contact: int, listed: dict[int, dict]) ->
         # The balance changed last when its latest transaction did (or at enrollment).
         expected_update = max((last_event(tx) for tx in txs), default=joined)
         assert listed[definition.id]["updatedAt"] == expected_update
+        # What is left of a credit lapses when the credit does (lifetime or yearly expiry day).
+        credit_expiry = {
+            tx["completedAt"]: tx["balanceExpirationDate"]
+            for tx in txs if tx["status"] == "completed" and tx["transactionType"] == "credit"
+        }
         for entry in active["activeBalances"]:
             assert minor(entry["amount"], scale) > 0
             assert entry["expiresAt"] is None or entry["expiresAt"] > NOW
+            assert entry["expiresAt"] == credit_expiry[entry["createdAt"]]
         for tx in txs:
             assert tx["createdAt"] >= joined
             if tx["status"] == "expired":
@@ -177,6 +183,29 @@ def test_paging_is_slicing_of_one_order(seed, contacts, limit, sort, sort_field)
     sliced = H["getTransactionHistoryApi"](world, {**history, "limit": limit, "offset": 1})
     assert sliced["count"] == every["count"]
     assert sliced["transactionHistory"] == every["transactionHistory"][1 : 1 + limit]
+
+
+@SETTINGS
+@given(seed=seeds)
+def test_a_newcomers_first_calls_show_an_active_program_with_real_balances(seed):
+    """Default program list, its first program's definitions, their first contact-balances page (issue 13, 12)."""
+    world = build_world(seed, 40)
+    first = H["getLPList"](world, {})["items"][0]
+    assert first["state"] == "active"
+    definition = H["getBalanceDefinitionList"](world, {"pid": first["id"]})["items"][0]
+    assert definition["meta"].get("isInternal") is not True
+    page = H["getContactBalances"](world, {"pid": first["id"], "balanceDefinitionId": definition["id"]})
+    assert page["count"] == 40
+    values = [entry["value"] for entry in page["balances"]]
+    assert sum(1 for value in values if value > 0) > len(values) // 2, values
+
+
+@SETTINGS
+@given(seed=seeds, contacts=sizes)
+def test_only_published_programs_have_members(seed, contacts):
+    world = build_world(seed, contacts)
+    for data in world.programs:
+        assert len(data.members) == (contacts if data.program.has_active_version else 0)
 
 
 @settings(max_examples=5, deadline=None)

@@ -119,6 +119,44 @@ def test_bad_yaml_names_the_line(tmp_path):
     assert "line" in message
 
 
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b"])
+def test_a_control_character_is_one_line_naming_where(tmp_path, character):
+    path = tmp_path / "case.yaml"
+    path.write_bytes(f"programs:\n  - name: A{character}B\n".encode())
+    message = _error(path)
+    assert "\n" not in message  # one line, as every other error
+    assert message == (f"{path}: is not valid YAML: control character U+{ord(character):04X} is not allowed "
+                       "(line 2, column 12)")
+
+
+def test_a_voucher_code_given_twice_in_a_program_is_refused_naming_both(tmp_path):
+    path = _write(tmp_path, """
+        programs:
+          - name: X
+            offers: [{name: Welcome}]
+            members:
+              - {contactId: 1, vouchers: [{offer: Welcome, code: HELLO5}]}
+              - {contactId: 2, vouchers: [{offer: Welcome, code: BYE}, {offer: Welcome, code: HELLO5}]}
+    """)
+    assert _error(path) == (f"{path}: programs[0].members[1].vouchers[1].code repeats 'HELLO5', already given at "
+                            "programs[0].members[0].vouchers[0].code")
+
+
+def test_an_offers_fixed_code_is_shared_by_its_vouchers(tmp_path):
+    path = _write(tmp_path, """
+        programs:
+          - name: X
+            offers: [{name: Welcome, code: WELCOME}]
+            members:
+              - {contactId: 1, vouchers: [{offer: Welcome, code: WELCOME}]}
+              - {contactId: 2, vouchers: [{offer: Welcome, code: WELCOME}]}
+          - name: Y
+            offers: [{name: Other}]
+            members: [{contactId: 1, vouchers: [{offer: Other, code: WELCOME}]}]   # another program's codes
+    """)
+    assert [len(program.members) for program in load_fixture(path).programs] == [2, 1]
+
+
 def test_duplicate_keys_are_refused(tmp_path):
     path = _write(tmp_path, "programs: []\nprograms: []\n")
     assert "duplicate key 'programs'" in _error(path)
@@ -284,9 +322,42 @@ def test_contradicting_seeded_data_is_refused(tmp_path):
     path = _write(tmp_path, f"""
         programs:
           - name: {seeded.program.name}
+            balanceDefinitions: [{{name: {definition.name}, expiry: {{value: 6, unit: month}}}}]
+    """, "e.yaml")
+    assert "already has 'yearly expiry on 01/01'" in _build_error(path)  # a yearly day is not a lifetime
+    path = _write(tmp_path, f"""
+        programs:
+          - name: {seeded.program.name}
             members: [{{contactId: {member}, subscribedAt: 2020-01-01T00:00:00Z}}]
     """, "m.yaml")
     assert "cannot change" in _build_error(path)
+
+
+def test_members_of_a_never_published_program_are_refused(tmp_path):
+    inactive = next(d for d in build_world(1, 10).programs if d.program.state == "inactive")
+    assert len(inactive.members) == 0
+    path = _write(tmp_path, f"""
+        programs:
+          - name: {inactive.program.name}
+            members: [{{contactId: 5}}]
+    """)
+    error = _build_error(path)
+    assert error == (
+        f"{path}: programs[0].members[0] cannot subscribe contact 5: program {inactive.program.name!r} was never "
+        "published (state 'inactive'), and contacts enrol only in a published program"
+    )
+    assert "\n" not in error
+    created = _write(tmp_path, """
+        programs:
+          - name: Not Yet Live
+            state: inactive
+            members: [{contactId: 9}]
+    """, "created.yaml")
+    assert f"{created}: programs[0].members[0] cannot subscribe contact 9" in _build_error(created)
+    # Without members, a never-published program from a fixture is fine.
+    empty = _write(tmp_path, "programs:\n  - {name: Not Yet Live, state: inactive}\n", "empty.yaml")
+    world = build_world(1, 10, [load_fixture(empty)])
+    assert len(world.program_by_name("Not Yet Live").members) == 0
 
 
 # ------------------------------------------------------------- layering

@@ -46,9 +46,14 @@ def test_definition_shows_money_with_cents_and_hides_unused_expiry_fields(world,
     assert item["id"] == money.id
     assert item["unit"] == money.unit
     assert item["maxAmount"] == 10_000
-    assert item["balanceAvailabilityDurationUnit"] == "month"
-    assert "balanceExpirationDate" not in item
+    # The active program's money credits lapse on a yearly day: the duration fields are not shown.
+    assert item["balanceExpirationDate"] == money.expiration_date == "01/01"
+    assert not any(key.startswith("balanceAvailabilityDuration") for key in item)
     assert item["deletedAt"] is None
+    lifetime = _money(programs["draft"])  # a credit lifetime instead: no yearly expiry day shown
+    shown_lifetime = H["getBalanceDefinition"](world, {"pid": programs["draft"].id, "bdid": lifetime.id})
+    assert shown_lifetime["balanceAvailabilityDurationUnit"] == "month"
+    assert "balanceExpirationDate" not in shown_lifetime
     internal = next(d for d in data.definitions if d.internal)
     shown = H["getBalanceDefinition"](world, {"pid": data.id, "bdid": internal.id})
     assert shown["meta"] == {"isInternal": True}

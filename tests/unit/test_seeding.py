@@ -7,7 +7,7 @@ import pytest
 
 from mock_server.fixtures import load_fixture, shipped_fixture
 from mock_server.seeding import REFERENCE_NOW, build_world
-from mock_server.store.models import CURRENCY_UNITS, POINTS
+from mock_server.store.models import CURRENCY_UNITS, POINTS, iso, next_yearly
 from tests.support.handlers import contract_handlers
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -110,10 +110,14 @@ def test_versions_differ_between_program_states(world):
 
 def test_members_have_pattern_ids_and_many_transactions(world):
     stats = world.stats()
-    assert stats["contacts"] == 3 * 200
-    assert stats["transactions"] > 3 * 200 * 5
+    # Two of the three programs were published; contacts enrol only in those.
+    assert stats["contacts"] == 2 * 200
+    assert stats["transactions"] > 2 * 200 * 5
     for data in world.programs:
         table = data.members
+        if not data.program.has_active_version:
+            assert len(table) == 0
+            continue
         prefix = data.program.pattern.split("-")[0]
         assert table.contact_ids[0] >= 1
         assert len(set(table.subscription_ids)) == len(table)
@@ -136,7 +140,7 @@ def test_all_statuses_and_both_types_occur(world):
 def test_progress_reports_up_to_the_total():
     calls = []
     build_world(3, 25_000, progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (75_000, 75_000)
+    assert calls[-1] == (50_000, 50_000)  # the never-published program draws no members
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
@@ -145,3 +149,46 @@ def test_zero_contacts_is_a_valid_world():
     assert empty.stats() == {"programs": 3, "contacts": 0, "transactions": 0}
     with pytest.raises(ValueError):
         build_world(1, -1)
+
+
+def test_the_active_program_carries_the_alternative_expiry_and_schedule_forms(world):
+    """A yearly expiry day, scheduled tier moves on a fixed day, a fixed voucher expiry (issue 11)."""
+    data = next(d for d in world.programs if d.program.state == "active")
+    yearly = [d for d in data.definitions if d.expiration_date is not None]
+    assert yearly and all(re.fullmatch(r"\d{2}/\d{2}", d.expiration_date) for d in yearly)
+    assert all(d.duration_value is None and d.duration_unit is None for d in yearly)  # exclusive forms
+    scheduled = [g for g in data.tier_groups if g.upgrade_schedule is not None]
+    assert scheduled
+    for group in scheduled:
+        assert group.upgrade_strategy != "real_time" and group.downgrade_strategy != "real_time"
+        for schedule in (group.upgrade_schedule, group.downgrade_schedule):
+            assert re.fullmatch(r"\d{2}/\d{2}", schedule["scheduledDate"])
+    fixed = [r for r in data.rewards if r.expiration_date is not None and r.issues_vouchers]
+    assert fixed
+    issued = 0
+    for position in range(len(data.members)):
+        for voucher in world.member_at(data, position).vouchers:
+            reward = data.reward_by_id[voucher.reward_id]
+            if reward in fixed:
+                issued += 1
+                assert voucher.expiration_date == reward.expiration_date > voucher.created_at
+    assert issued, "no voucher of a fixed-expiry reward was issued"
+
+
+def test_yearly_expiry_lapses_credits_on_that_day(world):
+    data = next(d for d in world.programs if d.program.state == "active")
+    definition = next(d for d in data.definitions if d.expiration_date is not None)
+    statuses = set()
+    for position in range(len(data.members)):
+        ledger = world.member_at(data, position).ledgers[definition.index]
+        for tx in ledger.transactions:
+            if tx.transaction_type == "credit" and tx.status in ("completed", "expired"):
+                statuses.add(tx.status)
+                day = iso(tx.balance_expiration_date)
+                assert day[5:10] == f"{definition.expiration_date[3:]}-{definition.expiration_date[:2]}"
+                assert day.endswith("T00:00:00.000Z")
+                assert tx.completed_at < tx.balance_expiration_date <= tx.completed_at + 366 * 86_400_000
+        for active in ledger.active_balances:
+            # Every credit still alive lapses on the first such day after the clock.
+            assert active.expires_at == next_yearly(REFERENCE_NOW, definition.expiration_date)
+    assert statuses == {"completed", "expired"}  # credits both still alive and lapsed on the day

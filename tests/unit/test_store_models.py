@@ -14,7 +14,9 @@ from mock_server.store.models import (
     add_period,
     freeze,
     iso,
+    next_yearly,
     parse_iso,
+    previous_yearly,
     render_amount,
     thaw,
     unit_scale,
@@ -56,6 +58,23 @@ def test_add_period_clamps_month_ends_and_goes_backwards():
     assert add_period(REFERENCE_NOW, 2, "week") - REFERENCE_NOW == 14 * 86_400_000
     with pytest.raises(ValueError, match="unknown period unit"):
         add_period(REFERENCE_NOW, 1, "fortnight")
+
+
+def test_yearly_dates_are_the_next_and_last_midnight_of_that_day():
+    def at(text: str) -> str:
+        return iso(parse_iso(text))
+
+    assert iso(next_yearly(parse_iso("2026-03-15T08:00:00Z"), "01/01")) == at("2027-01-01T00:00:00Z")
+    assert iso(next_yearly(parse_iso("2027-01-01T00:00:00Z"), "01/01")) == at("2028-01-01T00:00:00Z")  # strictly after
+    assert iso(next_yearly(parse_iso("2026-03-15T08:00:00Z"), "15/06")) == at("2026-06-15T00:00:00Z")
+    assert iso(next_yearly(parse_iso("2027-01-10T00:00:00Z"), "29/02")) == at("2027-02-28T00:00:00Z")
+    assert iso(next_yearly(parse_iso("2027-12-01T00:00:00Z"), "29/02")) == at("2028-02-29T00:00:00Z")
+    assert iso(previous_yearly(REFERENCE_NOW, "01/01")) == at("2026-01-01T00:00:00Z")
+    assert iso(previous_yearly(REFERENCE_NOW, "01/11")) == REFERENCE_NOW_ISO  # at or before
+    assert iso(previous_yearly(REFERENCE_NOW, "02/11")) == at("2025-11-02T00:00:00Z")
+    for bad in ("1/1", "32/01", "01/13", "0101", "aa/bb"):
+        with pytest.raises(ValueError):
+            next_yearly(REFERENCE_NOW, bad)
 
 
 def test_amounts_render_as_int_points_and_two_decimal_money():
