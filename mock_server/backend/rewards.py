@@ -337,10 +337,11 @@ class Rewards:
     def validate_reward(self, pid: str, ref: VoucherRef) -> bool:
         """Whether the voucher may be redeemed now (404 if it names nothing); changes nothing, not even the clock."""
         b = self.backend
-        data = b.program(pid)
-        found = self._find(data, ref)
-        now = b.clock.now()
-        reward = self._voucher_reward(data, found.voucher)
+        with b.lock:  # no tick, but never halfway through a write (or a reset)
+            data = b.program(pid)
+            found = self._find(data, ref)
+            now = b.clock.now()
+            reward = self._voucher_reward(data, found.voucher)
         try:
             check_redeemable(found.voucher, found.revoked, self._open_redemption(found, now), now)
             check_redemption_caps(reward, found.member, now)
