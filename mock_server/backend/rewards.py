@@ -37,6 +37,7 @@ from mock_server.store.models import (
 )
 from mock_server.store.queries import norm_id
 from mock_server.store.reward_rules import (
+    LATEST,
     check_attribution,
     check_redeemable,
     check_redemption_caps,
@@ -180,7 +181,13 @@ class Rewards:
             # Refusals from here on (dates, a balance too low) roll the clock and ids back with the write.
             now = b.stamp()
             start = valid_from if valid_from is not None else now
-            expiry = expiration_date if expiration_date is not None else reward.voucher_expiry(start)
+            try:
+                expiry = expiration_date if expiration_date is not None else reward.voucher_expiry(start)
+            except (ValueError, OverflowError):  # a lifetime from a start near year 9999
+                expiry = LATEST + 1
+            if max(start, expiry) > LATEST or start < 0:
+                raise InvalidParameter(
+                    f"validFrom and the voucher's expiry must fall between {iso(0)} and {iso(LATEST)}")
             if expiry <= max(start, now):
                 what = "expirationDate" if expiration_date is not None else f"Reward {reward.id}'s voucher expiry"
                 raise InvalidParameter(f"{what} ({iso(expiry)}) must be later than validFrom and the moment of issue")
@@ -290,6 +297,8 @@ class Rewards:
             reward = self._voucher_reward(data, found.voucher)
             check_redeemable(found.voucher, found.revoked, self._open_redemption(found, now), now)
             check_redemption_caps(reward, found.member, now)
+            if ttl is not None and now + ttl * 1000 > LATEST:
+                raise InvalidParameter(f"ttl {ttl} would end the redemption after {iso(LATEST)}")
             now = b.stamp()
             redemption = Redemption(
                 id=b.new_id(),

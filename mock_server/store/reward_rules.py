@@ -19,6 +19,7 @@ from mock_server.store.models import DAY, HOUR, Member, Reward, RewardLimit, Vou
 from mock_server.store.world import ProgramData
 
 DEFAULT_CODE_PATTERN = "????-####"  # a reward with no code, pool nor generator
+LATEST = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last moment an ISO date (and the API) can show
 
 
 def window_start(limit: RewardLimit, now: int) -> int:

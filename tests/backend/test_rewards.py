@@ -26,7 +26,7 @@ from mock_server.errors import (
 from mock_server.routes.member import get_subscription_vouchers
 from mock_server.routes.reward import get_code_count, get_reward_information, get_reward_page_api, redemption_item
 from mock_server.seeding import build_world
-from mock_server.store.models import DAY, Member, Reward
+from mock_server.store.models import DAY, Member, Reward, parse_iso
 from mock_server.store.reward_rules import check_attribution
 from mock_server.store.world import ProgramData, World
 
@@ -307,6 +307,22 @@ def test_validity_comes_from_the_reward_and_the_backend_clock(backend: Backend) 
     with pytest.raises(InvalidParameter, match="expirationDate"):
         backend.rewards.create_voucher(live_program(backend).id, reward.id, contact_id=member.contact_id,
                                        expiration_date=backend.clock.now() - DAY)
+
+
+def test_moments_past_year_9999_are_refused_and_change_nothing(backend: Backend) -> None:
+    reward = free_reward(backend)
+    member = members(backend)[0]
+    before = snapshot(backend, member.contact_id)
+    late = parse_iso("9999-12-30T00:00:00Z")
+    with pytest.raises(InvalidParameter, match="9999-12-31"):
+        issue(backend, reward, member, valid_from=late)  # 90 days of validity would end in year 10000
+    with pytest.raises(InvalidParameter, match="1970-01-01"):
+        issue(backend, reward, member, valid_from=parse_iso("0001-01-01T00:00:00Z"))
+    voucher_id = issue(backend, reward, member)
+    with pytest.raises(InvalidParameter, match="ttl"):
+        backend.rewards.redeem_voucher(live_program(backend).id, VoucherRef(attributed_reward_id=voucher_id),
+                                       ttl=10**15)
+    assert snapshot(backend, member.contact_id)[0].vouchers[:-1] == before[0].vouchers
 
 
 # ----------------------------------------------------------------- redeeming
