@@ -12,10 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mock_server.backend import Backend
 from mock_server.backend.rewards import VoucherRef
 from mock_server.errors import (
+    ApiError,
     ExpectationFailed,
     InsufficientBalance,
     InvalidParameter,
@@ -29,6 +32,8 @@ from mock_server.seeding import build_world
 from mock_server.store.models import DAY, Member, Reward, parse_iso
 from mock_server.store.reward_rules import check_attribution
 from mock_server.store.world import ProgramData, World
+from tests.support.handlers import contract_handlers
+from tests.support.invariants import ALL, check_member_balances, check_tier, check_vouchers
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a well-formed id that names nothing
 
@@ -579,3 +584,58 @@ def test_reset_forgets_issued_vouchers(backend: Backend) -> None:
     backend.reset()
     with pytest.raises(UnknownResource):
         backend.rewards.validate_reward(live_program(backend).id, VoucherRef(attributed_reward_id=voucher_id))
+
+
+# ----------------------------------------------------------------- any sequence of reward writes
+
+H = contract_handlers()
+STEPS = st.lists(
+    st.tuples(st.sampled_from(["attribute", "redeem", "complete", "revoke", "validate", "create"]),
+              st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6)),
+    min_size=1, max_size=25,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_every_read_agrees_after_any_sequence_of_reward_writes(world: World, steps: list[tuple[str, int, int]]) -> None:
+    """Random writes, refused or not; a refusal changes nothing; afterwards every member's reads agree."""
+    backend = Backend(world)
+    pid = live_program(backend).id
+    contacts = list(live_program(backend).members.contact_ids)
+    issued: list[str] = []
+    opened: list[str] = []
+    for kind, a, b in steps:
+        data = live_program(backend)
+        rewards = [r for r in data.rewards if r.state == "active"]
+        contact = contacts[a % len(contacts)]
+        before = snapshot(backend, contact)
+        try:
+            if kind == "attribute":
+                issued.append(issue(backend, rewards[b % len(rewards)], member_now(backend, contact)))
+            elif kind == "create":
+                backend.rewards.create_reward(pid, f"Reward {a}")
+            elif issued and kind in ("redeem", "validate", "revoke"):
+                ref = VoucherRef(attributed_reward_id=issued[b % len(issued)])
+                if kind == "redeem":
+                    opened.append(backend.rewards.redeem_voucher(pid, ref, auto_complete=a % 2 == 0).id)
+                elif kind == "validate":
+                    backend.rewards.validate_reward(pid, ref)
+                else:
+                    backend.rewards.revoke_vouchers(pid, [issued[b % len(issued)]])
+            elif opened and kind == "complete":
+                backend.rewards.complete_redeem_transaction(pid, opened[b % len(opened)])
+        except ApiError:
+            assert snapshot(backend, contact) == before
+    data = live_program(backend)
+    listed: dict[str, dict[int, dict]] = {}
+    for definition in data.definitions:
+        page = H["getContactBalances"](backend.world, {"pid": pid, "balanceDefinitionId": definition.id,
+                                                       "includeInternal": True, **ALL})
+        listed[definition.id] = {entry["contactId"]: entry for entry in page["balances"]}
+    for contact in contacts:
+        check_member_balances(H, backend.world, data, contact, {d: rows[contact] for d, rows in listed.items()})
+        check_tier(H, backend.world, data, contact, listed)
+        check_vouchers(H, backend.world, data, contact)
+    for pool in data.code_pools:
+        assert H["getCodeCount"](backend.world, {"pid": pid, "cpid": pool.id})["count"] >= 0
