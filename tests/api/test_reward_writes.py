@@ -296,3 +296,18 @@ def test_the_same_requests_give_the_same_bytes() -> None:
     first, second = run(), run()
     assert first == second
     assert b'"status":"completed"' in first[2]
+
+
+def test_a_body_that_names_no_member_or_voucher_is_a_422_and_changes_nothing(api: Api, backend: Backend) -> None:
+    reward = pooled(backend)
+    pid = program(backend).id
+    before = codes_count(api, backend, reward)
+    writes = backend.writes
+    nobody = post(api, "createVoucher", {"pid": pid}, {"rewardId": reward.id})
+    message = api.error(nobody, "createVoucher", 422)
+    assert "contactId" in message and "loyaltySubscriptionId" in message
+    nothing = post(api, "redeemVoucher", {"pid": pid}, {"rewardId": reward.id})
+    assert "attributedRewardId" in api.error(nothing, "redeemVoucher", 422)
+    wrong = post(api, "createVoucher", {"pid": pid}, {"rewardId": reward.id, "contactId": "12"})
+    assert "contactId" in api.error(wrong, "createVoucher", 422)
+    assert (codes_count(api, backend, reward), backend.writes) == (before, writes)
