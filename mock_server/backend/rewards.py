@@ -134,7 +134,7 @@ class Rewards:
                 unit="percentage",
                 value=0,
                 value_type="percentage",
-                balance_definition_id=data.definitions[0].id if data.definitions else None,
+                balance_definition_id=None,  # no price: it draws on no balance
                 code=None,
                 code_pool_id=None,
                 code_generator_id=generator_id,

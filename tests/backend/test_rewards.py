@@ -510,6 +510,7 @@ def test_a_created_reward_shows_in_offers_and_reward_information(backend: Backen
     assert (detail["name"], detail["publicName"], detail["publicDescription"]) == (
         "Free coffee", "Coffee on us", "One coffee")
     assert detail["generator"]["pattern"] == "FREECO-####"
+    assert "balanceDefinitionId" not in detail and "subtractBalanceValue" not in detail  # free: no balance
     with pytest.raises(UnknownResource):  # not in the active version until the program is published again
         get_reward_information(backend.world, {"pid": data.id, "rid": reward.id, "version": "active"})
     assert live_program(backend).program.state == "draft"
