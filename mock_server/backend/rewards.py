@@ -262,16 +262,14 @@ class Rewards:
         with b.writing():
             data = b.program(pid)
             holders: dict[int, Member] = {}
-            for raw in voucher_ids:
+            for raw in dict.fromkeys(norm_id(raw) for raw in voucher_ids):  # an id named twice is revoked once
                 try:
                     found = self._find(data, VoucherRef(attributed_reward_id=raw), holders=holders)
                 except UnknownResource:
                     raise UnknownResource("Voucher", "attributedRewardIds", raw) from None
                 if found.revoked:
                     raise UnknownResource("Voucher (already revoked)", "attributedRewardIds", raw)
-                member = holders.get(found.member.contact_id, found.member)
-                if not any(voucher.id == found.voucher.id for voucher in member.vouchers):
-                    continue  # named twice in the list
+                member = found.member
                 holders[member.contact_id] = replace(
                     member,
                     vouchers=tuple(voucher for voucher in member.vouchers if voucher.id != found.voucher.id),

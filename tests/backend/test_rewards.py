@@ -458,12 +458,15 @@ def test_revoke_removes_the_vouchers_and_a_revoked_one_is_412(backend: Backend) 
     member = members(backend)[6]
     kept, gone_a, gone_b = (issue(backend, reward, member) for _ in range(3))
     pid = live_program(backend).id
-    backend.rewards.revoke_vouchers(pid, [gone_a, gone_b.upper()])
+    backend.rewards.revoke_vouchers(pid, [gone_a, gone_b.upper(), gone_a])  # named twice: revoked once
     held = [v.id for v in member_now(backend, member.contact_id).vouchers]
     assert kept in held and gone_a not in held and gone_b not in held
     assert gone_a not in usable_ids(backend, member.contact_id)
+    assert [v.id for v in member_now(backend, member.contact_id).revoked] == [gone_a, gone_b]
     with pytest.raises(PreconditionFailed, match="revoked"):
         backend.rewards.redeem_voucher(pid, VoucherRef(attributed_reward_id=gone_a))
+    with pytest.raises(UnknownResource, match="already revoked"):
+        backend.rewards.revoke_vouchers(pid, [gone_a])
     assert backend.rewards.validate_reward(pid, VoucherRef(attributed_reward_id=gone_a)) is False
 
 
