@@ -130,6 +130,9 @@ def test_attribute_redeem_complete_as_the_reads_show_it(api: Api, backend: Backe
                                                                                           pid)
     assert voucher["meta"] == {"campaign": "spring"} and voucher["consumedAt"] is None
     assert codes_count(api, backend, reward) == before - 1
+    world = api.client.get("/__mock__/world").json()
+    pools = next(p for p in world["programs"] if p["id"] == pid)["codePools"]
+    assert next(pool["count"] for pool in pools if pool["id"] == reward.code_pool_id) == before - 1
     listed = api.ok("getVoucherForAContact", query={"contactId": member.contact_id}, path={"pid": pid})
     assert voucher["id"] in [row["id"] for row in listed["contactRewards"]]
     assert listed["count"] == len(member.vouchers) + 1
