@@ -44,9 +44,7 @@ def generate_vouchers(
     patterns: Mapping[str, str],
     now: int,
 ) -> tuple[Voucher, ...]:
-    # Only rewards of the seeded world take part: one created through the API (after `now`) must not
-    # change the vouchers every untouched member is drawn with.
-    eligible = [reward for reward in rewards if reward.issues_vouchers and reward.created_at < now]
+    eligible = [reward for reward in rewards if reward.issues_vouchers]
     if not eligible:
         return ()
     draw = rng.random()

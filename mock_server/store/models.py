@@ -213,6 +213,18 @@ class LoyaltyProgram:
         """False until the program is first published."""
         return self.state != "inactive"
 
+    def with_details(self, name: str, description: str, meta: Meta, now: int) -> LoyaltyProgram:
+        """Renamed or redescribed: these take effect at once, they are not configuration to publish."""
+        return replace(self, name=name, description=description, meta=meta, updated_at=now)
+
+    def publish(self, now: int) -> LoyaltyProgram:
+        """Published: active, its configuration in force for members (again, if it was already)."""
+        return replace(self, state="active", updated_at=now)
+
+    def after_config_change(self, now: int) -> LoyaltyProgram:
+        """A definition, limit, tier or reward changed: once published, the change waits for the next publish."""
+        return replace(self, state="draft" if self.state == "active" else self.state, updated_at=now)
+
 
 @dataclass(frozen=True, slots=True)
 class BalanceDefinition:
@@ -407,6 +419,16 @@ class Subscription:
     loyalty_subscription_id: str
     created_at: int
     updated_at: int
+    meta: Meta = field(default_factory=lambda: EMPTY_META)  # given at enrollment (seeded ones have none)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionMember:
+    """Another contact attached to an owner's subscription (its balances are the owner's)."""
+
+    contact_id: int
+    created_at: int
+    updated_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,10 +573,24 @@ class Member:
     # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
     # default must be hashable, a mapping proxy is not).
     tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
+    # Contacts attached to this subscription (never the owner), in the order they were attached.
+    # Seeded members have none; `MemberTable.attached` indexes them by contact for the program.
+    subscription_members: tuple[SubscriptionMember, ...] = ()
 
     @property
     def contact_id(self) -> int:
         return self.subscription.contact_id
+
+    def with_subscription_members(self, contact_ids: Sequence[int], now: int) -> Member:
+        """`contact_ids` attached (those attached already are left as they are)."""
+        held = {attached.contact_id for attached in self.subscription_members}
+        fresh = tuple(SubscriptionMember(cid, now, now) for cid in dict.fromkeys(contact_ids) if cid not in held)
+        return replace(self, subscription_members=self.subscription_members + fresh) if fresh else self
+
+    def without_subscription_members(self, contact_ids: Sequence[int]) -> Member:
+        gone = set(contact_ids)
+        kept = tuple(attached for attached in self.subscription_members if attached.contact_id not in gone)
+        return replace(self, subscription_members=kept)
 
     def ledger(self, balance_definition_id: str) -> Ledger | None:
         for ledger in self.ledgers:

@@ -525,9 +525,11 @@ def test_a_created_reward_issues_vouchers_once_published(backend: Backend) -> No
     member = members(backend)[0]
     with pytest.raises(InvalidParameter, match="not published"):
         issue(backend, reward, member)
-    adjust_reward(backend, reward.id, published=True)  # what publishing the program does
+    backend.programs.publish(data.id)
     _, voucher = backend.rewards.create_voucher(data.id, reward.id, contact_id=member.contact_id)
     assert re.fullmatch(r"BIRTHD-[0-9]{4}", voucher.code)
+    detail = get_reward_information(backend.world, {"pid": data.id, "rid": reward.id, "version": "active"})
+    assert detail["id"] == reward.id
 
 
 def test_creating_a_reward_leaves_seeded_vouchers_as_they_were(backend: Backend) -> None:
@@ -643,3 +645,19 @@ def test_every_read_agrees_after_any_sequence_of_reward_writes(world: World, ste
         check_vouchers(H, backend.world, data, contact)
     for pool in data.code_pools:
         assert H["getCodeCount"](backend.world, {"pid": pid, "cpid": pool.id})["count"] >= 0
+
+
+def test_a_member_enrolled_through_the_api_receives_redeems_and_pays(backend: Backend) -> None:
+    """The purchase flow's voucher steps on a member the seed never had."""
+    data = live_program(backend)
+    reward = free_reward(backend)
+    contact = max(data.members.contact_ids) + 1
+    backend.programs.subscribe(data.id, contact)
+    _, voucher = backend.rewards.create_voucher(data.id, reward.id, contact_id=contact)
+    assert usable_ids(backend, contact) == [voucher.id]
+    done = backend.rewards.redeem_voucher(data.id, VoucherRef(attributed_reward_id=voucher.id, contact_id=contact),
+                                          auto_complete=True)
+    assert done.status == "completed" and usable_ids(backend, contact) == []
+    adjust_reward(backend, reward.id, subtract_balance_value=1)
+    with pytest.raises(InsufficientBalance):  # enrolled at 0 on every balance
+        backend.rewards.create_voucher(data.id, reward.id, contact_id=contact)
