@@ -361,7 +361,7 @@ class Rewards:
     def _reward(self, data: ProgramData, raw: str, param: str) -> Reward:
         reward = data.reward_by_id.get(norm_id(str(raw)))
         if reward is None:
-            raise UnknownResource("Reward", param, raw)
+            raise UnknownResource("Reward", param, norm_id(str(raw)))  # ids are named as stored: lower case
         return reward
 
     def _voucher_reward(self, data: ProgramData, voucher: Voucher) -> Reward:
@@ -407,7 +407,7 @@ class Rewards:
         ]
         if not matches:
             param, value = next((name, given) for name, given in (
-                ("attributedRewardId", ref.attributed_reward_id), ("code", ref.code), ("rewardId", ref.reward_id),
+                ("attributedRewardId", wanted_id), ("code", ref.code), ("rewardId", wanted_reward),
             ) if given is not None)
             raise UnknownResource("Voucher", param, value)
         if len({found.member.contact_id for found in matches}) > 1:
@@ -450,7 +450,7 @@ class Rewards:
         for redemption in member.redemptions if member is not None else ():
             if redemption.id == wanted:
                 return member, redemption
-        raise UnknownResource("Redemption", "tid", tid)
+        raise UnknownResource("Redemption", "tid", wanted)
 
     @staticmethod
     def _issue(data: ProgramData, reward: Reward, *, pooled: bool, now: int) -> ProgramData:
