@@ -305,6 +305,8 @@ def not_found_status(operation: Operation) -> int:
 
 def parameter_cases() -> Iterator[Case]:
     for operation in contract().operations.values():
+        if operation.method != "GET":  # a case goes out as a GET without a body: the reads' corpus
+            continue
         path, query = baseline(operation)
         op = operation.operation_id
         for param in (*operation.path_params, *operation.query_params.values()):
