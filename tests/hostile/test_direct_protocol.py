@@ -122,10 +122,16 @@ def _header(head: bytes, name: bytes) -> bytes | None:
 CLOCK_HEADERS = (b"date:", b"x-sib-ratelimit-reset:")
 
 
-def without_clock(answer: bytes) -> bytes:
-    head, sep, body = answer.partition(b"\r\n\r\n")
-    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(CLOCK_HEADERS)]
-    return b"\r\n".join(lines) + sep + body
+def without_clock(answers: bytes) -> bytes:
+    """The answers received on one connection (one or more, by content-length), without their clock readings."""
+    kept = []
+    while answers:
+        head, sep, rest = answers.partition(b"\r\n\r\n")
+        lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(CLOCK_HEADERS)]
+        length = int(_header(head, b"content-length") or 0) if sep else len(rest)
+        kept.append(b"\r\n".join(lines) + sep + rest[:length])
+        answers = rest[length:]
+    return b"".join(kept)
 
 
 def get(target: str, *headers: bytes, version: bytes = b"HTTP/1.1") -> bytes:
