@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.metadata
 import logging
 from functools import cache
 from typing import Any
 
 logger = logging.getLogger("brevo_loyalty_mock")
-
-# What the window is, for messages (pyproject.toml holds the pin itself).
-TESTED_UVICORN = "uvicorn >=0.53,<0.55"
 
 # Owner -> member -> what the mock uses it for. Owners are uvicorn modules (dotted names) and the
 # objects a connection of uvicorn's httptools protocol holds.
@@ -121,8 +119,18 @@ def internals_missing() -> tuple[str, ...]:
         logger.warning(
             "uvicorn %s lacks what the mock's HTTP protocol uses (%s): serving with uvicorn's own httptools "
             "protocol, so the API answers through ASGI and without the request-head limits of docs/limits.md. "
-            "The mock is tested with %s.", uvicorn.__version__, ", ".join(missing), TESTED_UVICORN)
+            "The mock is tested with %s.", uvicorn.__version__, ", ".join(missing), tested_uvicorn())
     return missing
+
+
+def tested_uvicorn() -> str:
+    """The uvicorn requirement the mock was installed with: pyproject.toml's pin, the window the tests run on."""
+    try:
+        requirements = importlib.metadata.requires("brevo-loyalty-mock") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree without installing
+        requirements = []
+    pins = [text.split(";")[0].strip() for text in requirements if text.startswith("uvicorn")]
+    return pins[0] if pins else "the uvicorn releases pyproject.toml allows"
 
 
 def http_protocol(direct_path: bool = True) -> type | str:

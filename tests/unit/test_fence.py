@@ -112,7 +112,7 @@ def test_a_uvicorn_without_a_member_gets_its_own_protocol_and_one_warning(
     assert options["http"] == "httptools"
     [warning] = [record.getMessage() for record in caplog.records if record.name == "brevo_loyalty_mock"]
     assert "HttpToolsProtocol._unsupported_upgrade_warning" in warning
-    assert fence.TESTED_UVICORN in warning and "docs/limits.md" in warning
+    assert fence.tested_uvicorn() in warning and "docs/limits.md" in warning
     assert _answers_a_read(options).startswith(b"HTTP/1.1 200")  # the server still serves
 
 
