@@ -23,6 +23,7 @@ from mock_server.backend.balances import Balances
 from mock_server.backend.clock import Clock, ClockMode
 from mock_server.backend.ids import IdSource
 from mock_server.backend.programs import Programs
+from mock_server.backend.rewards import Rewards
 from mock_server.backend.tiers import Tiers
 from mock_server.errors import UnknownResource
 from mock_server.store.models import Member
@@ -46,6 +47,7 @@ class Backend:
         self.balances = Balances(self)
         self.programs = Programs(self)
         self.tiers = Tiers(self)
+        self.rewards = Rewards(self)
 
     def reset(self) -> None:
         """Back to the seeded world (with its fixtures): drops every change, reseeds nothing."""

@@ -418,6 +418,10 @@ class Reward:
     updated_at: int
     published: bool
     expiration_date: int | None = None  # a fixed expiry of every issued voucher, instead of a lifetime
+    # Vouchers issued and redemptions completed through the API (the seeded history is drawn per member,
+    # lazily, so it is not counted): what `total_attribution` and `total_redeem` cap.
+    attributed: int = 0
+    redeemed: int = 0
 
     @property
     def issues_vouchers(self) -> bool:
@@ -532,6 +536,43 @@ class Voucher:
         """Usable now: neither redeemed nor expired."""
         return self.consumed_at is None and self.expiration_date > now
 
+    def unusable_reason(self, now: int) -> str | None:
+        """Why the voucher cannot be redeemed at `now` (None: it can)."""
+        if self.consumed_at is not None:
+            return f"was redeemed at {iso(self.consumed_at)}"
+        if self.valid_from > now:
+            return f"is not valid before {iso(self.valid_from)}"
+        if self.expiration_date <= now:
+            return f"expired at {iso(self.expiration_date)}"
+        return None
+
+    def consume(self, now: int) -> Voucher:
+        return replace(self, consumed_at=now, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """A request to redeem one voucher: open (draft) until completed, or lapsed after its ttl."""
+
+    id: str
+    program_id: str
+    contact_id: int
+    voucher_id: str
+    status: str  # draft | completed (an open one past `expires_at` reads as expired)
+    meta: Meta
+    created_at: int
+    updated_at: int
+    expires_at: int | None
+    completed_at: int | None
+
+    def status_at(self, now: int) -> str:
+        if self.status == "draft" and self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return self.status
+
+    def complete(self, now: int) -> Redemption:
+        return replace(self, status="completed", completed_at=now, updated_at=now)
+
 
 @dataclass(frozen=True, slots=True)
 class TierAssignment:
@@ -556,6 +597,8 @@ class Member:
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
+    redemptions: tuple[Redemption, ...] = ()  # opened through the API, oldest first
+    revoked: tuple[Voucher, ...] = ()  # withdrawn from `vouchers` (no read shows them; redeeming one is a 412)
     # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
     # default must be hashable, a mapping proxy is not).
     tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)

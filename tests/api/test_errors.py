@@ -119,7 +119,10 @@ def bad_values(schema: dict[str, Any]) -> list[str]:
 
 
 def unknown_value(schema: dict[str, Any]) -> Any:
-    return UNKNOWN_UUID if schema.get("format") == "uuid" else UNKNOWN_CONTACT
+    # A UUID, or a list of them by pattern (revokeVouchers' attributedRewardIds); else a contact id.
+    if schema.get("format") == "uuid" or re.fullmatch(schema.get("pattern", "^$"), UNKNOWN_UUID):
+        return UNKNOWN_UUID
+    return UNKNOWN_CONTACT
 
 
 def replaced(request: Request, name: str, value: Any, location: str) -> Request:
