@@ -94,7 +94,9 @@ class Balances:
         self.backend = backend
         self._world: World | None = None  # the world the index describes (a reset starts a new one)
         self._index: dict[str, tuple[str, int]] = {}  # transaction id -> (program id, contact id)
-        self._indexed: set[tuple[str, int]] = set()  # members whose whole history is in the index
+        # members in the index -> how many transactions of each ledger it holds (the rest are newer: other areas
+        # may have added some, e.g. a reward's debit, since this backend last wrote the member)
+        self._indexed: dict[tuple[str, int], tuple[int, ...]] = {}
         # (program id, contact id, definition id) -> completions of the member's ledger, for limit windows
         # (the members written last: a member that fell out is counted anew, once, from its ledger)
         self._completions: OrderedDict[tuple[str, int, str], Completions] = OrderedDict()
@@ -211,7 +213,7 @@ class Balances:
             now = b.stamp()
             # Its balance did not change (still 0, no transaction): its `updatedAt` stays where it was.
             opened = with_ledger(member, definition.index, replace(ledger, opened_at=now))
-            self._commit(data, member, opened)
+            self._commit(data, opened)
             return OpenedBalance(b.new_id(), data.id, contact_id, definition, ledger.value, now)
 
     # ------------------------------------------------------------- transactions
@@ -281,7 +283,7 @@ class Balances:
             now = b.stamp()
             cancelled = replace(tx, status="cancelled", cancelled_at=now)
             ledger = with_replaced(member.ledgers[definition.index], cancelled)
-            self._commit(data, member, with_ledger(member, definition.index, ledger))
+            self._commit(data, with_ledger(member, definition.index, ledger))
             return TransactionResult(data.id, member.contact_id, definition, cancelled, None)
 
     def create_order(
@@ -380,7 +382,7 @@ class Balances:
         else:
             ledger = with_transaction(ledger, tx)
         after = with_ledger(member, definition.index, ledger)
-        self._commit(data, member, after)
+        self._commit(data, after)
         self._remember(data.id, member.contact_id, completions.moved_to(ledger, tx if balance is not None else None))
         if balance is not None:
             self._tiers_moved(data.id, member, after)
@@ -504,25 +506,17 @@ class Balances:
 
     # ------------------------------------------------------------- helpers: committing and the index
 
-    def _commit(self, data: ProgramData, before: Member, after: Member) -> None:
+    def _commit(self, data: ProgramData, after: Member) -> None:
         data = self.backend.writable(data)
         self.backend.put_member(data, after)
         self._fresh()
-        key = (data.id, after.contact_id)
-        if key in self._indexed:
-            # Only the changed ledger can hold a new transaction id.
-            for old, new in zip(before.ledgers, after.ledgers, strict=True):
-                if new is not old:
-                    for tx in new.transactions[len(old.transactions):]:
-                        self._index[tx.id] = key
-        else:
-            self._index_member(data.id, after)
+        self._index_member(data.id, after)
 
     def _fresh(self) -> None:
         """Start a new index when the backend's world was replaced (a reset)."""
         world = self.backend.world
         if self._world is not world:
-            self._world, self._index, self._indexed, self._completions = world, {}, set(), OrderedDict()
+            self._world, self._index, self._indexed, self._completions = world, {}, {}, OrderedDict()
 
     def _completions_of(self, program_id: str, contact_id: int, ledger: Ledger) -> Completions:
         """The completions of `ledger`: carried along from this backend's last write to it, else counted anew
@@ -539,16 +533,18 @@ class Balances:
             self._completions.popitem(last=False)
 
     def _index_member(self, program_id: str, member: Member) -> None:
+        """Every transaction of the member in the index (only those added since it was last indexed)."""
         key = (program_id, member.contact_id)
-        for ledger in member.ledgers:
-            for tx in ledger.transactions:
+        known = self._indexed.get(key, ())
+        for d, ledger in enumerate(member.ledgers):
+            start = known[d] if d < len(known) and known[d] <= len(ledger.transactions) else 0
+            for tx in ledger.transactions[start:]:
                 self._index[tx.id] = key
-        self._indexed.add(key)
+        self._indexed[key] = tuple(len(ledger.transactions) for ledger in member.ledgers)
 
     def _index_fixture_members(self, data: ProgramData) -> None:
         """The members fixtures placed are few and known by contact: their drafts are addressable too."""
         for contact_id in data.members.fixture_contacts:
-            if (data.id, contact_id) not in self._indexed:
-                member = self.backend.world.member(data, contact_id)
-                if member is not None:
-                    self._index_member(data.id, member)
+            member = self.backend.world.member(data, contact_id)
+            if member is not None:
+                self._index_member(data.id, member)

@@ -793,3 +793,25 @@ def test_a_credit_lapses_as_its_definition_says(rules, expires):
     assert transaction_answer(result)["completedAt"].startswith("2026-11-01T00:00:0")  # the logical clock
     active = READ["getActiveBalancesApi"](backend.world, {"pid": pid, "contactId": cid, "balanceDefinitionId": bdid})
     assert active["activeBalances"][0]["expiresAt"].startswith(expires)
+
+
+def test_a_transaction_another_area_added_to_a_ledger_is_found_by_its_id():
+    """E.g. a reward's debit written by the rewards service: completing it is refused as completed, not unknown."""
+    backend = Backend(WORLD)
+    data = _program(backend, "active")
+    member = _funded(data)
+    pid, cid, bdid = data.id, member.contact_id, data.definitions[0].id
+    backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=1, contact_id=cid)  # indexed now
+    current = _member(backend, pid, cid)
+    ledger = current.ledgers[0]
+    debit = replace(ledger.transactions[-1], id="0e0e0e0e-0000-4000-8000-000000000001", transaction_type="debit",
+                    status="completed", completed_at=backend.clock.now())
+    from mock_server.store.balance_rules import apply_completed, with_ledger
+
+    with backend.writing():
+        backend.stamp()
+        table = backend.writable(_now(backend, pid))
+        backend.put_member(table, with_ledger(current, 0, apply_completed(ledger, debit, "x", known=False)))
+    backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=1, contact_id=cid)
+    with pytest.raises(InvalidParameter, match="is completed, not a draft"):
+        backend.balances.complete_transaction(pid, debit.id)
