@@ -133,6 +133,19 @@ def add_period(ms: int, value: int, unit: str) -> int:
     return calendar.timegm(moved.utctimetuple()) * 1000 + ms % 1000
 
 
+def period_start(ms: int, unit: str) -> int:
+    """The start (UTC) of the calendar hour, day, ISO week (Monday), month or year holding `ms`."""
+    if unit == "hour":
+        return ms - ms % HOUR
+    day_start = ms - ms % DAY
+    if unit == "day":
+        return day_start
+    if unit == "week":
+        return day_start - datetime.fromtimestamp(day_start / 1000, tz=UTC).weekday() * DAY
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return calendar.timegm((moment.year, moment.month if unit == "month" else 1, 1, 0, 0, 0)) * 1000
+
+
 def yearly_day(day_month: str) -> tuple[int, int]:
     """(day, month) of a yearly ``dd/mm`` date; raises ValueError on anything else."""
     day_text, _, month_text = day_month.partition("/")
@@ -250,6 +263,13 @@ class BalanceDefinition:
     created_at: int
     updated_at: int
     published: bool
+    # Set when deleted through the API: the record stays (members' ledgers stay aligned with the
+    # program's definitions by position) but every read treats it as gone.
+    deleted_at: int | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def internal(self) -> bool:
@@ -263,13 +283,19 @@ class BalanceDefinition:
         """When a credit completed at `completed_at` lapses (None: never).
 
         A yearly expiry date lapses every credit at the next midnight of that day after it completed
-        ("the balance expires when this date next appears in the calendar").
+        ("the balance expires when this date next appears in the calendar"). A lifetime ends that long
+        after completion, moved to the start or the end of its period by the modifier.
         """
         if self.expiration_date is not None:
             return next_yearly(completed_at, self.expiration_date)
         if self.duration_value is None or self.duration_unit is None:
             return None
-        return add_period(completed_at, self.duration_value, self.duration_unit)
+        moment = add_period(completed_at, self.duration_value, self.duration_unit)
+        if self.duration_modifier == "startOfPeriod":
+            return period_start(moment, self.duration_unit)
+        if self.duration_modifier == "endOfPeriod":
+            return add_period(period_start(moment, self.duration_unit), 1, self.duration_unit) - 1
+        return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +418,10 @@ class Reward:
     updated_at: int
     published: bool
     expiration_date: int | None = None  # a fixed expiry of every issued voucher, instead of a lifetime
+    # Vouchers issued and redemptions completed through the API (the seeded history is drawn per member,
+    # lazily, so it is not counted): what `total_attribution` and `total_redeem` cap.
+    attributed: int = 0
+    redeemed: int = 0
 
     @property
     def issues_vouchers(self) -> bool:
@@ -441,6 +471,8 @@ class Transaction:
     reject_reason: str | None
     balance_expiration_date: int | None  # credits that completed (and expired ones)
     meta: Meta
+    event_time: int | None = None  # when the business event happened, as the client said
+    expires_at: int | None = None  # a draft that is not completed by then can no longer be (ttl, order expiry)
 
     @property
     def counts(self) -> bool:
@@ -482,6 +514,7 @@ class Ledger:
     updated_at: int
     transactions: tuple[Transaction, ...]  # oldest first
     active_balances: tuple[ActiveBalance, ...]  # oldest first
+    opened_at: int | None = None  # when createSubscriptionBalances opened it (a definition newer than the member)
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +535,43 @@ class Voucher:
     def available(self, now: int = REFERENCE_NOW) -> bool:
         """Usable now: neither redeemed nor expired."""
         return self.consumed_at is None and self.expiration_date > now
+
+    def unusable_reason(self, now: int) -> str | None:
+        """Why the voucher cannot be redeemed at `now` (None: it can)."""
+        if self.consumed_at is not None:
+            return f"was redeemed at {iso(self.consumed_at)}"
+        if self.valid_from > now:
+            return f"is not valid before {iso(self.valid_from)}"
+        if self.expiration_date <= now:
+            return f"expired at {iso(self.expiration_date)}"
+        return None
+
+    def consume(self, now: int) -> Voucher:
+        return replace(self, consumed_at=now, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """A request to redeem one voucher: open (draft) until completed, or lapsed after its ttl."""
+
+    id: str
+    program_id: str
+    contact_id: int
+    voucher_id: str
+    status: str  # draft | completed (an open one past `expires_at` reads as expired)
+    meta: Meta
+    created_at: int
+    updated_at: int
+    expires_at: int | None
+    completed_at: int | None
+
+    def status_at(self, now: int) -> str:
+        if self.status == "draft" and self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return self.status
+
+    def complete(self, now: int) -> Redemption:
+        return replace(self, status="completed", completed_at=now, updated_at=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,6 +597,8 @@ class Member:
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
+    redemptions: tuple[Redemption, ...] = ()  # opened through the API, oldest first
+    revoked: tuple[Voucher, ...] = ()  # withdrawn from `vouchers` (no read shows them; redeeming one is a 412)
     # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
     # default must be hashable, a mapping proxy is not).
     tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
