@@ -43,8 +43,7 @@ def test_the_mock_passes_every_check_and_property() -> None:
     assert all(result.tested for result in report.operations.values())
     # The write sequences run on our mock; they are the only writes (schemathesis and the properties read).
     assert writes == report.written and called & set(write_operations())
-    assert all(result.status == "passed" or "answered 405" in result.message for result in report.writes), \
-        report.to_markdown()
+    assert report.writes and all(result.status == "passed" for result in report.writes), report.to_markdown()
     held = {prop.name for prop in report.properties if prop.status == "passed"}
     # The mock is seeded: the seeded-only properties run too, none is skipped.
     assert held == {prop.name for prop in report.properties} and len(held) >= 12

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from mock_server.app import create_app
 from mock_server.cli import main
 from mock_server.conformance.budget import RequestBudget, WriteRefused, budgeted_session
-from mock_server.conformance.report import EXIT_FAILED, EXIT_PASSED, KEY_VARIABLE, PropertyResult, Report
+from mock_server.conformance.report import EXIT_FAILED, EXIT_PASSED, KEY_VARIABLE, Report
 from mock_server.conformance.runner import RunOptions, run_conformance
 from mock_server.conformance.writes import MOCK, SANDBOX, SEQUENCES, WriteScope
 from mock_server.settings import DEFAULT_API_KEY, Settings
@@ -56,11 +56,6 @@ def programs(app: Starlette) -> list[dict[str, object]]:
     return app.state.mock.worlds["default"].summary()["programs"]
 
 
-def not_yet_on_main(result: PropertyResult) -> bool:
-    """TEMPORARY, until branches balances, programs and rewards are merged: their writes answer 405 on main."""
-    return result.status == "skipped" and "answered 405" in result.message
-
-
 # ------------------------------------------------------------------ our mock
 
 
@@ -72,9 +67,7 @@ def test_on_our_mock_every_sequence_passes_and_the_report_lists_what_was_written
 
     assert report.exit_code == EXIT_PASSED, report.to_markdown()
     assert [result.name for result in report.writes] == [sequence.name for sequence in SEQUENCES]
-    for result in report.writes:
-        assert result.status == "passed" or not_yet_on_main(result), (result.name, result.message)
-    assert {"invalid_bodies_refused", "tier_configuration"} <= {r.name for r in report.writes if r.status == "passed"}
+    assert all(result.status == "passed" for result in report.writes), report.to_markdown()
     assert any("the target is our mock" in note for note in report.notes)
     assert "## Write sequences" in report.to_markdown() and "### What was written" in report.to_markdown()
     # Behind a server that hides /__mock__/, no write at all (the default); the report says why.
@@ -209,8 +202,6 @@ def test_each_write_breakage_fails_its_sequence_with_reproducing_curls(broken: s
                                                                        shows: object) -> None:
     report = run_writes(broken, write_names=(sequence,))
     [result] = report.writes
-    if not_yet_on_main(result):
-        pytest.skip(f"{sequence}: {result.message}")
 
     assert report.exit_code == EXIT_FAILED, report.to_markdown()
     assert result.status == "failed" and words in result.message, result
