@@ -24,6 +24,7 @@ either way.
 
 from __future__ import annotations
 
+import functools
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,13 +57,21 @@ DROPPED_RESPONSE_HEADERS = frozenset({"connection", "keep-alive", "transfer-enco
                                       "content-encoding", "server", "date"})
 
 
+@functools.cache
+def _checked_contract(path: Path | None) -> tuple[CompiledContract, ResponseValidator]:
+    """The contract and its response validator, built once per file (the validator takes a noticeable part of a
+    second: every response schema is compiled)."""
+    contract = compile_contract(load_contract(path))
+    return contract, ResponseValidator(contract.document)
+
+
 class ProxyState:
-    def __init__(self, upstream: str, contract: CompiledContract, client: httpx.AsyncClient,
-                 journal: Journal, forwards_writes: bool) -> None:
+    def __init__(self, upstream: str, contract: CompiledContract, validator: ResponseValidator,
+                 client: httpx.AsyncClient, journal: Journal, forwards_writes: bool) -> None:
         self.upstream = upstream.rstrip("/")
         self.forwards_writes = forwards_writes
         self.contract = contract
-        self.validator = ResponseValidator(contract.document)
+        self.validator = validator
         self.client = client
         self.journal = journal
 
@@ -118,9 +127,9 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
     Writes are forwarded to a loopback upstream, and to any other only with `allow_writes`.
     Its /__mock__/ endpoints follow the mock's rules (`admin_access`, by default loopback only).
     """
-    contract = compile_contract(load_contract(contract_path))
+    contract, validator = _checked_contract(contract_path)
     client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
-    state = ProxyState(upstream, contract, client, Journal(journal_size, print_violation if echo else None),
+    state = ProxyState(upstream, contract, validator, client, Journal(journal_size, print_violation if echo else None),
                        forwards_writes=allow_writes or is_loopback(upstream))
 
     async def forward(request: Request) -> Response:

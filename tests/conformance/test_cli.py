@@ -19,7 +19,9 @@ from tests.conformance.servers import WrongSuccessStatus
 from tests.support.serving import serve_asgi
 
 ROOT = Path(__file__).resolve().parents[2]
-QUICK = ["--max-examples", "2", "--property-examples", "2", "--operations", "getLPList", "getLoyaltyProgramInfo"]
+# No write sequence: they have their tests (test_write_sequences.py), and would change the session's mock.
+QUICK = ["--max-examples", "2", "--property-examples", "2", "--operations", "getLPList", "getLoyaltyProgramInfo",
+         "--no-writes"]
 
 
 def test_a_conforming_server_exits_0_with_a_json_report(mock: RunningMock, tmp_path: Path) -> None:

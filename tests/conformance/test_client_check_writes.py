@@ -99,8 +99,8 @@ def test_the_brevo_contract_marker_fails_a_test_whose_client_sends_bad_bodies(py
             send_the_three_mistakes(brevo_mock.base_url, brevo_mock.api_key, brevo_mock.world["programs"][0])
     """))
     pytester.makeini("[pytest]\nbrevo_mock_contacts = 50\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rootdir", str(pytester.path),
-                                           "-o", f"pythonpath={Path(__file__).resolve().parents[2]}")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--rootdir", str(pytester.path),
+                                          "-o", f"pythonpath={Path(__file__).resolve().parents[2]}")
     result.assert_outcomes(passed=1, failed=1)
     output = result.stdout.str()
     assert "the client broke the Brevo Loyalty contract in 3 request(s):" in output
