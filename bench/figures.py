@@ -153,6 +153,7 @@ class Run:
     prism_write: Row | None = None  # the same POST, the mock against Prism
     after_writes: list[Row] = field(default_factory=list)  # mock: the written world, baseline: a fresh one
     seeded_writes: int = 0
+    after_writes_rss_mb: tuple[float, float] | None = None  # peak RSS: (written, fresh)
     resets: Resets | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -80,6 +80,9 @@ def write_section(run: Run) -> list[str]:
               f"{paired(row.mock.loads, row.baseline.loads, 'p50_ms'):.2f}x |" for row in run.after_writes),
             "",
         ]
+        if run.after_writes_rss_mb is not None:
+            written, fresh = run.after_writes_rss_mb
+            lines += [f"Peak RSS: {written:,.0f} MiB for the written world, {fresh:,.0f} MiB for the fresh one.", ""]
     resets = run.resets
     if resets is not None:
         after = "n/a" if resets.after_seeded_ms is None else f"{resets.after_seeded_ms:.2f} ms"

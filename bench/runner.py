@@ -210,9 +210,9 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
     else:
         run.prism_note = "skipped with --no-prism"
     if writes_mock is not None:
-        small_startup.peak_rss_mb.append(writes_mock.peak_rss_mb())
         servers.stop(writes_mock)
-        run.after_writes, run.resets = measure_after_writes(servers, plan, small, small_ids, write)
+        run.after_writes, run.resets, run.after_writes_rss_mb = measure_after_writes(servers, plan, small,
+                                                                                     small_ids, write)
         run.seeded_writes = options.seeded_writes
     if options.workers > 1:
         run.workers, run.workers_count = _workers(servers, program, small, options), options.workers

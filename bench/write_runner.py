@@ -130,8 +130,11 @@ def post_exactly(server: Server, write: Write, count: int, connections: int) -> 
 
 
 def measure_after_writes(servers: ServerSet, plan: WritePlan, fresh: Server, ids: Ids,
-                         write: Write) -> tuple[list[Row], Resets]:
-    """The reads on a world that took `seeded_writes` writes against the fresh world; then its resets."""
+                         write: Write) -> tuple[list[Row], Resets, tuple[float, float]]:
+    """The reads on a world that took `seeded_writes` writes against the fresh world; then its resets.
+
+    Also the peak RSS (MiB) of the written mock and of the fresh one, once both were loaded.
+    """
     written = launch_mock(servers, "mock-written", plan.contacts)
     try:
         log(f"seeding {plan.seeded_writes:,} writes ({write.spread})")
@@ -139,10 +142,11 @@ def measure_after_writes(servers: ServerSet, plan: WritePlan, fresh: Server, ids
         log(f"{plan.seeded_writes:,} writes took {seconds:.1f} s")
         rows = [_after_row(written, fresh, scenario, plan.contacts) for scenario in after_writes_scenarios(ids)]
         _after_rounds(rows, written, fresh, plan)
+        rss = written.peak_rss_mb(), fresh.peak_rss_mb()
         resets = _resets(written, fresh, rows, write, plan)
     finally:
         servers.stop(written)
-    return rows, resets
+    return rows, resets, rss
 
 
 def _after_row(written: Server, fresh: Server, scenario: Scenario, contacts: int) -> Row:

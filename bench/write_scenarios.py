@@ -4,10 +4,10 @@ Every credit changes the world (the member's balance, history, maybe tier), so
 the load goes round-robin over every member of a published program, crediting a
 small fixed amount, as a shop credits points for each order. The run stays
 bounded and every credit stays acceptable: on the logical clock (one second per
-accepted write) a member receives at most one credit per `rotation` seconds,
-and the definition's published credit limits are checked against that rate
-before the run (`ScenarioError` names a limit the rotation would reach). The
-load itself checks that every answer is a completed transaction.
+accepted write), with M members in the rotation a member receives at most one
+credit per M seconds, and the definition's credit limits are checked against
+that rate before the run (`ScenarioError` names a limit the rotation would
+reach). The load itself checks that every answer is a completed transaction.
 """
 
 from __future__ import annotations
