@@ -117,6 +117,8 @@ class Resets:
     ms: list[float] = field(default_factory=list)  # one per round, each after `writes_per_round` writes
     after_seeded_ms: float | None = None  # the one reset of the world that took the seeded writes
     seeded_writes: int = 0
+    first_write_ms: list[float] = field(default_factory=list)  # one write right after each round's reset
+    first_write_after_seeded_ms: float | None = None
 
     @property
     def median_ms(self) -> float:

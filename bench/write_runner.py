@@ -19,6 +19,7 @@ import http.client
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import orjson
 
@@ -166,8 +167,11 @@ def _after_rounds(rows: list[Row], written: Server, fresh: Server, plan: WritePl
             run_wrk(server.root + row.scenario.path, DEFAULT_API_KEY, with_seconds(plan.shape, plan.warmup))
     for round_number in range(plan.rounds):
         for row in rows:
-            row.mock.loads.append(run_wrk(written.root + row.scenario.path, DEFAULT_API_KEY, plan.shape))
-            row.baseline.loads.append(run_wrk(fresh.root + row.scenario.path, DEFAULT_API_KEY, plan.shape))
+            # Each round pairs the two worlds; which goes first alternates, so that neither always
+            # runs right after the other's load.
+            pair = [(written, row.mock), (fresh, row.baseline)]
+            for server, series in pair if round_number % 2 == 0 else reversed(pair):
+                series.loads.append(run_wrk(server.root + row.scenario.path, DEFAULT_API_KEY, plan.shape))
         log(f"round {round_number + 1}/{plan.rounds}: program read after writes {rows[0].mock.loads[-1].rps:,.0f} "
             f"req/s, fresh {rows[0].baseline.loads[-1].rps:,.0f} req/s")
     for row in rows:
@@ -184,26 +188,44 @@ def _resets(written: Server, fresh: Server, rows: list[Row], write: Write, plan:
         if mine != theirs:
             raise ScenarioError(f"after POST {RESET_PATH}, {row.title} differs from a fresh world's: "
                                 f"{mine[1][:200]!r} against {theirs[1][:200]!r}")
+    resets.first_write_after_seeded_ms = time_write(written, write)
     for _ in range(plan.rounds):
-        post_exactly(written, write, plan.reset_writes, plan.shape.connections)
+        # The first write after the previous reset counts among this round's writes.
+        if plan.reset_writes > 1:
+            post_exactly(written, write, plan.reset_writes - 1, plan.shape.connections)
         resets.ms.append(time_reset(written))
+        resets.first_write_ms.append(time_write(written, write))
     log(f"reset: {resets.after_seeded_ms:.2f} ms after {plan.seeded_writes:,} writes; median "
-        f"{resets.median_ms:.2f} ms after {plan.reset_writes:,} ({', '.join(f'{ms:.2f}' for ms in resets.ms)})")
+        f"{resets.median_ms:.2f} ms after {plan.reset_writes:,} ({', '.join(f'{ms:.2f}' for ms in resets.ms)}); "
+        f"first write after a reset: median {median(resets.first_write_ms):.2f} ms")
     return resets
 
 
 def time_reset(server: Server) -> float:
     """Milliseconds from sending `POST /__mock__/reset` (the default organisation's key) to its whole answer."""
+    status, body, ms = _timed_post(server, RESET_PATH, None)
+    if status != 200:
+        raise ScenarioError(f"POST {RESET_PATH} answered {status}: {body[:300]!r}")
+    return ms
+
+
+def time_write(server: Server, write: Write) -> float:
+    """Milliseconds of one write (the first after a reset: what the reset left to do shows there)."""
+    status, body, ms = _timed_post(server, write.path, write.bodies[0])
+    if status != 200 or write.expect.encode() not in body:
+        raise ScenarioError(f"{write.title}: POST {write.path} answered {status}: {body[:300]!r}")
+    return ms
+
+
+def _timed_post(server: Server, path: str, body: bytes | None) -> tuple[int, bytes, float]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        connection.connect()  # the connection is not part of the reset
+        connection.connect()  # connecting is not part of the figure
         started = time.perf_counter()
-        connection.request("POST", RESET_PATH, headers=HEADERS)
+        connection.request("POST", path, body=body, headers={**HEADERS, "content-type": "application/json"})
         response = connection.getresponse()
-        body = response.read()
+        answer = response.read()
         elapsed = time.perf_counter() - started
     finally:
         connection.close()
-    if response.status != 200:
-        raise ScenarioError(f"POST {RESET_PATH} answered {response.status}: {body[:300]!r}")
-    return elapsed * 1000
+    return response.status, answer, elapsed * 1000
