@@ -8,20 +8,22 @@
 - ``GET  /__mock__/openapi.json``  the contract the server validates against
 - ``GET  /__mock__/`` and ``/__mock__/widget``  pages for a browser (mock_server/pages)
 
-They need no API key, and answer only clients on the loopback interface:
-they show every organisation's ids, which a key-holder elsewhere must not see.
+They need no API key. Who may call them (loopback clients, or an --admin-from
+network; a loopback or allowed Host; no foreign Origin; state changes only with
+JSON or an X-Brevo-Mock header) is checked before any of them answers, by
+`mock_server.admin_guard.AdminGuard`: they show every organisation's keys and ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.admin_guard import PREFIX, admin_allowed
 from mock_server.auth import KeyRing
 from mock_server.errors import ApiError
 from mock_server.journal import Journal
@@ -30,40 +32,17 @@ from mock_server.jsonresponse import OrjsonResponse
 if TYPE_CHECKING:
     from mock_server.app import MockState
 
-PREFIX = "/__mock__"
-
-
-def from_loopback(request: Request) -> bool:
-    if request.client is None:  # in-process test clients carry no address
-        return True
-    host = request.client.host
-    if host in ("testclient", "localhost"):
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def refuse_non_loopback() -> Response:
-    return OrjsonResponse(
-        {"code": "permission_denied", "message": "The /__mock__/ endpoints answer loopback clients only"},
-        status_code=403,
-    )
+__all__ = ["PREFIX", "admin_routes", "journal_routes"]
 
 
 def journal_routes(journal: Journal, also_reset: Callable[[Request], None] | None = None) -> list[Route]:
     """``GET /__mock__/requests`` and ``POST /__mock__/reset``, shared by the mock and the proxy."""
 
     async def requests(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
         entries = [entry.as_dict() for entry in journal.entries()]
         return OrjsonResponse({"count": len(entries), "requests": entries})
 
     async def reset(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
         try:
             if also_reset is not None:
                 also_reset(request)
@@ -82,13 +61,11 @@ def admin_routes(state: MockState) -> list[Route]:
     from mock_server.pages import page_routes  # here: the pages module imports this one
 
     async def health(request: Request) -> Response:
-        if not from_loopback(request):  # a readiness probe from elsewhere: up or not, no organisation names
+        if not admin_allowed(request):  # a readiness probe from elsewhere: up or not, no organisation names
             return OrjsonResponse({"status": "ok"})
         return OrjsonResponse({"status": "ok", "organisations": list(state.worlds)})
 
     async def world(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
         organisation = request.query_params.get("organisation", state.settings.api_keys[0].organisation)
         found = state.worlds.get(organisation)
         if found is None:

@@ -7,6 +7,7 @@ nothing is kept at module level, so tests can build as many apps as they like.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,16 +21,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.admin import admin_routes
+from mock_server.admin_guard import AdminAccess, AdminGuard, is_admin_path
 from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
-from mock_server.journal import Journal, print_violation
+from mock_server.journal import Journal, JournalEntry, print_violation
 from mock_server.jsonresponse import OrjsonResponse
+from mock_server.logs import JsonAccessLog, message, print_violation_json
 from mock_server.pipeline import LoyaltyApi
 from mock_server.ratelimit import RateLimiter
 from mock_server.routes import all_handlers, all_write_handlers
@@ -87,13 +90,19 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         settings=settings,
         contract=contract,
         backends=Backends(worlds if worlds is not None else build_worlds(settings), settings.clock),
-        journal=Journal(settings.journal_size, on_violation=print_violation if settings.check_client else None),
-        limiter=RateLimiter(settings.rate_limit_per_hour),
+        journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
+        limiter=RateLimiter(settings.rate_limit),
     )
     api = LoyaltyApi(contract, state.backends, KeyRing(settings), state.limiter, state.journal, all_handlers(),
                      all_write_handlers(), read_only=settings.read_only)
 
-    routes: list[BaseRoute] = [Mount(contract.base_path, app=api)]
+    access_log = JsonAccessLog(settings) if settings.log_format == "json" and settings.access_log else None
+
+    async def api_app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":  # websockets and lifespan are not part of the API
+            scope[_ANSWER] = await api.respond(scope, send)
+
+    routes: list[BaseRoute] = [Mount(contract.base_path, app=api_app if access_log else api)]
     if settings.admin:
         routes.extend(admin_routes(state))
 
@@ -101,13 +110,17 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         if settings.check_client:
-            print(state.journal.summary(), flush=True)
+            summary = state.journal.summary()
+            print(message(summary) if settings.log_format == "json" else summary, flush=True)
 
     app = _MockApp(
         api,
         contract.base_path,
+        access_log,
         routes=routes,
         middleware=[
+            # Outermost: a refused /__mock__/ request reaches nothing else (mock_server/admin_guard.py).
+            *([Middleware(AdminGuard, access=AdminAccess.from_settings(settings))] if settings.admin else []),
             Middleware(
                 _BrevoCORSMiddleware,
                 allow_origins=list(settings.cors_origins),
@@ -145,10 +158,12 @@ class _MockApp(Starlette):
     full Starlette path.
     """
 
-    def __init__(self, api: LoyaltyApi, base_path: str, **kwargs: Any) -> None:
+    def __init__(self, api: LoyaltyApi, base_path: str, access_log: JsonAccessLog | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._api = api
         self._api_prefix = base_path + "/" if base_path else None  # no shortcut when the API sits at "/"
+        self._access_log = access_log  # --log-format json: a line per request, written here
 
     def takes_directly(self, path: str, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether a request goes straight to the pipeline: under the base path, and without Origin."""
@@ -159,31 +174,77 @@ class _MockApp(Starlette):
         )
 
     def answer_directly(
-        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]]
+        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
+        client: tuple[str, int] | None = None,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """Status, headers and body for a request `takes_directly` accepts, journaled as answered.
 
         The server's HTTP protocol calls this for plain API reads, without building
         an ASGI scope or a task (mock_server/direct.py); it is the answer `__call__`
-        gives the same request, header for header.
+        gives the same request, header for header (and the same JSON log line).
         """
+        started = time.perf_counter()
         answer, response_headers = self._api.response(method, raw_path, query_string, headers, _VARY_ORIGIN)
         self._api.record(method, path, query_string, answer)
+        if self._access_log is not None:
+            self._access_log.write(method=method, path=path, query=query_string, status=answer.status,
+                                   seconds=time.perf_counter() - started, client=client, headers=headers,
+                                   operation=answer.operation_id, violations=answer.violations)
         return answer.status, response_headers, answer.body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._access_log is None or scope["type"] != "http":
+            await self._serve(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, sending)
+        finally:
+            answer = scope.get(_ANSWER)
+            self._access_log.write(
+                method=scope["method"], path=scope["path"], query=scope.get("query_string", b""), status=status,
+                seconds=time.perf_counter() - started, client=scope.get("client"), headers=scope["headers"],
+                operation=answer.operation_id if answer else None, violations=answer.violations if answer else ())
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.takes_directly(scope["path"], scope["headers"]):
             scope["app"] = self
-            await self._api.respond(scope, receive, send, _VARY_ORIGIN)
+            scope[_ANSWER] = await self._api.respond(scope, receive, send, _VARY_ORIGIN)
             return
         await super().__call__(scope, receive, send)
 
 
 _VARY_ORIGIN = ((b"vary", b"Origin"),)  # what CORSMiddleware adds to an answer without Origin
+_ANSWER = "brevo_mock.answer"  # the scope key where an API request's answer is left for the JSON log line
+
+
+def _violation_printer(settings: Settings) -> Callable[[JournalEntry], None] | None:
+    """What `--check-client` prints per violating request: a text line, or a JSON one."""
+    if not settings.check_client:
+        return None
+    return print_violation_json if settings.log_format == "json" else print_violation
 
 
 class _BrevoCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS middleware, answering a refused preflight with Brevo's error body, not plain text."""
+    """Starlette's CORS middleware for the API, answering a refused preflight with Brevo's error body.
+
+    ``/__mock__/`` is left out: it grants no origin anything (mock_server/admin_guard.py), so a
+    page elsewhere can neither read it nor get a preflight through to change its state.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_admin_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

@@ -20,8 +20,18 @@ def _first_member(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return candidates[0] if candidates else None
 
 
+# A wildcard bind listens on every interface; a client on this machine reaches it on loopback.
+_REACHABLE = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
+
+
+def usable_host(host: str) -> str:
+    """The host to put in a URL for a server bound to `host`: loopback for a wildcard, IPv6 in brackets."""
+    host = _REACHABLE.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
 def banner(settings: Settings, state: MockState) -> str:
-    root = f"http://{settings.host}:{settings.port}"
+    root = f"http://{usable_host(settings.host)}:{settings.port}"
     base_url = root + state.contract.base_path
     organisation = settings.api_keys[0].organisation
     summary = state.worlds[organisation].summary(sample=1)
@@ -29,8 +39,11 @@ def banner(settings: Settings, state: MockState) -> str:
     lines = [
         f"brevo-loyalty-mock {__version__}: Brevo Loyalty read API, offline",
         f"  base URL   {base_url}",
-        f"  api-key    {settings.default_key}",
     ]
+    if settings.host in _REACHABLE:
+        lines.append(f"  listening  on all interfaces ({settings.host or '0.0.0.0'}:{settings.port}): use this "
+                     "machine's address from elsewhere")
+    lines.append(f"  api-key    {settings.default_key}")
     for api_key in settings.api_keys[1:]:
         lines.append(f"             {api_key.key} (organisation {api_key.organisation})")
     for key in settings.forbidden_keys:
@@ -42,8 +55,11 @@ def banner(settings: Settings, state: MockState) -> str:
     for index, program in enumerate(summary["programs"]):
         label = "programs  " if index == 0 else "          "
         lines.append(f"  {label} {program['id']}  {program['name']} ({program['state']})")
-    if settings.rate_limit_per_hour:
-        lines.append(f"  limit      {settings.rate_limit_per_hour} requests/hour per key (429 past it)")
+    if settings.rate_limit is not None:
+        lines.append(f"  limit      {settings.rate_limit.requests} requests/{settings.rate_limit.window} per key "
+                     "(429 past it)")
+    if settings.read_only:
+        lines.append("  read-only  a fixed world: every write answers 405")
     if settings.check_client:
         lines.append("  checking   every request against the contract (summary at exit)")
     found = _first_member(summary)
@@ -56,6 +72,8 @@ def banner(settings: Settings, state: MockState) -> str:
     if list(settings.cors_origins) != ["*"]:
         lines.append(f"  cors       browsers may call from {', '.join(settings.cors_origins) or 'no origin'}")
     if settings.admin:
+        if settings.admin_from:
+            lines.append(f"  admin      /__mock__/ answers loopback and {', '.join(settings.admin_from)}")
         lines.append(f"  browse     {root}/__mock__/  (ids, request journal)")
         if found is not None:
             lines.append(f"  widget     {root}/__mock__/widget?contactId={found[1]['contactId']}&pid={found[0]['id']}")

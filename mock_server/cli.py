@@ -29,12 +29,16 @@ from mock_server.settings import (
     DEFAULT_CONTACTS,
     DEFAULT_SEED,
     MAX_CONTACTS,
+    RateLimit,
     Settings,
     SettingsError,
     overrides_from_env,
+    parse_admin_from,
+    parse_allowed_host,
     parse_api_key,
     parse_cors_origin,
     parse_int,
+    parse_log_format,
     parse_rate_limit,
     to_env,
 )
@@ -48,6 +52,9 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --fixture fixtures/widget-member.yaml --rate-limit 600/hour
   {PROG} serve --api-key key-a=acme --api-key key-b=globex   # two organisations
   {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
+  {PROG} serve --host 0.0.0.0 --admin-from 172.17.0.0/16   # in a container: its host may use /__mock__/
+  {PROG} serve --rate-limit 2/second --log-format json   # a client's back-off, logged for a CI collector
+  {PROG} serve --read-only --workers 4   # a fixed world (writes answer 405) on 4 processes
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
 http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
@@ -93,18 +100,25 @@ def _int_arg(name: str, minimum: int, maximum: int | None = None) -> Any:
     return parse
 
 
-def _rate_arg(text: str) -> int | None:
+def _rate_arg(text: str) -> RateLimit | None:
     try:
         return parse_rate_limit(text)
     except SettingsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _cors_arg(text: str) -> str:
-    try:
-        return parse_cors_origin(text)
-    except SettingsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def _checked(parse: Any) -> Any:
+    """An argparse `type` from a settings parser: its SettingsError becomes argparse's one-line error."""
+    def checked(text: str) -> Any:
+        try:
+            return parse(text)
+        except SettingsError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return checked
+
+
+_cors_arg = _checked(parse_cors_origin)
 
 
 def _add_world_flags(parser: argparse.ArgumentParser) -> None:
@@ -165,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="key that authenticates but has no Loyalty access: answers 403 (repeatable)",
     )
-    serve.add_argument("--rate-limit", type=_rate_arg, metavar="N/hour",
-                       help="answer 429 past N requests per hour per key (default off)")
+    serve.add_argument("--rate-limit", type=_rate_arg, metavar="N/WINDOW",
+                       help="answer 429 past N requests per key in each window: N/hour, N/minute or N/second "
+                       "(default off)")
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                        help="log every request (default on)")
     serve.add_argument("--check-client", action="store_true", default=None,
@@ -182,9 +197,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock", choices=CLOCK_MODES, default=None,
                        help="fixed: a logical clock that starts at the world's reference time and moves one second "
                        "per accepted write, so answers are reproducible (default); real: the wall clock")
+    serve.add_argument("--admin-from", dest="admin_from", action="append", type=_checked(parse_admin_from),
+                       metavar="CIDR", help="also let clients of this network use /__mock__/, such as "
+                       "172.17.0.0/16 for a container's port-forward (repeatable; default loopback only)")
+    serve.add_argument("--allowed-host", dest="allowed_hosts", action="append", type=_checked(parse_allowed_host),
+                       metavar="NAME", help="also answer /__mock__/ under this Host name, such as devbox.lan "
+                       "('.lan': it and its subdomains; repeatable; default loopback names and the bound host)")
+    serve.add_argument("--log-format", type=_checked(parse_log_format), metavar="text|json",
+                       help="access log lines as uvicorn writes them (text), or one JSON object a line with "
+                       "time, method, path, status, latency, organisation and contract violations (default text)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
                        help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process; not with --check-client (default 1)")
+                       "the request journal and rate-limit counts are per process; N > 1 needs --read-only, "
+                       "and is refused with --check-client (default 1)")
+    serve.add_argument("--read-only", action="store_true", default=None,
+                       help="a fixed world: every write answers 405 (needed by --workers N > 1)")
 
     world = commands.add_parser(
         "world",
@@ -224,16 +251,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "contract_path": getattr(args, "contract", None),
         "workers": getattr(args, "workers", None),
         "clock": getattr(args, "clock", None),
+        "log_format": getattr(args, "log_format", None),
+        "read_only": getattr(args, "read_only", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:
-        values["rate_limit_per_hour"] = args.rate_limit
+        values["rate_limit"] = args.rate_limit
     if getattr(args, "api_keys", None):
         values["api_keys"] = tuple(parse_api_key(text) for text in args.api_keys)
     if getattr(args, "forbidden_keys", None):
         values["forbidden_keys"] = tuple(args.forbidden_keys)
     if getattr(args, "cors_origins", None):
         values["cors_origins"] = tuple(dict.fromkeys(args.cors_origins))
+    if getattr(args, "admin_from", None):
+        values["admin_from"] = tuple(dict.fromkeys(args.admin_from))
+    if getattr(args, "allowed_hosts", None):
+        values["allowed_hosts"] = tuple(dict.fromkeys(args.allowed_hosts))
     if args.fixtures:
         values["fixtures"] = tuple(resolve_fixture(text) for text in args.fixtures)
     return Settings(**values)
@@ -307,10 +340,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the mock (bench/ runs its bare-Starlette baseline with the very same options)."""
     from mock_server.direct import DirectHttpToolsProtocol  # imports uvicorn: only to serve
     from mock_server.limits import MAX_HEAD_BYTES
+    from mock_server.logs import json_log_config
 
+    json_logs = settings.log_format == "json"
     return {
         "log_level": "info" if settings.access_log else "warning",
-        "access_log": settings.access_log,
+        "access_log": settings.access_log and not json_logs,  # with JSON logs the app writes the access lines
+        **({"log_config": json_log_config()} if json_logs else {}),
         "lifespan": "on",
         "server_header": False,
         # Limits on what never reaches the app (docs/limits.md): uvicorn's httptools protocol with
@@ -326,13 +362,15 @@ def serve(args: argparse.Namespace) -> int:
 
     from mock_server.app import build_worlds, create_app
     from mock_server.banner import banner
+    from mock_server.logs import message
 
     settings = settings_from_args(args)
     sock = bind_socket(settings.host, settings.port)
     settings = replace(settings, port=sock.getsockname()[1])
     worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
     app = create_app(settings, worlds=worlds)
-    print(banner(settings, app.state.mock), flush=True)
+    text = banner(settings, app.state.mock)
+    print(message(text) if settings.log_format == "json" else text, flush=True)
     if settings.workers > 1:
         del app, worlds  # each worker seeds its own, identical world
         return _serve_workers(settings, sock)

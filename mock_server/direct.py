@@ -13,7 +13,7 @@ can apply to it; everything else goes through uvicorn and Starlette as before:
 
 - the app is the mock (`_MockApp`), reached through nothing but uvicorn's
   proxy-headers middleware, and a concurrency limit and a root path are off;
-- the request is a GET under the API's base path without an Origin header
+- the request is a GET or HEAD under the API's base path without an Origin header
   (`_MockApp.takes_directly`, the rule its own shortcut uses), without a
   body, an `Expect` or an upgrade, and without the `X-Forwarded-*` headers
   that the proxy-headers middleware would read;
@@ -23,7 +23,8 @@ can apply to it; everything else goes through uvicorn and Starlette as before:
 The answer is the one the ASGI path gives, byte for byte: the same status
 line, uvicorn's default headers (date), the pipeline's headers, and
 `connection: close` when the connection is not kept alive; the access log
-line, when uvicorn's access logger has somewhere to write, is uvicorn's too.
+line, when uvicorn's access logger has somewhere to write, is uvicorn's too
+(with ``--log-format json`` the app writes its JSON line, as for ASGI requests).
 tests/hostile/test_direct_protocol.py compares the two paths on the whole
 hostile-request corpus.
 """
@@ -57,7 +58,8 @@ class DirectAnswers(Protocol):
     def takes_directly(self, path: str, headers: list[tuple[bytes, bytes]]) -> bool: ...
 
     def answer_directly(
-        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]]
+        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
+        client: tuple[str, int] | None = None,
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]: ...
 
 
@@ -109,7 +111,8 @@ class DirectHttpToolsProtocol(LimitedHttpToolsProtocol):
         if (cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused:
             return None
         parser = self.parser
-        if parser.get_method() != b"GET" or parser.should_upgrade():
+        method = parser.get_method()
+        if method not in (b"GET", b"HEAD") or parser.should_upgrade():
             return None
         headers = self.headers
         for name, _ in headers:
@@ -131,12 +134,13 @@ class DirectHttpToolsProtocol(LimitedHttpToolsProtocol):
             return None  # uvicorn's access log line fails on such a query: let it handle that
         version = parser.get_http_version()
         keep_alive = version != "1.0" and parser.should_keep_alive()
-        return "GET", raw_path, path, query_string, version, keep_alive
+        return method.decode(), raw_path, path, query_string, version, keep_alive
 
     def _answer(self, method: str, raw_path: bytes, path: str, query_string: bytes, version: str,
                 keep_alive: bool) -> None:
         assert self._mock is not None
-        status, headers, body = self._mock.answer_directly(method, raw_path, path, query_string, self.headers)
+        status, headers, body = self._mock.answer_directly(method, raw_path, path, query_string, self.headers,
+                                                           self.client)
         if self.access_log:  # uvicorn's line, from uvicorn's helpers
             scope = {"client": self.client, "path": path, "query_string": query_string}
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), method,  # type: ignore[arg-type]

@@ -61,6 +61,13 @@ class Conflict(ApiError):
     code = "duplicate_parameter"
 
 
+class PayloadTooLarge(ApiError):
+    """A request body over the mock's limit (`mock_server.bodyread.MAX_BODY_BYTES`)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class InvalidParameter(ApiError):
     status = 422
     code = "invalid_parameter"
@@ -113,7 +120,8 @@ class NoContent(Exception):
 # (`Prefer: code=NNN`) or choose from the contract.
 ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, Conflict, InvalidParameter,
+    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, Conflict, PayloadTooLarge,
+                InvalidParameter,
                 FailedDependency, TooManyRequests, InternalError)
 }
 

@@ -1,7 +1,8 @@
 """The request journal: what clients sent, and where they broke the contract.
 
-Bounded (oldest entries drop first) so that a long CI run cannot grow the
-mock's memory. Served newest last at ``GET /__mock__/requests``.
+Bounded (oldest entries drop first, a write's body is kept up to
+MAX_BODY_BYTES) so that a long CI run cannot grow the mock's memory. Served
+newest last at ``GET /__mock__/requests``.
 
 Two views: the entries, which a reset clears (tests call it between cases),
 and the counts since start, which nothing clears: they are the verdict of
@@ -28,6 +29,7 @@ class JournalEntry:
     operation_id: str | None
     status: int
     violations: tuple[str, ...] = field(default=())
+    body: str | None = None  # a write's request body as text, cut to MAX_BODY_BYTES; None for reads
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -41,6 +43,7 @@ class JournalEntry:
 
 
 MAX_DISTINCT_VIOLATIONS = 10_000
+MAX_BODY_BYTES = 2048  # of each write's body: enough to read a Loyalty body whole, bounded for 1 MiB ones
 OTHER_VIOLATIONS = "(other violations, not listed one by one)"
 
 
@@ -55,11 +58,12 @@ class Journal:
         self.on_violation = on_violation
 
     def record(self, method: str, path: str, query: str, operation_id: str | None, status: int,
-               violations: tuple[str, ...] = ()) -> None:
+               violations: tuple[str, ...] = (), body: bytes | None = None) -> None:
         self._seq += 1
         self.requests += 1
         # Kept as a plain tuple, made a JournalEntry when read: recording is on every request's path.
-        row = (self._seq, time.time(), method, path, query, operation_id, status, violations)
+        row = (self._seq, time.time(), method, path, query, operation_id, status, violations,
+               None if body is None else shown_body(body))
         self._entries.append(row)
         for violation in violations:
             # Distinct texts are bounded too: a client sending ever-new bad values must not grow memory.
@@ -93,3 +97,11 @@ class Journal:
 
 def print_violation(entry: JournalEntry) -> None:
     print(entry.log_line(), file=sys.stderr, flush=True)
+
+
+def shown_body(body: bytes) -> str:
+    """A body as the journal keeps it: text (undecodable bytes replaced), cut to MAX_BODY_BYTES with a note."""
+    if len(body) <= MAX_BODY_BYTES:
+        return body.decode("utf-8", "replace")
+    kept = body[:MAX_BODY_BYTES].decode("utf-8", "ignore")  # "ignore": a character cut in two is dropped
+    return f"{kept}… ({len(body)} bytes, the first {MAX_BODY_BYTES} kept)"

@@ -2,6 +2,8 @@
 
     auth -> rate limit -> route -> method -> validate (contract) -> Prefer -> handler -> JSON
 
+HEAD is answered as GET is (same status and headers), without the body, as HTTP servers do.
+
 Each step either passes the request on or raises an `ApiError`; one place turns
 errors into Brevo's error body. It is a plain ASGI app (no per-request
 middleware stack) because this is the hot path that benchmarks measure.
@@ -17,7 +19,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from mock_server.auth import KeyRing
-from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body, read_body
+from mock_server.bodyread import MAX_BODY_BYTES, ClientDisconnected, parse_json_body, read_body, too_large
 from mock_server.contract.negotiate import requested_status
 from mock_server.contract.operations import CompiledContract, Operation, Problem, Validated
 from mock_server.contract.router import RouteMatch
@@ -30,6 +32,7 @@ from mock_server.errors import (
     MethodNotAllowed,
     MissingParameter,
     NoContent,
+    PayloadTooLarge,
     TooManyRequests,
     Unauthorized,
     UnknownResource,
@@ -102,19 +105,25 @@ class LoyaltyApi:
         await self.respond(scope, receive, send)
 
     async def respond(self, scope: dict[str, Any], receive: Any, send: Any,
-                      extra_headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-        """Answer one HTTP request; `extra_headers` go last (the app's direct path adds CORS's Vary)."""
+                      extra_headers: tuple[tuple[bytes, bytes], ...] = ()) -> Answer:
+        """Answer one HTTP request, and return the answer; `extra_headers` go last (the app adds CORS's Vary)."""
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query_string: bytes = scope.get("query_string", b"")
         request_headers = scope.get("headers", [])
         body: bytes | None = b""
         if method not in _BODILESS and self._reads_body(method, raw_path, request_headers):
-            body = await read_body(receive, MAX_BODY_BYTES, request_headers)
+            try:
+                body = await read_body(receive, MAX_BODY_BYTES)
+            except PayloadTooLarge:
+                body = None  # answered 413 in the pipeline's order (after auth, route and parameters)
+            except ClientDisconnected:
+                return None  # nobody left to answer; nothing was changed
         answer, headers = self.response(method, raw_path, query_string, request_headers, extra_headers, body)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
-        self.record(method, scope["path"], query_string, answer)
+        self.record(method, scope["path"], query_string, answer, body if method not in _BODILESS else None)
+        return answer
 
     def response(
         self,
@@ -133,7 +142,26 @@ class LoyaltyApi:
         if answer.status == 204:
             return answer, [*answer.headers, *extra_headers]
         length = (b"content-length", str(len(answer.body)).encode())
+        if method == "HEAD":  # GET's answer without its body; content-length still says how long it is
+            answer.body = b""
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
+
+    @staticmethod
+    def _body(operation: Operation, content_type: bytes | None, body: bytes | None, violations: list[str]) -> Any:
+        """A write's body as its handler gets it: JSON, checked against the contract, defaults filled in."""
+        if operation.body is None:
+            if body:  # a client sending a body to an operation that takes none: harmless, but not the contract
+                violations.append(f"{operation.operation_id} takes no request body; the one sent was ignored")
+            return None
+        if body is None:
+            raise too_large()
+        checked = operation.validate_body(parse_json_body(content_type, body))
+        assert checked is not None
+        violations.extend(checked.tolerated)
+        if checked.problems:
+            violations.extend(problem.message for problem in checked.problems)
+            raise _validation_error(checked.problems)
+        return checked.value
 
     def _reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether a request's body is worth reading: an accepted key, and a write operation that takes one.
@@ -147,10 +175,10 @@ class LoyaltyApi:
         operation = match.methods.get(method) if match is not None else None
         return operation is not None and operation.has_body and not self.read_only
 
-    def record(self, method: str, path: str, query_string: bytes, answer: Answer) -> None:
+    def record(self, method: str, path: str, query_string: bytes, answer: Answer, body: bytes | None = None) -> None:
         """Journal an answered request (`path` percent-decoded, as ASGI's scope has it)."""
         self.journal.record(method, path, query_string.decode("latin-1"), answer.operation_id, answer.status,
-                            answer.violations)
+                            answer.violations, body=body)
 
     def answer(
         self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]],
@@ -185,7 +213,8 @@ class LoyaltyApi:
             rate = self.limiter.hit(api_key or "")
             if rate.exceeded:
                 raise TooManyRequests(
-                    f"Rate limit of {rate.limit} requests per hour reached; retry in {rate.reset_seconds} s"
+                    f"Rate limit of {rate.limit} requests per {self.limiter.window} reached; "
+                    f"retry in {rate.reset_seconds} s"
                 )
             # 3-4. Route, method and parameters: the same request line always checks the same way.
             checked = self._checked.get((method, raw_path, query_string))
@@ -216,12 +245,7 @@ class LoyaltyApi:
                 # 7. A read handler reads the organisation's world as writes left it.
                 result = self.handlers[operation.operation_id](backend.world, validated.params)
             else:
-                document = parse_json_body(content_type, body) if operation.has_body else None
-                checked = operation.validate_body(document)
-                violations.extend(checked.tolerated)
-                if checked.problems:
-                    violations.extend(problem.message for problem in checked.problems)
-                    raise _validation_error(checked.problems)
+                document = self._body(operation, content_type, body, violations)
                 # 7. A write handler makes one backend call.
                 result = self.write_handlers[operation.operation_id](backend, validated.params, document)
             status = operation.success_status
@@ -255,11 +279,12 @@ class LoyaltyApi:
             path = _quoted_path(raw_path)
             violations.append(f"no operation at {path}")
             raise DocumentNotFound(f"No Loyalty endpoint matches {path}")
-        operation = match.methods.get(method)
+        operation = match.methods.get("GET" if method == "HEAD" else method)  # HEAD: a GET without body
         if operation is not None and self.read_only and operation.method != "GET":
             operation = None  # --read-only: the world is fixed, writes are not operations
         if operation is None:
-            allowed = ", ".join(sorted(m for m in match.methods if m == "GET" or not self.read_only))
+            offered = {m for m in match.methods if m == "GET" or not self.read_only}
+            allowed = ", ".join(sorted({*offered, *(("HEAD",) if "GET" in offered else ())}))
             violations.append(f"{method} is not an operation of this path")
             raise MethodNotAllowed(f"{method} Method is not allowed on this path", headers={"allow": allowed})
         return operation, match.values

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 from mock_server.backend.clock import CLOCK_MODES
@@ -21,6 +22,8 @@ DEFAULT_ORGANISATION = "default"
 DEFAULT_SEED = 1
 DEFAULT_CONTACTS = 1000
 DEFAULT_RATE_LIMIT_PER_HOUR = 600  # Brevo's smallest Loyalty plan (api-limits)
+# Rate-limit windows: Brevo counts per hour; shorter ones let a test see a client back off in seconds.
+RATE_WINDOWS = {"second": 1, "minute": 60, "hour": 3600}
 MAX_CONTACTS = 1_000_000
 
 ENV_PREFIX = "BREVO_MOCK_"
@@ -37,6 +40,21 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` requests per key in each fixed window of one `window` (second, minute or hour)."""
+
+    requests: int
+    window: str = "hour"
+
+    @property
+    def seconds(self) -> int:
+        return RATE_WINDOWS[self.window]
+
+    def __str__(self) -> str:
+        return f"{self.requests}/{self.window}"
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -46,7 +64,7 @@ class Settings:
     contacts: int = DEFAULT_CONTACTS
     fixtures: tuple[Path, ...] = ()
     access_log: bool = True
-    rate_limit_per_hour: int | None = None  # None: headers are sent, nothing is refused
+    rate_limit: RateLimit | None = None  # None: headers are sent (against 600/hour), nothing is refused
     contract_path: Path | None = None
     check_client: bool = False
     admin: bool = True
@@ -55,6 +73,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     clock: str = "fixed"  # fixed: a logical clock from the world's reference time; real: the wall clock
     read_only: bool = False  # a fixed world: writes answer 405
+    admin_from: tuple[str, ...] = ()  # networks (CIDR) whose clients may use /__mock__/, beyond loopback
+    allowed_hosts: tuple[str, ...] = ()  # Host names /__mock__/ answers, beyond loopback and the bound host
+    log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -63,6 +84,19 @@ class Settings:
             # not see them: a CI gate that never fails. One process sees every request.
             raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
                                 "sees only its own requests; check a client with one worker")
+        if self.workers > 1 and not self.read_only:
+            # Writes change one state per organisation; separate processes would each change their own.
+            raise SettingsError(f"--workers {self.workers} needs --read-only (BREVO_MOCK_READ_ONLY=true): writes "
+                                "change one shared state that worker processes cannot share; serve writes with "
+                                "one process")
+        # Settings built in code (tests, the pytest plugin) get the flags' checks and one-line errors too.
+        for network in self.admin_from:
+            if parse_admin_from(network) != network:
+                raise SettingsError(f"admin network {network!r}: write it as {parse_admin_from(network)!r}")
+        for host in self.allowed_hosts:
+            if parse_allowed_host(host) != host:
+                raise SettingsError(f"allowed host {host!r}: write it as {parse_allowed_host(host)!r}")
+        parse_log_format(self.log_format)
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -79,7 +113,12 @@ class Settings:
 
 # --- parsing, shared by the CLI and the environment -------------------------
 
-_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*(?:/\s*(?:h|hour))?\s*$")
+_RATE_LIMIT = re.compile(r"^\s*(\d+)\s*(?:/\s*([a-z]+))?\s*$")
+_WINDOW_NAMES = {name: window for window, names in {
+    "second": ("s", "sec", "second", "seconds"),
+    "minute": ("m", "min", "minute", "minutes"),
+    "hour": ("h", "hr", "hour", "hours"),
+}.items() for name in names}
 
 
 def parse_api_key(text: str) -> ApiKey:
@@ -122,14 +161,20 @@ def check_keys(api_keys: tuple[ApiKey, ...], forbidden_keys: tuple[str, ...]) ->
             raise SettingsError(f"key {key!r} is both accepted (--api-key) and forbidden (--forbidden-key)")
 
 
-def parse_rate_limit(text: str) -> int | None:
-    """``N/hour`` (or ``N``); ``off`` or ``0`` disables the limit."""
-    if text.strip().lower() in ("", "off", "none", "0"):
+def parse_rate_limit(text: str) -> RateLimit | None:
+    """``N/hour``, ``N/minute`` or ``N/second`` (``N`` alone: per hour); ``off`` or ``0`` disables the limit."""
+    lowered = text.strip().lower()
+    if lowered in ("", "off", "none", "0"):
         return None
-    match = _RATE_LIMIT.match(text)
-    if not match:
-        raise SettingsError(f"rate limit {text!r} is not of the form N/hour (e.g. 600/hour)")
-    return int(match.group(1))
+    match = _RATE_LIMIT.match(lowered)
+    window = _WINDOW_NAMES.get(match.group(2) or "hour") if match else None
+    if match is None or window is None:
+        raise SettingsError(f"rate limit {text!r} is not of the form N/hour, N/minute or N/second "
+                            "(e.g. 600/hour, 10/minute, 2/second)")
+    requests = int(match.group(1))
+    if requests == 0:
+        return None
+    return RateLimit(requests, window)
 
 
 _ORIGIN = re.compile(r"^https?://[^/?#\s@]+$")
@@ -150,6 +195,43 @@ def parse_clock(text: str) -> str:
     if mode not in CLOCK_MODES:
         raise SettingsError(f"clock {text!r} must be one of {', '.join(CLOCK_MODES)}")
     return mode
+
+
+def parse_admin_from(text: str) -> str:
+    """A network whose clients may use /__mock__/: ``10.0.0.0/8``, ``fd00::/8``, or one address."""
+    try:
+        return str(ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise SettingsError(f"admin network {text!r} is not an address or a CIDR network such as 172.17.0.0/16 "
+                            "or 192.168.1.7") from None
+
+
+_HOST_NAME = re.compile(r"^\.?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$")
+
+
+def parse_allowed_host(text: str) -> str:
+    """A Host name /__mock__/ answers: ``devbox.lan``, ``.lan`` (it and its subdomains), or an address."""
+    host = text.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ip_address(host))
+    except ValueError:
+        pass
+    if _HOST_NAME.match(host):
+        return host
+    raise SettingsError(f"allowed host {text!r} is not a host name or address such as devbox.lan, .lan or "
+                        "10.1.2.3 (no scheme, port or path)")
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def parse_log_format(text: str) -> str:
+    lowered = text.strip().lower()
+    if lowered not in LOG_FORMATS:
+        raise SettingsError(f"log format {text!r} is not one of: {', '.join(LOG_FORMATS)}")
+    return lowered
 
 
 def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
@@ -204,7 +286,7 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
     if (raw := get("ACCESS_LOG")) is not None:
         values["access_log"] = parse_bool(ENV_PREFIX + "ACCESS_LOG", raw)
     if (raw := get("RATE_LIMIT")) is not None:
-        values["rate_limit_per_hour"] = parse_rate_limit(raw)
+        values["rate_limit"] = parse_rate_limit(raw)
     if (raw := get("CONTRACT")) is not None:
         values["contract_path"] = Path(raw)
     if (raw := get("CHECK_CLIENT")) is not None:
@@ -219,6 +301,12 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["read_only"] = parse_bool(ENV_PREFIX + "READ_ONLY", raw)
     if (raw := get("CORS_ORIGINS")) is not None:
         values["cors_origins"] = tuple(parse_cors_origin(part) for part in _split(raw))
+    if (raw := get("ADMIN_FROM")) is not None:
+        values["admin_from"] = tuple(dict.fromkeys(parse_admin_from(part) for part in _split(raw)))
+    if (raw := get("ALLOWED_HOSTS")) is not None:
+        values["allowed_hosts"] = tuple(dict.fromkeys(parse_allowed_host(part) for part in _split(raw)))
+    if (raw := get("LOG_FORMAT")) is not None:
+        values["log_format"] = parse_log_format(raw)
     return values
 
 
@@ -233,13 +321,16 @@ def to_env(settings: Settings) -> dict[str, str]:
         "CONTACTS": str(settings.contacts),
         "FIXTURES": ",".join(str(p) for p in settings.fixtures),
         "ACCESS_LOG": str(settings.access_log).lower(),
-        "RATE_LIMIT": str(settings.rate_limit_per_hour or "off"),
+        "RATE_LIMIT": str(settings.rate_limit or "off"),
         "CHECK_CLIENT": str(settings.check_client).lower(),
         "ADMIN": str(settings.admin).lower(),
         "WORKERS": str(settings.workers),
         "CORS_ORIGINS": ",".join(settings.cors_origins),
         "CLOCK": settings.clock,
         "READ_ONLY": str(settings.read_only).lower(),
+        "ADMIN_FROM": ",".join(settings.admin_from),
+        "ALLOWED_HOSTS": ",".join(settings.allowed_hosts),
+        "LOG_FORMAT": settings.log_format,
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)

@@ -11,8 +11,9 @@ unchanged; violations are journaled the way the mock's client check does
 violating request, a summary when the proxy stops), each prefixed with
 ``request:`` or ``response:`` to say whose fault it is.
 
-Only GET and HEAD are forwarded: the contract has reads only, and a proxy in
-front of a production account must never turn a client's mistake into a write.
+Only GET and HEAD are forwarded: a proxy in front of a production account must
+never turn a client's mistake into a write. A write is answered 405, but its
+body is still checked against the contract and its problems journaled.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ from urllib.parse import parse_qsl, unquote
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.admin import journal_routes
+from mock_server.admin_guard import AdminAccess, AdminGuard
+from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
+from mock_server.errors import ApiError
 from mock_server.journal import Journal, print_violation
 from mock_server.jsonresponse import OrjsonResponse
 
@@ -55,8 +60,9 @@ class ProxyState:
 
 
 def request_violations(contract: CompiledContract, method: str, path: str, query: str,
-                       api_key: str | None) -> tuple[str | None, list[str]]:
-    """(operationId, problems) of a request, as the mock's pipeline would judge it."""
+                       api_key: str | None, content_type: bytes | None = None, body: bytes = b""
+                       ) -> tuple[str | None, list[str]]:
+    """(operationId, problems) of a request, as the mock's pipeline would judge it (its body included)."""
     problems = [] if api_key else ["missing 'api-key' header"]
     # Split before percent-decoding, as the mock's pipeline does: %2F stays inside its segment.
     segments = [unquote(segment, errors="replace") for segment in path.strip("/").split("/")]
@@ -69,13 +75,25 @@ def request_violations(contract: CompiledContract, method: str, path: str, query
     validated = operation.validate(match.values, parse_qsl(query, keep_blank_values=True))
     problems.extend(validated.tolerated)
     problems.extend(problem.message for problem in validated.problems)
+    if operation.body is not None:
+        try:
+            checked = operation.validate_body(parse_json_body(content_type, body))
+        except ApiError as error:  # not JSON, too large, too deep
+            problems.append(error.message)
+        else:
+            if checked is not None:
+                problems.extend(checked.tolerated)
+                problems.extend(problem.message for problem in checked.problems)
     return operation.operation_id, problems
 
 
 def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeout: float = 30.0,
                      journal_size: int = 1000, transport: httpx.AsyncBaseTransport | None = None,
-                     echo: bool = True) -> Starlette:
-    """The proxy as an ASGI app; `transport` lets tests put an in-process server upstream."""
+                     echo: bool = True, admin_access: AdminAccess | None = None) -> Starlette:
+    """The proxy as an ASGI app; `transport` lets tests put an in-process server upstream.
+
+    Its /__mock__/ endpoints follow the mock's rules (`admin_access`, by default loopback only).
+    """
     contract = compile_contract(load_contract(contract_path))
     client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
     state = ProxyState(upstream, contract, client, Journal(journal_size, print_violation if echo else None))
@@ -84,8 +102,11 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
         method, path = request.method, request.url.path
         query = request.url.query
         raw_path = (request.scope.get("raw_path") or path.encode()).decode("latin-1")
+        body = b"" if method in FORWARDED_METHODS else await _body(request)
+        content_type = request.headers.get("content-type")
         operation_id, problems = request_violations(contract, method, raw_path, query,
-                                                    request.headers.get("api-key"))
+                                                    request.headers.get("api-key"),
+                                                    content_type.encode("latin-1") if content_type else None, body)
         violations = [f"request: {problem}" for problem in problems]
         if method not in FORWARDED_METHODS:
             response: Response = OrjsonResponse(
@@ -93,7 +114,8 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
                 status_code=405, headers={"allow": ", ".join(FORWARDED_METHODS)})
         else:
             response = await _forward(state, request, operation_id, violations)
-        state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations))
+        state.journal.record(method, path, query, operation_id, response.status_code, tuple(violations),
+                             body=body or None)
         return response
 
     async def health(request: Request) -> Response:
@@ -117,10 +139,22 @@ def create_proxy_app(upstream: str, *, contract_path: Path | None = None, timeou
             Route("/__mock__/openapi.json", openapi, methods=["GET"]),
             Route(contract.base_path + "/{rest:path}", forward, methods=every_method),
         ],
+        middleware=[Middleware(AdminGuard, access=admin_access or AdminAccess())],
         lifespan=lifespan,
     )
     app.state.proxy = state
     return app
+
+
+async def _body(request: Request) -> bytes:
+    """A write's body, read up to the limit (past it, what was read stands for a body too large)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)
 
 
 async def _forward(state: ProxyState, request: Request, operation_id: str | None,
@@ -149,7 +183,8 @@ def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract
 
     if not upstream.startswith(("http://", "https://")):
         raise CliError(f"--upstream {upstream!r} must start with http:// or https://")
-    app = create_proxy_app(upstream, contract_path=contract_path, timeout=timeout)
+    app = create_proxy_app(upstream, contract_path=contract_path, timeout=timeout,
+                           admin_access=AdminAccess.bound_to(host))
     sock = bind_socket(host, port)
     base = f"http://{host}:{sock.getsockname()[1]}{app.state.proxy.contract.base_path}"
     print(f"brevo-loyalty-mock proxy: {base} -> {upstream}\n"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from mock_server.contract.bodies import BodyCheck, BodySchema, check_body, compile_body
 from mock_server.contract.loader import ContractError, resolve
 from mock_server.contract.params import MISSING, Param, ParamProblem, compile_param
 from mock_server.contract.router import Router
@@ -47,10 +48,11 @@ class Operation:
     requires_any_of: tuple[str, ...]
     source: dict[str, str]
     success_status: int
-    has_body: bool = False  # interim, replaced by the bodies branch
+    body: BodySchema | None = None  # the compiled requestBody; None when the operation takes none
 
-    def validate_body(self, value: Any) -> Validated:  # interim, replaced by the bodies branch
-        return Validated()
+    @property
+    def has_body(self) -> bool:
+        return self.body is not None
 
     @property
     def not_found_status(self) -> int:
@@ -101,6 +103,16 @@ class Operation:
                         missing=True)
             )
         return result
+
+    def validate_body(self, value: Any) -> BodyCheck | None:
+        """Check a parsed JSON body (`bodies.NO_BODY` when empty), collecting all problems; None without a body.
+
+        Body problems are `Problem`s with location "body", like parameter ones: the pipeline adds them to the
+        same list, so that one answer names everything wrong with a request.
+        """
+        if self.body is None:
+            return None
+        return check_body(self.body, value, Problem)
 
     @staticmethod
     def _take(param: Param, raw: str, params: dict[str, Any], problems: list[Problem]) -> None:
@@ -191,5 +203,5 @@ def _compile_operation(
         source=dict(spec.get("x-brevo-source") or {}),
         # A delete documents only 204: that is its success.
         success_status=successes[0] if successes else 204 if 204 in statuses else 200,
-        has_body="requestBody" in spec,
+        body=compile_body(document, operation_id, spec.get("requestBody")),
     )

@@ -11,7 +11,7 @@ Everything the pages need is in this package: no CDN, no web font, no request
 leaves the machine. The HTML is static; what the server knows (ids, key, base
 path) reaches the scripts as one JSON island, escaped so that no query value
 can close the script element. Like the other ``/__mock__/`` endpoints, the
-pages answer loopback clients only: they show the API keys.
+pages answer only whom `mock_server.admin_guard` lets through: they show the API keys.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from mock_server.admin import PREFIX, from_loopback, refuse_non_loopback
+from mock_server.admin import PREFIX
 from mock_server.store.models import POINTS
 
 if TYPE_CHECKING:
@@ -130,8 +130,6 @@ def page_routes(state: MockState) -> list[Route]:
         return default_organisation  # an unknown key: the API will answer 401, the page shows it
 
     async def browse(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
         organisations = list(state.worlds)
         config = {
             "prefix": PREFIX,
@@ -143,8 +141,6 @@ def page_routes(state: MockState) -> list[Route]:
         return _page("browse.html", "brevo-loyalty-mock", config)
 
     async def widget(request: Request) -> Response:
-        if not from_loopback(request):
-            return refuse_non_loopback()
         query = request.query_params
         api_key = query.get("apiKey") or state.settings.default_key
         api_base = (query.get("apiBase") or base_path).rstrip("/")

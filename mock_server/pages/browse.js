@@ -106,7 +106,10 @@
 
   function showJournal() {
     const onlyViolations = $("journal-violations").checked;
-    const entries = state.journal.filter((e) => !onlyViolations || e.violations.length).slice().reverse();
+    const onlyWrites = $("journal-writes").checked;
+    const entries = state.journal
+      .filter((e) => (!onlyViolations || e.violations.length) && (!onlyWrites || isWrite(e)))
+      .slice().reverse();
     $("journal-count").textContent = `${state.journal.length}`;
     $("journal-empty").hidden = entries.length > 0;
     $("journal-rows").replaceChildren(...entries.map((entry) => el("tr",
@@ -114,10 +117,22 @@
       el("td", {}, entry.seq),
       el("td", {}, new Date(entry.at * 1000).toLocaleTimeString("en-GB")),
       el("td", {}, entry.method),
-      el("td", { class: "path" }, entry.path + (entry.query ? `?${entry.query}` : "")),
+      el("td", { class: "path" }, entry.path + (entry.query ? `?${entry.query}` : ""), bodyOf(entry)),
       el("td", {}, entry.operation_id || "—"),
       el("td", {}, el("span", { class: `status ${entry.status < 400 ? "ok" : "bad"}` }, entry.status)),
       el("td", {}, entry.violations.length ? el("ul", {}, entry.violations.map((v) => el("li", {}, v))) : ""))));
+  }
+
+  function isWrite(entry) {
+    return !["GET", "HEAD", "OPTIONS"].includes(entry.method);
+  }
+
+  // A write's body (the journal keeps its first 2 KiB), indented when it is whole JSON.
+  function bodyOf(entry) {
+    if (entry.body === null || entry.body === undefined) return null;
+    let text = entry.body;
+    try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (error) { /* cut or not JSON: as sent */ }
+    return el("details", { class: "body" }, el("summary", {}, "body"), el("pre", {}, text || "(empty)"));
   }
 
   async function loadJournal() {
@@ -148,9 +163,11 @@
   }
   $("journal-refresh").addEventListener("click", loadJournal);
   $("journal-violations").addEventListener("change", showJournal);
+  $("journal-writes").addEventListener("change", showJournal);
   $("journal-auto").addEventListener("change", schedule);
   $("journal-reset").addEventListener("click", async () => {
-    await fetch(`${config.prefix}/reset`, { method: "POST" });
+    // The header marks a call no other page could send without a preflight (mock_server/admin_guard.py).
+    await fetch(`${config.prefix}/reset`, { method: "POST", headers: { "X-Brevo-Mock": "1" } });
     loadJournal();
   });
   loadWorld();

@@ -13,17 +13,21 @@ response (error body schema, rate-limit headers).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.cli import build_parser, settings_from_args
 from mock_server.contract import compile_contract, load_contract
 from mock_server.contract.loader import resolve
 from mock_server.contract.operations import CompiledContract
-from mock_server.settings import ApiKey
+from mock_server.settings import ApiKey, RateLimit
+from mock_server.testing import running_mock
 from tests.api.support import (
     FORBIDDEN_KEY,
     UNKNOWN_CONTACT,
@@ -286,7 +290,7 @@ def test_other_methods_get_405_with_brevos_body(api: Api, samples, operation_id)
         assert response.status_code == 405, (method, response.text)
         assert response.json() == {"code": "method_not_allowed",
                                    "message": f"{method} Method is not allowed on this path"}
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD"
         assert all(header in response.headers for header in RATE_HEADERS)
 
 
@@ -361,7 +365,7 @@ class Limited:
 @pytest.fixture(scope="module")
 def limited(api: Api) -> Iterator[Limited]:
     keys = tuple(ApiKey(f"{use}-{operation_id}") for use in ("key", "spent") for operation_id in OPERATIONS)
-    app = create_app(make_settings(api_keys=keys, rate_limit_per_hour=RATE_LIMIT))
+    app = create_app(make_settings(api_keys=keys, rate_limit=RateLimit(RATE_LIMIT)))
     with client_for(app, key=None) as client:
         yield Limited(client, Api(client, api.contract, api.validator))
 
@@ -381,3 +385,22 @@ def test_past_the_rate_limit_every_operation_answers_429_with_the_headers(limite
     assert refused.headers["x-sib-ratelimit-limit"] == str(RATE_LIMIT)
     assert refused.headers["x-sib-ratelimit-remaining"] == "0"
     assert 0 < int(refused.headers["x-sib-ratelimit-reset"]) <= 3600
+
+
+def test_a_per_second_limit_from_the_flag_refuses_then_serves_again() -> None:
+    # What a test of a client's back-off does: spend the window, read when to retry, retry then.
+    args = build_parser().parse_args(["serve", "--rate-limit", "2/second", "--contacts", "20", "--no-access-log"])
+    with running_mock(settings_from_args(args)) as mock:
+        url, headers = mock.base_url + "/loyalty/config/programs", {"api-key": mock.api_key}
+        served = [httpx.get(url, headers=headers) for _ in range(2)]
+        refused = httpx.get(url, headers=headers)
+        assert [answer.status_code for answer in served] == [200, 200]
+        assert [answer.headers["x-sib-ratelimit-remaining"] for answer in served] == ["1", "0"]
+        assert refused.status_code == 429
+        assert refused.json() == {"code": "too_many_requests",
+                                  "message": "Rate limit of 2 requests per second reached; retry in 1 s"}
+        assert refused.headers["x-sib-ratelimit-limit"] == "2"
+        assert refused.headers["x-sib-ratelimit-reset"] == "1"
+        time.sleep(int(refused.headers["x-sib-ratelimit-reset"]))
+        again = httpx.get(url, headers=headers)
+        assert again.status_code == 200 and again.headers["x-sib-ratelimit-remaining"] == "1"

@@ -40,7 +40,8 @@ def test_reset_with_a_key_resets_that_organisation_and_an_unknown_key_resets_not
         backends = mock.state.backends
         for name in ("acme", "globex"):
             backends[name].new_id()
-        with httpx.Client(base_url=mock.root_url) as client:
+        # State-changing admin calls carry the custom header (a browser would have to preflight it).
+        with httpx.Client(base_url=mock.root_url, headers={"X-Brevo-Mock": "1"}) as client:
             refused = client.post("/__mock__/reset", headers={"api-key": "nobody"})
             assert refused.status_code == 401 and set(refused.json()) == {"code", "message"}
             assert (backends["acme"].ids.issued, backends["globex"].ids.issued) == (1, 1)

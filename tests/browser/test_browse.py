@@ -9,7 +9,7 @@ import httpx
 from mock_server.testing import RunningMock
 from tests.browser.cdp import Page
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.test_widget import PROGRAM_ID, WIDGET_LINE
+from tests.browser.test_widget import PROGRAM_ID, WIDGET_LINE, localhost
 
 
 def rows(page: Page) -> list[str]:
@@ -49,3 +49,42 @@ def test_a_members_widget_link_opens_its_widget(page: Page, fresh_widget_mock: R
     page.navigate(link)
     page.wait_for("document.getElementById('widget-summary').dataset.state === 'ready'")
     assert page.text("#widget-summary") == WIDGET_LINE
+
+
+def test_a_page_on_another_origin_can_neither_reset_nor_read_the_journal(page: Page,
+                                                                         fresh_widget_mock: RunningMock) -> None:
+    # The drive-by of issue 13.14, in a real browser: a page the developer visits (here the same server
+    # under http://localhost:PORT, another origin than http://127.0.0.1:PORT) calls the mock's admin.
+    mock = fresh_widget_mock
+    httpx.get(f"{mock.base_url}/loyalty/config/programs", headers={"api-key": mock.api_key})
+    page.navigate(f"{localhost(mock.root_url)}/__mock__/widget")
+    before = mock.requests
+    assert before
+
+    # A "simple" POST needs no preflight: the page cannot read the answer, but the server must not act on it.
+    sent = page.evaluate(f"fetch('{mock.root_url}/__mock__/reset', {{method: 'POST', mode: 'no-cors', body: 'x'}})"
+                         ".then(() => 'sent', e => 'failed: ' + e)")
+    assert sent == "sent"
+    # With the header the browser asks first, and the preflight grants nothing.
+    preflighted = page.evaluate(f"fetch('{mock.root_url}/__mock__/reset', {{method: 'POST', "
+                                "headers: {'X-Brevo-Mock': '1'}}).then(r => 'read ' + r.status, e => 'blocked')")
+    assert preflighted == "blocked"
+    read = page.evaluate(f"fetch('{mock.root_url}/__mock__/requests').then(r => r.text(), e => 'blocked')")
+    assert read == "blocked"
+    assert mock.requests == before  # nothing was reset
+
+
+def test_recent_writes_show_their_bodies(page: Page, fresh_widget_mock: RunningMock) -> None:
+    mock = fresh_widget_mock
+    httpx.get(f"{mock.base_url}/loyalty/config/programs", headers={"api-key": mock.api_key})
+    # A write as the pipeline journals it: its status, its violations and its (bounded) body.
+    mock.state.journal.record("POST", f"/v3/loyalty/balance/programs/{PROGRAM_ID}/transactions", "",
+                              "beginTransaction", 422, ('body.amount: expected a number, got the string "12"',),
+                              body=b'{"amount":"12","contactId":12345}')
+    page.navigate(f"{mock.root_url}/__mock__/")
+    page.wait_for("document.querySelectorAll('#journal-rows tr').length === 2", timeout=10)
+    page.evaluate("document.getElementById('journal-writes').click()")
+    page.wait_for("document.querySelectorAll('#journal-rows tr').length === 1")
+    (row,) = rows(page)
+    assert "beginTransaction" in row and "422" in row and "body.amount: expected a number" in row
+    assert page.text("#journal-rows details.body pre") == '{\n  "amount": "12",\n  "contactId": 12345\n}'

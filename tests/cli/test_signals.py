@@ -100,7 +100,7 @@ def test_a_signal_stops_a_plain_serve_with_exit_0(sig: int) -> None:
 
 
 def test_a_signal_stops_serve_with_workers_with_exit_0() -> None:
-    with serving("--contacts", "20", "--workers", "2") as server:
+    with serving("--contacts", "20", "--workers", "2", "--read-only") as server:
         server.wait_for(r"Application startup complete", stream="stderr")
         assert server.stop(signal.SIGTERM) == 0
     assert "Traceback" not in server.stderr.text, server.stderr.text[-2000:]

@@ -70,7 +70,7 @@ def test_a_wrong_client_gets_every_mistake_journaled_newest_last(fresh_mock: Run
     assert renamed == ["Unknown query parameter 'sort_field' for getBalanceDefinitionList; did you mean 'sortField'?"]
     assert no_key == ["missing 'api-key' header"] and entries[3]["status"] == 401
 
-    assert httpx.post(f"{fresh_mock.root_url}/__mock__/reset").json() == {"reset": True}
+    assert httpx.post(f"{fresh_mock.root_url}/__mock__/reset", headers={"X-Brevo-Mock": "1"}).json() == {"reset": True}
     assert journal(fresh_mock) == []
 
 

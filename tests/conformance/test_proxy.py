@@ -90,7 +90,7 @@ def test_writes_are_never_forwarded(proxy_to_mock: str, fresh_mock: RunningMock)
     assert fresh_mock.requests == []
     [entry] = journal(proxy_to_mock)
     assert entry["violations"] == ["request: POST is not an operation of this path"]
-    assert httpx.post(f"{proxy_to_mock}/__mock__/reset").json() == {"reset": True}
+    assert httpx.post(f"{proxy_to_mock}/__mock__/reset", json={}).json() == {"reset": True}
     assert journal(proxy_to_mock) == []
 
 
@@ -127,3 +127,27 @@ def test_the_proxy_command_reports_and_fails_on_a_broken_answer(app: Starlette) 
     assert "response: body at /totalCount" in err  # each violating exchange, as it happens
     assert "1 request(s), 1 contract violation(s)" in out  # the summary at exit
     assert process.returncode == 1
+
+
+def test_a_writes_body_is_checked_and_journaled_though_never_forwarded(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.unit.test_bodies import CONTRACT, UUID
+
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(yaml.safe_dump(CONTRACT))
+    app = create_proxy_app("http://127.0.0.1:9/v3", contract_path=contract, timeout=2, echo=False)
+    with serve_asgi(app, lifespan="on") as proxy:
+        target = f"{proxy}/v3/programs/{UUID}/transactions"
+        answer = httpx.post(target, headers=KEY, json={"amount": "12", "balanceDefinitionId": UUID, "amuont": 1})
+        assert answer.status_code == 405  # a proxy in front of production never writes
+        not_json = httpx.post(target, headers={**KEY, "content-type": "text/plain"}, content=b"amount=12")
+        assert not_json.status_code == 405
+        first, second = journal(proxy)
+    assert first["violations"] == [
+        "request: Unknown body property body.amuont for beginTransaction; did you mean 'amount'?",
+        'request: body.amount: expected a number, got the string "12"',
+    ]
+    assert first["body"] == f'{{"amount":"12","balanceDefinitionId":"{UUID}","amuont":1}}'
+    assert second["violations"] == ["request: Unsupported Content-Type 'text/plain' for a request body: send the "
+                                    "body as JSON with 'Content-Type: application/json'"]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mock_server.cli import build_parser, main, settings_from_args
-from mock_server.settings import Settings, SettingsError, overrides_from_env, parse_cors_origin, to_env
+from mock_server.settings import RateLimit, Settings, SettingsError, overrides_from_env, parse_cors_origin, to_env
 from mock_server.testing import RunningMock, running_mock
 
 PROGRAMS = "/loyalty/config/programs"
@@ -88,7 +88,7 @@ def test_errors_reach_the_page_too(open_mock: RunningMock, headers: dict[str, st
 
 
 def test_preflights_are_not_counted_against_the_rate_limit() -> None:
-    with running_mock(Settings(access_log=False, contacts=20, rate_limit_per_hour=1)) as mock:
+    with running_mock(Settings(access_log=False, contacts=20, rate_limit=RateLimit(1))) as mock:
         for _ in range(3):
             assert preflight(mock, SHOP).status_code == 200
         headers = {"Origin": SHOP, "api-key": mock.api_key}

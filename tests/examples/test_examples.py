@@ -142,3 +142,40 @@ def test_the_node_client_reports_brevos_errors(mock: RunningMock, node: str) -> 
     done = run([node, "widget_member.mjs", "--base-url", mock.base_url, "--contact-id", "999999"], cwd=NODE_DIR)
     assert done.returncode == 1
     assert "HTTP 404" in done.stderr and "document_not_found" in done.stderr
+
+
+# --------------------------------------------------------------------------- the purchase flow (writes)
+
+PURCHASE_LINES = [
+    "enrolled contact 67890: 0 pts · Bronze",
+    "order ORD-200001 (+300) completed: 300 pts · Silver",
+    "order ORD-200002 (+250) completed: 550 pts · Gold",
+]
+
+
+def test_the_python_purchase_flow_moves_the_member_from_silver_to_gold(mock: RunningMock) -> None:
+    mock.reset()
+    done = run([sys.executable, str(EXAMPLES / "python" / "purchase_flow.py"), "--base-url", mock.base_url],
+               env=in_2031(python=True))  # nothing in the flow may depend on the date it runs
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == PURCHASE_LINES
+    assert len(lines) == 5
+    assert lines[3].startswith("voucher ") and lines[3].endswith("attributed: codes left 250 -> 249")
+    assert lines[4].endswith("usable voucher(s) left") and "redeemed" in lines[4]
+    assert mock.violations == []
+    # Enrolling is once per contact: the same run again is refused, in Brevo's error shape, and says so.
+    again = run([sys.executable, str(EXAMPLES / "python" / "purchase_flow.py"), "--base-url", mock.base_url])
+    assert again.returncode == 1 and "HTTP 4" in again.stderr
+
+
+def test_the_node_purchase_flow_moves_the_member_from_silver_to_gold(mock: RunningMock, node: str) -> None:
+    mock.reset()
+    done = run([node, "purchase_flow.mjs", "--base-url", mock.base_url], cwd=NODE_DIR, env=in_2031(python=False))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == PURCHASE_LINES
+    assert len(lines) == 5
+    assert lines[3].endswith("attributed: codes left 250 -> 249")
+    assert "redeemed" in lines[4]
+    assert mock.violations == []

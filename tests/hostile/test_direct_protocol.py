@@ -13,10 +13,11 @@ ordering against an answer still on its way through ASGI) are tested too.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from mock_server.app import build_worlds, create_app
 from mock_server.cli import uvicorn_options
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import LimitedHttpToolsProtocol
+from mock_server.logs import ACCESS_LOGGER
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.corpus import corpus, ids_from_summary
 from tests.hostile.wire import request_bytes
@@ -123,9 +125,13 @@ def without_clock(answer: bytes) -> bytes:
     return b"\r\n".join(lines) + sep + body
 
 
-def get(target: str, *headers: bytes, version: bytes = b"HTTP/1.1") -> bytes:
-    lines = [b"GET " + target.encode() + b" " + version, b"host: 127.0.0.1", b"api-key: " + KEY, *headers]
+def get(target: str, *headers: bytes, version: bytes = b"HTTP/1.1", method: bytes = b"GET") -> bytes:
+    lines = [method + b" " + target.encode() + b" " + version, b"host: 127.0.0.1", b"api-key: " + KEY, *headers]
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def head(target: str, *headers: bytes, version: bytes = b"HTTP/1.1") -> bytes:
+    return get(target, *headers, version=version, method=b"HEAD")
 
 
 def valid_reads(ids: dict[str, str]) -> list[str]:
@@ -230,3 +236,99 @@ def test_the_access_log_line_is_uvicorns_own(direct: Running, through_asgi: Runn
     assert lines[direct.port] == lines[through_asgi.port]
     assert len(lines[direct.port]) == 4 and '"GET /v3/loyalty/config/programs/nope HTTP/1.0" 422' in \
         lines[direct.port][3], lines
+
+
+def test_the_json_access_line_is_the_same_both_ways(worlds: Any, ids: dict[str, str],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    settings = replace(SETTINGS, access_log=True, log_format="json")
+    targets = [f"/v3/loyalty/config/programs/{ids['pid']}?limit=1&x=%20y", "/v3/loyalty/config/programs/nope"]
+    lines = {}
+    for protocol in (CountingDirectProtocol, LimitedHttpToolsProtocol):
+        before = CountingDirectProtocol.answered_directly
+        options = {**uvicorn_options(settings), "http": protocol, "log_config": None}  # caplog reads the records
+        with serving(create_app(settings, worlds=worlds), **options) as port, \
+                caplog.at_level("INFO", logger=ACCESS_LOGGER):
+            caplog.clear()
+            for target in targets:
+                exchange(port, get(target, b"connection: close"))
+                exchange(port, head(target, b"connection: close"))
+            records = [json.loads(record.getMessage()) for record in caplog.records if record.name == ACCESS_LOGGER]
+        # The clock and the client's port differ from one request to the next; the rest must not.
+        lines[protocol] = [{k: v for k, v in line.items() if k not in ("time", "latency_ms", "client")}
+                           for line in records]
+        assert all(line["client"].startswith("127.0.0.1:") for line in records)
+        answered = CountingDirectProtocol.answered_directly - before
+        assert answered == (4 if protocol is CountingDirectProtocol else 0)
+    assert lines[CountingDirectProtocol] == lines[LimitedHttpToolsProtocol]
+    assert [(line["method"], line["status"], line["operation"]) for line in lines[LimitedHttpToolsProtocol]] == [
+        ("GET", 200, "getLoyaltyProgramInfo"), ("HEAD", 200, "getLoyaltyProgramInfo"),
+        ("GET", 422, "getLoyaltyProgramInfo"), ("HEAD", 422, "getLoyaltyProgramInfo")]
+    assert "Unknown query parameter 'x' for getLoyaltyProgramInfo" in lines[CountingDirectProtocol][0]["violations"]
+
+
+# --------------------------------------------------------------------------- HEAD
+
+
+def head_targets(ids: dict[str, str]) -> list[str]:
+    """Valid reads, and reads answered with an error (unknown id, bad parameter, unknown path)."""
+    return [*valid_reads(ids), f"/v3/loyalty/config/programs/{UNKNOWN}",
+            "/v3/loyalty/config/programs?limit=oops", "/v3/loyalty/nothing-here"]
+
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+# Also left out when HEAD is compared with GET: each request spends one of the key's requests.
+COUNTED_HEADERS = (*CLOCK_HEADERS, b"x-sib-ratelimit-remaining:")
+
+
+def _head_lines(answer: bytes) -> list[bytes]:
+    lines = answer.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    return [line for line in lines if not line.lower().startswith(COUNTED_HEADERS)]
+
+
+def test_head_gets_the_same_bytes_both_ways_and_is_journaled_alike(direct: Running, through_asgi: Running,
+                                                                   ids: dict[str, str]) -> None:
+    def last_seq(running: Running) -> int:
+        entries = running.app.state.mock.journal.entries()
+        return entries[-1].seq if entries else 0
+
+    journaled = {running.port: last_seq(running) for running in (direct, through_asgi)}
+    before = CountingDirectProtocol.answered_directly
+    for target in head_targets(ids):
+        ours = exchange(direct.port, head(target, b"connection: close"))
+        theirs = exchange(through_asgi.port, head(target, b"connection: close"))
+        assert without_clock(ours) == without_clock(theirs), (target, ours, theirs)
+    assert CountingDirectProtocol.answered_directly - before == len(head_targets(ids))  # HEAD takes the direct path
+
+    def heads(running: Running) -> list[tuple[str, str, int]]:
+        entries = [entry for entry in running.app.state.mock.journal.entries() if entry.seq > journaled[running.port]]
+        return [(entry.method, entry.path, entry.status) for entry in entries]
+
+    assert heads(direct) == heads(through_asgi)
+    assert {method for method, _, _ in heads(direct)} == {"HEAD"}
+
+
+@pytest.mark.parametrize("path", ["direct", "through_asgi"])
+def test_head_answers_as_get_without_the_body(path: str, request: pytest.FixtureRequest, ids: dict[str, str]
+                                              ) -> None:
+    running: Running = request.getfixturevalue(path)
+    for target in head_targets(ids):
+        got = exchange(running.port, get(target, b"connection: close"))
+        headed = exchange(running.port, head(target, b"connection: close"))
+        assert _head_lines(headed) == _head_lines(got), target  # status, content-length and every header
+        assert headed.endswith(b"\r\n\r\n") and headed.count(b"\r\n\r\n") == 1, headed  # no body
+        body = got.partition(b"\r\n\r\n")[2]
+        assert int(_header(headed.partition(b"\r\n\r\n")[0], b"content-length") or -1) == len(body) > 0
+
+
+def test_a_kept_alive_connection_goes_on_after_a_head(direct: Running, ids: dict[str, str]) -> None:
+    program = f"/v3/loyalty/config/programs/{ids['pid']}"
+    with socket.create_connection(("127.0.0.1", direct.port), timeout=10) as sock:
+        sock.sendall(head(program) + get(program))
+        received = b""
+        while received.count(b"\r\n\r\n") < 2 or not received.endswith(b"}"):
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        headed, _, rest = received.partition(b"\r\n\r\n")
+        assert headed.startswith(b"HTTP/1.1 200") and rest.startswith(b"HTTP/1.1 200")  # no body in between
+        assert ids["pid"].encode() in rest

@@ -80,7 +80,7 @@ def api():
         # Backends stand-ins: the pipeline hands a read handler its organisation's `.world`.
         {"acme": SimpleNamespace(world="acme-world"), "globex": SimpleNamespace(world="globex-world")},
         KeyRing(settings),
-        RateLimiter(settings.rate_limit_per_hour),
+        RateLimiter(settings.rate_limit),
         Journal(10),
         {"getThing": get_thing, "getEmpty": get_empty},
         {},
@@ -128,7 +128,19 @@ def test_unknown_route_and_wrong_method(api):
     answer, body = call(api, f"/v3/things/{PID}", method="POST")
     assert answer.status == 405
     assert body == {"code": "method_not_allowed", "message": "POST Method is not allowed on this path"}
-    assert (b"allow", b"GET") in answer.headers
+    assert (b"allow", b"GET, HEAD") in answer.headers
+
+
+@pytest.mark.parametrize("query", ["contactId=7", "contactId=oops"])
+def test_head_is_get_without_the_body(api, query):
+    request = (f"/v3/things/{PID}".encode(), query.encode(), [(b"api-key", KEY.encode())])
+    got, got_headers = api.response("GET", *request)
+    headed, head_headers = api.response("HEAD", *request)
+    assert headed.status == got.status and headed.operation_id == "getThing"
+    assert headed.body == b"" and got.body
+    assert (b"content-length", str(len(got.body)).encode()) in head_headers
+    assert [h for h in head_headers if not h[0].startswith(b"x-sib-ratelimit")] == \
+        [h for h in got_headers if not h[0].startswith(b"x-sib-ratelimit")]
 
 
 def test_validation_collects_every_problem_and_names_each(api):

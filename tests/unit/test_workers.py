@@ -1,19 +1,21 @@
 """`serve --workers N`: the flag, and the settings each worker rebuilds from its environment."""
 
+import pytest
+
 from mock_server.app import create_app, create_app_from_env
 from mock_server.cli import build_parser, settings_from_args
-from mock_server.settings import ApiKey, Settings, to_env
+from mock_server.settings import ApiKey, Settings, SettingsError, overrides_from_env, to_env
 
 
 def test_workers_flag_reaches_the_settings(monkeypatch):
     monkeypatch.delenv("BREVO_MOCK_WORKERS", raising=False)
-    args = build_parser().parse_args(["serve", "--workers", "3"])
+    args = build_parser().parse_args(["serve", "--workers", "3", "--read-only"])
     assert settings_from_args(args).workers == 3
     assert settings_from_args(build_parser().parse_args(["serve"])).workers == 1
 
 
 def test_a_worker_rebuilds_the_same_settings_and_world(monkeypatch):
-    settings = Settings(port=9123, seed=7, contacts=20, access_log=False, workers=2,
+    settings = Settings(port=9123, seed=7, contacts=20, access_log=False, workers=2, read_only=True,
                         api_keys=(ApiKey("key-a", "acme"), ApiKey("key-b", "globex")), forbidden_keys=("nope",))
     for name, value in to_env(settings).items():
         monkeypatch.setenv(name, value)
@@ -23,3 +25,21 @@ def test_a_worker_rebuilds_the_same_settings_and_world(monkeypatch):
     for organisation in ("acme", "globex"):
         assert worker.state.mock.worlds[organisation].summary(sample=5) == \
             parent.state.mock.worlds[organisation].summary(sample=5)
+
+
+def test_several_workers_need_a_read_only_world(monkeypatch):
+    for name in ("BREVO_MOCK_WORKERS", "BREVO_MOCK_READ_ONLY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError, match=r"--workers 2 needs --read-only .*one shared state"):
+        Settings(workers=2)
+    with pytest.raises(SettingsError, match="--workers 4 needs --read-only"):
+        settings_from_args(build_parser().parse_args(["serve", "--workers", "4"]))
+    assert settings_from_args(build_parser().parse_args(["serve"])).read_only is False
+    monkeypatch.setenv("BREVO_MOCK_READ_ONLY", "true")
+    assert settings_from_args(build_parser().parse_args(["serve", "--workers", "4"])).read_only is True
+
+
+def test_read_only_reaches_the_workers_environment():
+    settings = Settings(workers=2, read_only=True)
+    assert overrides_from_env(to_env(settings))["read_only"] is True
+    assert overrides_from_env(to_env(Settings()))["read_only"] is False
