@@ -16,8 +16,8 @@ def write_targets(run: Run) -> list[Target]:
     found: list[Target] = []
     write = run.write
     if write is None:
-        return [Target("transaction begin (autoComplete) vs bare Starlette POST", f">= {WRITE_VS_BASELINE}x",
-                       "not measured (--no-writes)", None)]
+        return [Target("transaction begin (autoComplete) throughput vs bare Starlette POST",
+                       f">= {WRITE_VS_BASELINE}x", f"not measured: {run.write_note}", None)]
     found.append(Target("transaction begin (autoComplete) throughput vs bare Starlette POST",
                         f">= {WRITE_VS_BASELINE}x", f"{write.rps_ratio:.2f}x", write.rps_ratio >= WRITE_VS_BASELINE))
     prism = run.prism_write
@@ -50,7 +50,7 @@ def _median(values: list[float]) -> str:
 
 def write_section(run: Run) -> list[str]:
     if run.write is None:
-        return ["## Writes", "", "Not measured (`--no-writes`).", ""]
+        return ["## Writes", "", f"Not measured: {run.write_note}.", ""]
     write = run.write
     lines = [
         "## Writes",

@@ -57,6 +57,7 @@ from bench.scenarios import (
 )
 from bench.write_runner import (
     WritePlan,
+    WritesUnavailable,
     check_write_errors,
     load_write,
     measure_after_writes,
@@ -198,12 +199,18 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
 
     program = rows[0]
     writes_mock: Server | None = None
+    run.write_note = "skipped with --no-writes"
     if options.writes:
         plan = WritePlan(options.rounds, shape, options.warmup, options.small, options.seeded_writes,
                          options.reset_writes)
-        writes_mock, write, run.write = start_writes(servers, plan, small_ids)
-        run.write_note = write.spread
-        measure_writes(servers, plan, writes_mock, run.write)
+        try:
+            writes_mock, write, run.write = start_writes(servers, plan, small_ids)
+        except WritesUnavailable as error:
+            run.write_note = str(error)
+            log(f"write figures not measured: {error}")
+        else:
+            run.write_note = write.spread
+            measure_writes(servers, plan, writes_mock, run.write)
     if options.prism:
         run.prism, run.prism_write, run.prism_note = _prism(servers, program, small, shape, options.rounds,
                                                             writes_mock, run.write)

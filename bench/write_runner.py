@@ -38,6 +38,10 @@ ALL_MEMBERS = 1_000_000  # the world's sample size that lists every member
 SEED_RATE_FLOOR = 200  # writes per second below which seeding is given up as stuck (bounds its time)
 
 
+class WritesUnavailable(ScenarioError):
+    """The mock does not take the write (405: not implemented yet, or a read-only mock)."""
+
+
 @dataclass(frozen=True)
 class WritePlan:
     rounds: int
@@ -59,6 +63,9 @@ def start_writes(servers: ServerSet, plan: WritePlan, ids: Ids) -> tuple[Server,
         raise ScenarioError(f"GET {world_path(ALL_MEMBERS)} answered {status}")
     write = choose_write(orjson.loads(body), lambda path: mock.get(path, HEADERS), ids.pid, ids.bdid)
     status, answer = mock.post(write.path, write.bodies[0], {**HEADERS, "content-type": "application/json"})
+    if status == 405:
+        servers.stop(mock)
+        raise WritesUnavailable(f"the mock answers 405 to POST {write.path}: {answer[:200].decode(errors='replace')}")
     if status != 200 or write.expect.encode() not in answer:
         raise ScenarioError(f"{write.title}: POST {write.path} answered {status}: {answer[:300]!r}")
     return mock, write, Row(write, plan.contacts, answer)
