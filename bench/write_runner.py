@@ -5,12 +5,13 @@
    interleaved; Prism on the same POST is loaded by the runner's Prism stage,
    with `load_write`, while this mock still runs.
 2. **Reads after writes**: a third mock takes exactly `seeded_writes` accepted
-   transactions (wrk, `wrk_post.lua` with a quota), then the program read, a
+   transactions (`post_client`), then the program read, a
    credited member's transaction-history page and the contact-balances page are
    loaded on it and on the fresh world of the read rounds, rounds interleaved.
 3. **Reset**: that mock's reset is timed once (after the seeded writes), then
    checked (its reads answer the fresh world's bytes again), then timed in
-   rounds, each after `reset_writes` more writes.
+   rounds, each after `reset_writes` more writes; the first write after each
+   reset is timed too (work a reset defers shows there).
 """
 
 from __future__ import annotations
