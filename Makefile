@@ -9,11 +9,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install run test test-deps lint conformance conformance-long bench soak fuzz clean help
+.PHONY: install run test test-deps test-uvicorn-window lint conformance conformance-long bench soak fuzz clean help
 
 help:
 	@echo "make run         serve the mock (ARGS='--port 9000 --seed 7' to pass flags)"
 	@echo "make test        lint and run the test suite (installs chromium and the Node example's packages if it can)"
+	@echo "make test-uvicorn-window   the protocol tests on the oldest and the newest uvicorn pyproject.toml allows"
 	@echo "make conformance BASE_URL=... API_KEY=...   check any server against the contract"
 	@echo "make conformance-long   the long conformance run against a fresh mock (minutes)"
 	@echo "make bench       benchmark the mock against bare Starlette (and Prism); writes BENCHMARKS.md"
@@ -48,6 +49,22 @@ NODE_STAMP   := $(NODE_EXAMPLE)/node_modules/.package-lock.json
 test-deps: $(STAMP)
 	@if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then 	  if command -v apt-get >/dev/null; then 	    echo "installing chromium (Debian package) for the browser tests"; 	    SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); 	    { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } 	      || echo "chromium could not be installed: the browser tests will be skipped"; 	  else echo "no apt-get: install Chromium yourself (or set CHROMIUM=path), else the browser tests skip"; fi; 	fi
 	@if command -v npm >/dev/null; then 	  [ $(NODE_STAMP) -nt $(NODE_EXAMPLE)/package-lock.json ] || { 	    echo "installing the Node example's packages (npm ci in $(NODE_EXAMPLE))"; 	    npm ci --prefix $(NODE_EXAMPLE) --no-audit --no-fund --silent 	      || echo "npm ci failed in $(NODE_EXAMPLE): the Node client tests will be skipped"; }; 	else echo "no npm: the Node client tests will be skipped"; fi
+
+# The differential protocol tests (and the fence's) on both ends of the uvicorn window that
+# pyproject.toml pins (mock_server/fence.py says why it is pinned): one small virtualenv per end
+# under build/uvicorn-window/, installed from the package index (only the installs use the
+# network; the tests talk to 127.0.0.1). `.ci/run` runs it after `make test`.
+WINDOW_DIR   := build/uvicorn-window
+WINDOW_TESTS := tests/hostile/test_direct_protocol.py tests/unit/test_fence.py
+
+test-uvicorn-window:
+	@set -e; for end in oldest newest; do \
+	  requirement=$$($(PYTHON) .ci/uvicorn_window.py $$end); venv=$(WINDOW_DIR)/$$end; \
+	  [ -x $$venv/bin/python ] || $(PYTHON) -m venv $$venv; \
+	  $$venv/bin/python -m pip install --quiet --upgrade -e . pytest "$$requirement"; \
+	  echo "uvicorn window, $$end end ($$requirement): uvicorn $$($$venv/bin/python -c 'import uvicorn; print(uvicorn.__version__)')"; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(WINDOW_TESTS); \
+	done
 
 # Conformance of any server (docs/conformance.md): our mock, the real Brevo, another mock.
 #   make conformance BASE_URL=https://api.brevo.com/v3 API_KEY=xkeysib-...   (read-only, <= 500 requests)

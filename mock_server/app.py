@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
 
     async def api_app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":  # websockets and lifespan are not part of the API
-            scope[_ANSWER] = await api.respond(scope, send)
+            scope[_ANSWER] = await api.respond(scope, receive, send)
 
     routes: list[BaseRoute] = [Mount(contract.base_path, app=api_app if access_log else api)]
     if settings.admin:

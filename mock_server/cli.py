@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default off)")
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                        help="log every request (default on)")
+    serve.add_argument("--no-direct-path", dest="direct_path", action="store_false", default=None,
+                       help="send every request through uvicorn's ASGI path, none answered by the mock's HTTP "
+                       "protocol itself: slower, for telling a fault of the fast path from one of the app "
+                       "(default: plain API reads take the fast path)")
     serve.add_argument("--check-client", action="store_true", default=None,
                        help="print each request that breaks the contract as it comes, a summary at exit, "
                        "and exit 1 if there was any since start, even if /__mock__/reset cleared the journal "
@@ -246,6 +250,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "seed": args.seed,
         "contacts": args.contacts,
         "access_log": getattr(args, "access_log", None),
+        "direct_path": getattr(args, "direct_path", None),
         "check_client": getattr(args, "check_client", None),
         "admin": getattr(args, "admin", None),
         "contract_path": getattr(args, "contract", None),
@@ -338,7 +343,7 @@ def _progress(stream: Any) -> Any:
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the mock (bench/ runs its bare-Starlette baseline with the very same options)."""
-    from mock_server.direct import DirectHttpToolsProtocol  # imports uvicorn: only to serve
+    from mock_server.fence import http_protocol  # imports uvicorn: only to serve
     from mock_server.limits import MAX_HEAD_BYTES
     from mock_server.logs import json_log_config
 
@@ -350,8 +355,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "lifespan": "on",
         "server_header": False,
         # Limits on what never reaches the app (docs/limits.md): uvicorn's httptools protocol with
-        # bounded request heads and a head timeout; h11's own bound in case h11 is ever chosen.
-        "http": DirectHttpToolsProtocol,
+        # bounded request heads and a head timeout, answering plain reads itself unless --no-direct-path
+        # (uvicorn's own protocol if this uvicorn lacks a member they use: mock_server/fence.py);
+        # h11's own bound in case h11 is ever chosen.
+        "http": http_protocol(settings.direct_path),
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "timeout_graceful_shutdown": 10,
     }

@@ -103,7 +103,8 @@ class DirectHttpToolsProtocol(LimitedHttpToolsProtocol):
             super().on_message_complete()
             return
         self._pending = None
-        self._answer(*request)
+        if not self.transport.is_closing():  # sent behind a request that closed the connection: uvicorn runs none
+            self._answer(*request)
 
     def _direct_request(self) -> _Request | None:
         """The request to answer directly, or None to hand it to uvicorn."""

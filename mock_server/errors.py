@@ -78,6 +78,24 @@ class MissingParameter(ApiError):
     code = "missing_parameter"
 
 
+class InsufficientBalance(InvalidParameter):
+    """A debit larger than the member's balance on that definition (nothing is debited)."""
+
+
+class PreconditionFailed(ApiError):
+    """The voucher named cannot be redeemed now (consumed, revoked, expired or not yet valid)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class ExpectationFailed(ApiError):
+    """A redemption cap of the reward is reached (per member, per period or in total)."""
+
+    status = 417
+    code = "expectation_failed"
+
+
 class FailedDependency(ApiError):
     status = 424
     code = "failed_dependency"
@@ -120,9 +138,9 @@ class NoContent(Exception):
 # (`Prefer: code=NNN`) or choose from the contract.
 ERROR_BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, Conflict, PayloadTooLarge,
-                InvalidParameter,
-                FailedDependency, TooManyRequests, InternalError)
+    for cls in (BadRequest, Unauthorized, PermissionDenied, DocumentNotFound, Conflict, PreconditionFailed,
+                PayloadTooLarge, ExpectationFailed, InvalidParameter, FailedDependency, TooManyRequests,
+                InternalError)
 }
 
 

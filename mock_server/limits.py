@@ -19,9 +19,10 @@ A connection that sends nothing is closed after uvicorn's keep-alive timeout
 the API (it has no operation that takes one): uvicorn buffers at most 64 KiB
 of one before it stops reading, and discards the rest once the answer is sent.
 
-`LimitedHttpToolsProtocol` is uvicorn's httptools protocol with these checks;
-`mock_server.cli.uvicorn_options` passes it as ``http=``. docs/limits.md lists
-every limit of the mock, these and the app's own.
+`LimitedHttpToolsProtocol` is uvicorn's httptools protocol with these checks
+(`mock_server.direct` extends it); `mock_server.fence.http_protocol` picks the
+one to pass as ``http=`` once the uvicorn members both use are known to exist.
+docs/limits.md lists every limit of the mock, these and the app's own.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from typing import Any
 
 import httptools
 import orjson
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http import httptools_impl
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_TARGET_BYTES = 8 * 1024
 MAX_HEAD_BYTES = 16 * 1024
@@ -188,7 +190,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 return
             cycle.disconnected = True  # the app has not answered yet: its answer is dropped, ours goes out
         body = orjson.dumps({"code": "bad_request", "message": message})
-        content = [STATUS_LINE[status]]
+        # Looked up here, not imported: the module must import on any uvicorn (see mock_server.fence).
+        content = [httptools_impl.STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend([

@@ -64,6 +64,7 @@ class Settings:
     contacts: int = DEFAULT_CONTACTS
     fixtures: tuple[Path, ...] = ()
     access_log: bool = True
+    direct_path: bool = True  # API reads answered by the HTTP protocol itself (mock_server/direct.py)
     rate_limit: RateLimit | None = None  # None: headers are sent (against 600/hour), nothing is refused
     contract_path: Path | None = None
     check_client: bool = False
@@ -285,6 +286,8 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["fixtures"] = tuple(fixture_file(part) for part in _split(raw))  # as --fixture: names or paths
     if (raw := get("ACCESS_LOG")) is not None:
         values["access_log"] = parse_bool(ENV_PREFIX + "ACCESS_LOG", raw)
+    if (raw := get("DIRECT_PATH")) is not None:
+        values["direct_path"] = parse_bool(ENV_PREFIX + "DIRECT_PATH", raw)
     if (raw := get("RATE_LIMIT")) is not None:
         values["rate_limit"] = parse_rate_limit(raw)
     if (raw := get("CONTRACT")) is not None:
@@ -321,6 +324,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "CONTACTS": str(settings.contacts),
         "FIXTURES": ",".join(str(p) for p in settings.fixtures),
         "ACCESS_LOG": str(settings.access_log).lower(),
+        "DIRECT_PATH": str(settings.direct_path).lower(),
         "RATE_LIMIT": str(settings.rate_limit or "off"),
         "CHECK_CLIENT": str(settings.check_client).lower(),
         "ADMIN": str(settings.admin).lower(),

@@ -17,11 +17,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 from mock_server.backend.clock import Clock, ClockMode
 from mock_server.backend.ids import IdSource
+from mock_server.backend.programs import Programs
+from mock_server.backend.rewards import Rewards
 from mock_server.backend.tiers import Tiers
 from mock_server.errors import UnknownResource
 from mock_server.store.models import Member
@@ -42,7 +43,9 @@ class Backend:
         self.writes = 0  # accepted writes since start or the last reset
         self._owned_tables: set[int] = set()  # ids of the member tables this fork copied (not the base's)
         self._tables: list[MemberTable] = []  # keeps them alive, so their ids stay theirs
+        self.programs = Programs(self)
         self.tiers = Tiers(self)
+        self.rewards = Rewards(self)
 
     def reset(self) -> None:
         """Back to the seeded world (with its fixtures): drops every change, reseeds nothing."""
@@ -103,9 +106,7 @@ class Backend:
         Brevo applies configuration at the next publish: a published program with a
         change pending is in state `draft` until it is published again.
         """
-        program = data.program
-        state = "draft" if program.state == "active" else program.state
-        changed = data.replace(program=replace(program, state=state, updated_at=now), **parts)
+        changed = data.replace(program=data.program.after_config_change(now), **parts)
         self.world.put_program(changed)
         return changed
 
@@ -127,20 +128,42 @@ class Backend:
         """A member as the write left it (`data` must come from `writable`)."""
         self.world.put_member(self._checked_writable(data), member)
 
-    def add_member(self, data: ProgramData, member: Member) -> None:
-        """A newly subscribed member (`data` must come from `writable`)."""
-        table = self._checked_writable(data).members
+    def add_member(self, data: ProgramData, member: Member) -> ProgramData:
+        """A newly subscribed member; returns the program's new revision.
+
+        A new row shifts every later position, so the member table is copied, changed and swapped
+        in whole rather than changed in place: a read under way keeps the revision it started with
+        and never sees a half-shifted table.
+        """
+        table = data.members.copy()
         subscription = member.subscription
         table.insert(subscription.contact_id, subscription.loyalty_subscription_id, subscription.created_at)
-        self.world.put_member(data, member)
+        changed = self._with_table(data, table)
+        self.world.put_member(changed, member)
+        return changed
 
-    def remove_member(self, data: ProgramData, contact_id: int) -> None:
-        table = self._checked_writable(data).members
-        position = table.position(contact_id)
+    def remove_member(self, data: ProgramData, contact_id: int) -> ProgramData:
+        """A member leaves; returns the program's new revision (the table is swapped, as in `add_member`)."""
+        position = data.members.position(contact_id)
         if position is None:
             raise KeyError(f"contact {contact_id} is not a member of program {data.id}")
+        table = data.members.copy()
         table.remove(position)
-        self.world.drop_member(data, contact_id)
+        changed = self._with_table(data, table)
+        self.world.drop_member(changed, contact_id)
+        return changed
+
+    def _with_table(self, data: ProgramData, table: MemberTable) -> ProgramData:
+        """`data` with `table` (owned from now on) in place of its member table, which is no longer changed."""
+        old = data.members
+        if id(old) in self._owned_tables:
+            self._owned_tables.discard(id(old))
+            self._tables = [kept for kept in self._tables if kept is not old]
+        self._owned_tables.add(id(table))
+        self._tables.append(table)
+        changed = data.replace(members=table)
+        self.world.put_program(changed)
+        return changed
 
     def _checked_writable(self, data: ProgramData) -> ProgramData:
         if id(data.members) not in self._owned_tables:

@@ -64,7 +64,7 @@ def add_commands(commands: Any) -> None:
                              f"loopback, {REMOTE_MAX_EXAMPLES} elsewhere)")
     conformance.add_argument("--seed", type=int, default=1, help="generation seed (default 1)")
     conformance.add_argument("--operations", nargs="+", metavar="OPERATION_ID", default=(),
-                             help="only these operationIds (default: all)")
+                             help="only these read operationIds (default: every read; writes are never sent)")
     conformance.add_argument("--phases", default="examples,coverage,fuzzing,stateful",
                              help="comma-separated schemathesis phases (default all four; '' for none)")
     conformance.add_argument("--properties", action=argparse.BooleanOptionalAction, default=True,
@@ -199,7 +199,7 @@ def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
     progress = None if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     try:
         report = run_conformance(options, progress=progress)
-    except ValueError as error:  # an unknown operationId
+    except ValueError as error:  # an unknown operationId, or a write
         raise CliError(str(error)) from None
     if args.report is not None:
         args.report.parent.mkdir(parents=True, exist_ok=True)

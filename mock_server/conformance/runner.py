@@ -1,7 +1,9 @@
 """Run the contract's schemathesis checks, and the semantic properties, against any URL.
 
 The contract is loaded from our file (never from the target), the target is
-only a base URL and a key. One run:
+only a base URL and a key. A run sends reads only: the contract's GET
+operations (the write operations would change the target's data; they are not
+run until a run can be aimed at a program of its own, issue 10 section 6). One run:
 
 1. discovers ids from the target (`discovery`), so generated requests reach real records;
 2. runs the schemathesis engine (examples, coverage, fuzzing and stateful phases,
@@ -51,7 +53,7 @@ class RunOptions:
     api_key: str
     max_examples: int = 10
     seed: int | None = 1
-    operations: tuple[str, ...] = ()  # operationIds; empty: all of them
+    operations: tuple[str, ...] = ()  # operationIds of reads; empty: every read
     phases: tuple[str, ...] = PHASES
     stateful_max_steps: int = 6
     known_ids: dict[str, list[str]] = field(default_factory=dict)
@@ -91,6 +93,22 @@ def operation_labels(document: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
+def selected_operations(document: dict[str, Any], operations: tuple[str, ...] = ()) -> dict[str, str]:
+    """operationId -> label of what a run covers: the operations named, else every read (GET) of the contract.
+
+    A write is never selected, so never sent: naming one is an error rather than a silent skip.
+    """
+    labels = operation_labels(document)
+    unknown = sorted(set(operations) - set(labels))
+    if unknown:
+        raise ValueError(f"unknown operation(s) {', '.join(unknown)}; the contract has {', '.join(labels)}")
+    reads = {op: label for op, label in labels.items() if label.startswith("GET ")}
+    writes = [op for op in operations if op not in reads]
+    if writes:
+        raise ValueError(f"{', '.join(writes)}: conformance runs send reads only, and these are writes")
+    return {op: label for op, label in reads.items() if not operations or op in operations}
+
+
 def linked_operations(document: dict[str, Any], selected: set[str]) -> bool:
     """Whether some link of the contract joins two selected operations (stateful runs need one)."""
     for item in (document.get("paths") or {}).values():
@@ -109,11 +127,7 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
     say = progress or (lambda message: None)
     started = time.monotonic()
     document = copy.deepcopy(load_contract(options.contract_path))
-    labels = operation_labels(document)
-    unknown = sorted(set(options.operations) - set(labels))
-    if unknown:
-        raise ValueError(f"unknown operation(s) {', '.join(unknown)}; the contract has {', '.join(labels)}")
-    selected = {op: label for op, label in labels.items() if not options.operations or op in options.operations}
+    selected = selected_operations(document, options.operations)
 
     report = Report(target=options.base_url, seed=options.seed, max_examples=options.max_examples)
     if any(phase in PHASES for phase in options.phases):
@@ -251,9 +265,11 @@ def build_schema(document: dict[str, Any], options: RunOptions, ids: Ids) -> Any
 
     config = SchemathesisConfig.from_dict(schemathesis_config(options, ids, document))
     schema = schemathesis.openapi.from_dict(document, config=config)
-    if options.operations:
-        schema = schema.include(operation_id=list(options.operations))
-    return schema
+    # Reads only (see the module docstring), by exclusion: schemathesis ORs include filters with the one its
+    # configuration adds (which lets every operation through), while any exclusion holds; and an excluded
+    # operation's method is never sent by the coverage phase as an "unexpected" one either.
+    selected = selected_operations(document, options.operations)
+    return schema.exclude(operation_id=[op for op in operation_labels(document) if op not in selected])
 
 
 def _run_schemathesis(

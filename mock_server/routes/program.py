@@ -1,18 +1,26 @@
-"""Program operations: the program list, one program, and the account view of a subscription."""
+"""Program operations: programs, their subscriptions and subscription members, and the account view.
+
+Reads take the world; writes (`WRITE_HANDLERS`) make one call to the backend's `programs`
+service and render its result with the same renderers as the reads.
+"""
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orjson import Fragment
 
 from mock_server.errors import BadRequest, UnknownResource
-from mock_server.routes import Handler, Params
+from mock_server.routes import Handler, Params, WriteHandler
 from mock_server.routes.rendered import rendered
 from mock_server.store.models import Ledger, LoyaltyProgram, Member, iso, render_amount, thaw
+from mock_server.store.program_rules import organization_number
 from mock_server.store.queries import descending, ordered, page, program_of
 from mock_server.store.world import ProgramData, World
+
+if TYPE_CHECKING:
+    from mock_server.backend import Backend
 
 ACCOUNT_SECTIONS = ("balance", "members", "reward", "tier")
 _PROGRAM_SORT_KEYS = MappingProxyType({
@@ -74,8 +82,7 @@ def get_parameter_subscription_info(world: World, params: Params) -> dict[str, A
             "loyaltyProgramId": program_id,
         }
     if "members" in sections:
-        joined = iso(member.subscription.created_at)
-        body["members"] = [{"memberContactId": contact_id, "createdAt": joined, "updatedAt": joined}]
+        body["members"] = members_items(member)
     if "reward" in sections:
         body["reward"] = [
             {
@@ -95,6 +102,16 @@ def get_parameter_subscription_info(world: World, params: Params) -> dict[str, A
     if "tier" in sections:
         body["tier"] = _tier_assignments(data, member)
     return body
+
+
+def members_items(member: Member) -> list[dict[str, Any]]:
+    """The contacts of a subscription: its owner, then the contacts attached to it."""
+    joined = iso(member.subscription.created_at)
+    return [
+        {"memberContactId": member.contact_id, "createdAt": joined, "updatedAt": joined},
+        *({"memberContactId": attached.contact_id, "createdAt": iso(attached.created_at),
+           "updatedAt": iso(attached.updated_at)} for attached in member.subscription_members),
+    ]
 
 
 def _subscription(world: World, data: ProgramData, contact: str | None, subscription: str | None) -> Member:
@@ -182,4 +199,90 @@ HANDLERS: dict[str, Handler] = {
     "getLPList": get_lp_list,
     "getLoyaltyProgramInfo": get_loyalty_program_info,
     "getParameterSubscriptionInfo": get_parameter_subscription_info,
+}
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def subscription_item(organisation: str, member: Member) -> dict[str, Any]:
+    subscription = member.subscription
+    return {
+        "organizationId": organization_number(organisation),
+        "loyaltyProgramId": subscription.program_id,
+        "versionId": 1,  # the subscription record's own version: 1 as created
+        "contactId": subscription.contact_id,
+        "loyaltySubscriptionId": subscription.loyalty_subscription_id,
+        "meta": thaw(subscription.meta),
+        "createdAt": iso(subscription.created_at),
+        "updatedAt": iso(subscription.updated_at),
+    }
+
+
+def subscription_members_item(organisation: str, member: Member) -> dict[str, Any]:
+    attached = member.subscription_members
+    since = min((a.created_at for a in attached), default=member.subscription.created_at)
+    changed = max((a.updated_at for a in attached), default=member.subscription.updated_at)
+    return {
+        "organizationId": organization_number(organisation),
+        "ownerContactId": member.contact_id,
+        "memberContactIds": [a.contact_id for a in attached],
+        "createdAt": iso(since),
+        "updatedAt": iso(changed),
+    }
+
+
+def create_new_lp(backend: Backend, params: Params, body: Any) -> Fragment:
+    data = backend.programs.create(body["name"], body.get("description"), body.get("documentId"), body.get("meta"))
+    return program_json(data)
+
+
+def update_loyalty_program(backend: Backend, params: Params, body: Any) -> Fragment:
+    return program_json(backend.programs.update(params["pid"], body["name"], body.get("description"),
+                                                body.get("meta")))
+
+
+def partially_update_loyalty_program(backend: Backend, params: Params, body: Any) -> Fragment:
+    return program_json(backend.programs.change(params["pid"], body or {}))
+
+
+def delete_loyalty_program(backend: Backend, params: Params, body: Any) -> None:
+    backend.programs.delete(params["pid"])
+
+
+def publish_loyalty_program(backend: Backend, params: Params, body: Any) -> Fragment:
+    return program_json(backend.programs.publish(params["pid"]))
+
+
+def subscribe_to_loyalty_program(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    member = backend.programs.subscribe(params["pid"], body["contactId"], body.get("loyaltySubscriptionId"),
+                                        body.get("creationDate"), body.get("meta"))
+    return subscription_item(backend.organisation, member)
+
+
+def subscribe_member_to_a_subscription(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    member = backend.programs.add_subscription_members(
+        params["pid"], body["memberContactIds"], body.get("contactId"), body.get("loyaltySubscriptionId"))
+    return subscription_members_item(backend.organisation, member)
+
+
+def delete_contact_members(backend: Backend, params: Params, body: Any) -> None:
+    contact_ids = [int(part) for part in str(params["memberContactIds"]).split(",")]
+    backend.programs.remove_subscription_members(params["pid"], contact_ids)
+
+
+def delete_contact_subscription(backend: Backend, params: Params, body: Any) -> None:
+    backend.programs.unsubscribe(params["pid"], params["cid"])
+
+
+WRITE_HANDLERS: dict[str, WriteHandler] = {
+    "createNewLP": create_new_lp,
+    "updateLoyaltyProgram": update_loyalty_program,
+    "partiallyUpdateLoyaltyProgram": partially_update_loyalty_program,
+    "deleteLoyaltyProgram": delete_loyalty_program,
+    "publishLoyaltyProgram": publish_loyalty_program,
+    "subscribeToLoyaltyProgram": subscribe_to_loyalty_program,
+    "subscribeMemberToASubscription": subscribe_member_to_a_subscription,
+    "deleteContactMembers": delete_contact_members,
+    "deleteContactSubscription": delete_contact_subscription,
 }

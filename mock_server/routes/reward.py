@@ -8,12 +8,14 @@ first ':' splits, so values may contain colons.
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mock_server.errors import UnknownResource
-from mock_server.routes import Handler, Params
-from mock_server.store.models import Reward, Voucher, iso, iso_or_none, thaw
+from mock_server.backend.rewards import VoucherRef
+from mock_server.errors import InvalidParameter, UnknownResource
+from mock_server.routes import Handler, Params, WriteHandler
+from mock_server.store.models import Redemption, Reward, Voucher, from_datetime, iso, iso_or_none, parse_iso, thaw
 from mock_server.store.queries import (
     descending,
     member_of,
@@ -26,6 +28,9 @@ from mock_server.store.queries import (
     visible_or_404,
 )
 from mock_server.store.world import ProgramData, World
+
+if TYPE_CHECKING:
+    from mock_server.backend import Backend
 
 _VOUCHER_SORT_KEYS = MappingProxyType({
     "updatedAt": lambda v: (v.updated_at, v.id),
@@ -209,4 +214,98 @@ HANDLERS: dict[str, Handler] = {
     "getRewardInformation": get_reward_information,
     "getVoucherForAContact": get_voucher_for_a_contact,
     "getCodeCount": get_code_count,
+}
+
+
+# ------------------------------------------------------------------------------------------- writes
+
+
+def redemption_item(redemption: Redemption) -> dict[str, Any]:
+    """A redemption as redeem and complete answer it (every key always present; a debit is made at issue)."""
+    return {
+        "id": redemption.id,
+        "status": redemption.status,
+        "loyaltyProgramId": redemption.program_id,
+        "contactId": redemption.contact_id,
+        "rewardAttributionId": redemption.voucher_id,
+        "debitTransactionId": None,
+        "meta": thaw(redemption.meta),
+        "rejectReason": None,
+        "createdAt": iso(redemption.created_at),
+        "updatedAt": iso(redemption.updated_at),
+        "expiresAt": iso_or_none(redemption.expires_at),
+        "completedAt": iso_or_none(redemption.completed_at),
+        "cancelledAt": None,
+        "rejectedAt": None,
+    }
+
+
+def _moment(body: dict[str, Any], field: str) -> int | None:
+    """A body date: RFC 3339, or ``DD/MM/YYYY HH:MM AM|PM`` read in UTC (the mock organisation's timezone)."""
+    text = body.get(field)
+    if text is None:
+        return None
+    try:
+        if "/" in str(text):
+            return from_datetime(datetime.strptime(str(text), "%d/%m/%Y %I:%M %p"))
+        return parse_iso(str(text))
+    except ValueError:
+        raise InvalidParameter(f"{field} {text!r} is not a date-time") from None
+
+
+def _voucher_ref(body: dict[str, Any]) -> VoucherRef:
+    return VoucherRef(
+        attributed_reward_id=body.get("attributedRewardId"),
+        code=body.get("code"),
+        reward_id=body.get("rewardId"),
+        contact_id=body.get("contactId"),
+        loyalty_subscription_id=body.get("loyaltySubscriptionId"),
+    )
+
+
+def create_reward(backend: Backend, params: Params, body: dict[str, Any]) -> dict[str, Any]:
+    data, reward = backend.rewards.create_reward(
+        params["pid"], body["name"], public_name=body.get("publicName"),
+        public_description=body.get("publicDescription"), public_image=body.get("publicImage"),
+    )
+    return reward_detail(data, reward)
+
+
+def create_voucher(backend: Backend, params: Params, body: dict[str, Any]) -> dict[str, Any]:
+    data, voucher = backend.rewards.create_voucher(
+        params["pid"], body["rewardId"], contact_id=body.get("contactId"),
+        loyalty_subscription_id=body.get("loyaltySubscriptionId"), code=body.get("code"), value=body.get("value"),
+        valid_from=_moment(body, "validFrom"), expiration_date=_moment(body, "expirationDate"), meta=body.get("meta"),
+    )
+    return {**voucher_item(voucher), "contactId": voucher.contact_id, "loyaltyProgramId": data.id}
+
+
+def redeem_voucher(backend: Backend, params: Params, body: dict[str, Any]) -> dict[str, Any]:
+    redemption = backend.rewards.redeem_voucher(
+        params["pid"], _voucher_ref(body), ttl=body.get("ttl"), auto_complete=bool(body.get("autoComplete")),
+        meta=body.get("meta"),
+    )
+    return redemption_item(redemption)
+
+
+def complete_redeem_transaction(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    return redemption_item(backend.rewards.complete_redeem_transaction(params["pid"], params["tid"]))
+
+
+def revoke_vouchers(backend: Backend, params: Params, body: Any) -> None:
+    ids = [part.strip() for part in str(params["attributedRewardIds"]).split(",") if part.strip()]
+    backend.rewards.revoke_vouchers(params["pid"], ids)  # 204, no body
+
+
+def validate_reward(backend: Backend, params: Params, body: dict[str, Any]) -> dict[str, Any]:
+    return {"authorize": backend.rewards.validate_reward(params["pid"], _voucher_ref(body))}
+
+
+WRITE_HANDLERS: dict[str, WriteHandler] = {
+    "createReward": create_reward,
+    "createVoucher": create_voucher,
+    "redeemVoucher": redeem_voucher,
+    "completeRedeemTransaction": complete_redeem_transaction,
+    "revokeVouchers": revoke_vouchers,
+    "validateReward": validate_reward,
 }

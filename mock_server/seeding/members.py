@@ -81,14 +81,22 @@ def _draw_summaries(
 
 
 class SeededMembers:
-    """Rebuilds members from the salt and the fixtures' decisions (a `MemberSource`)."""
+    """Rebuilds members from the salt and the fixtures' decisions (a `MemberSource`).
 
-    __slots__ = ("_now", "_overrides", "_patterns", "_profiles", "_salt")
+    A member's history is drawn from the configuration the world was seeded with (its
+    definitions and rewards as they were then), never from the program's current revision:
+    a definition changed or a reward created through the API later must not rewrite the past
+    of members no write touched.
+    """
+
+    __slots__ = ("_definitions", "_now", "_overrides", "_patterns", "_profiles", "_rewards", "_salt")
 
     def __init__(self, salt: int, now: int, drafts: list[ProgramDraft]) -> None:
         self._salt = salt
         self._now = now
         self._profiles = MappingProxyType({d.program.id: dict(d.profiles) for d in drafts})
+        self._definitions = MappingProxyType({d.program.id: {x.id: x for x in d.definitions} for d in drafts})
+        self._rewards = MappingProxyType({d.program.id: tuple(d.rewards) for d in drafts})
         self._overrides: Mapping[str, Mapping[int, MemberOverride]] = MappingProxyType(
             {d.program.id: dict(d.overrides) for d in drafts}
         )
@@ -110,6 +118,7 @@ class SeededMembers:
         override = self._overrides[program.id].get(contact_id)
         profiles = self._profiles[program.id]
         ledgers: list[Ledger] = []
+        seeded = self._definitions[program.id]
         for d, definition in enumerate(data.definitions):
             fixed = override.ledgers.get(definition.id) if override else None
             if fixed is not None:
@@ -121,7 +130,7 @@ class SeededMembers:
             ledgers.append(
                 generate_ledger(
                     member_random(self._salt, program.index, contact_id, f"balance:{d}"),
-                    definition,
+                    seeded[definition.id],
                     profiles[definition.id],
                     subscribed_at=subscribed_at,
                     count=table.counts[d][position],
@@ -137,7 +146,7 @@ class SeededMembers:
                 member_random(self._salt, program.index, contact_id, "vouchers"),
                 contact_id,
                 subscribed_at,
-                data.rewards,
+                self._rewards[program.id],
                 self._patterns[program.id],
                 self._now,
             )

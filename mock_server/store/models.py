@@ -19,7 +19,7 @@ import calendar
 import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -213,6 +213,18 @@ class LoyaltyProgram:
         """False until the program is first published."""
         return self.state != "inactive"
 
+    def with_details(self, name: str, description: str, meta: Meta, now: int) -> LoyaltyProgram:
+        """Renamed or redescribed: these take effect at once, they are not configuration to publish."""
+        return replace(self, name=name, description=description, meta=meta, updated_at=now)
+
+    def publish(self, now: int) -> LoyaltyProgram:
+        """Published: active, its configuration in force for members (again, if it was already)."""
+        return replace(self, state="active", updated_at=now)
+
+    def after_config_change(self, now: int) -> LoyaltyProgram:
+        """A definition, limit, tier or reward changed: once published, the change waits for the next publish."""
+        return replace(self, state="draft" if self.state == "active" else self.state, updated_at=now)
+
 
 @dataclass(frozen=True, slots=True)
 class BalanceDefinition:
@@ -380,6 +392,10 @@ class Reward:
     updated_at: int
     published: bool
     expiration_date: int | None = None  # a fixed expiry of every issued voucher, instead of a lifetime
+    # Vouchers issued and redemptions completed through the API (the seeded history is drawn per member,
+    # lazily, so it is not counted): what `total_attribution` and `total_redeem` cap.
+    attributed: int = 0
+    redeemed: int = 0
 
     @property
     def issues_vouchers(self) -> bool:
@@ -401,6 +417,16 @@ class Subscription:
     program_id: str
     contact_id: int
     loyalty_subscription_id: str
+    created_at: int
+    updated_at: int
+    meta: Meta = field(default_factory=lambda: EMPTY_META)  # given at enrollment (seeded ones have none)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionMember:
+    """Another contact attached to an owner's subscription (its balances are the owner's)."""
+
+    contact_id: int
     created_at: int
     updated_at: int
 
@@ -481,6 +507,43 @@ class Voucher:
         """Usable now: neither redeemed nor expired."""
         return self.consumed_at is None and self.expiration_date > now
 
+    def unusable_reason(self, now: int) -> str | None:
+        """Why the voucher cannot be redeemed at `now` (None: it can)."""
+        if self.consumed_at is not None:
+            return f"was redeemed at {iso(self.consumed_at)}"
+        if self.valid_from > now:
+            return f"is not valid before {iso(self.valid_from)}"
+        if self.expiration_date <= now:
+            return f"expired at {iso(self.expiration_date)}"
+        return None
+
+    def consume(self, now: int) -> Voucher:
+        return replace(self, consumed_at=now, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """A request to redeem one voucher: open (draft) until completed, or lapsed after its ttl."""
+
+    id: str
+    program_id: str
+    contact_id: int
+    voucher_id: str
+    status: str  # draft | completed (an open one past `expires_at` reads as expired)
+    meta: Meta
+    created_at: int
+    updated_at: int
+    expires_at: int | None
+    completed_at: int | None
+
+    def status_at(self, now: int) -> str:
+        if self.status == "draft" and self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return self.status
+
+    def complete(self, now: int) -> Redemption:
+        return replace(self, status="completed", completed_at=now, updated_at=now)
+
 
 @dataclass(frozen=True, slots=True)
 class TierAssignment:
@@ -505,13 +568,29 @@ class Member:
     subscription: Subscription
     ledgers: tuple[Ledger, ...]  # aligned with the program's balance definitions
     vouchers: tuple[Voucher, ...]  # oldest first
+    redemptions: tuple[Redemption, ...] = ()  # opened through the API, oldest first
+    revoked: tuple[Voucher, ...] = ()  # withdrawn from `vouchers` (no read shows them; redeeming one is a 412)
     # Tiers given by hand, by tier group id (a shared empty mapping by default: a dataclass field
     # default must be hashable, a mapping proxy is not).
     tier_assignments: Mapping[str, TierAssignment] = field(default_factory=lambda: EMPTY_META)
+    # Contacts attached to this subscription (never the owner), in the order they were attached.
+    # Seeded members have none; `MemberTable.attached` indexes them by contact for the program.
+    subscription_members: tuple[SubscriptionMember, ...] = ()
 
     @property
     def contact_id(self) -> int:
         return self.subscription.contact_id
+
+    def with_subscription_members(self, contact_ids: Sequence[int], now: int) -> Member:
+        """`contact_ids` attached (those attached already are left as they are)."""
+        held = {attached.contact_id for attached in self.subscription_members}
+        fresh = tuple(SubscriptionMember(cid, now, now) for cid in dict.fromkeys(contact_ids) if cid not in held)
+        return replace(self, subscription_members=self.subscription_members + fresh) if fresh else self
+
+    def without_subscription_members(self, contact_ids: Sequence[int]) -> Member:
+        gone = set(contact_ids)
+        kept = tuple(attached for attached in self.subscription_members if attached.contact_id not in gone)
+        return replace(self, subscription_members=kept)
 
     def ledger(self, balance_definition_id: str) -> Ledger | None:
         for ledger in self.ledgers:

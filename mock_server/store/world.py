@@ -49,6 +49,7 @@ class MemberTable:
     __slots__ = (
         "_by_subscription",
         "_orders",
+        "attached",
         "contact_ids",
         "counts",
         "fixture_contacts",
@@ -76,7 +77,8 @@ class MemberTable:
             raise ValueError("contact ids must be strictly increasing")
         self.contact_ids = contact_ids
         self.subscription_ids = subscription_ids
-        self._by_subscription = {sub: position for position, sub in enumerate(subscription_ids)}
+        # loyaltySubscriptionId -> contact id (not position: positions move when members come and go)
+        self._by_subscription = dict(zip(subscription_ids, contact_ids, strict=True))
         if len(self._by_subscription) != size:
             raise ValueError("loyaltySubscriptionIds must be unique within a program")
         self.subscribed_at = subscribed_at
@@ -87,6 +89,9 @@ class MemberTable:
         self._orders = tuple(
             {"value": _order_by(values[d]), "updatedAt": _order_by(updated_at[d])} for d in range(len(values))
         )
+        # Contacts attached to a member's subscription (`Member.subscription_members`) -> that owner's
+        # contact id: a contact has one place in a program, as an owner or attached to one owner.
+        self.attached: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self.contact_ids)
@@ -96,7 +101,8 @@ class MemberTable:
         return sorted_position(self.contact_ids, contact_id)
 
     def position_of_subscription(self, loyalty_subscription_id: str) -> int | None:
-        return self._by_subscription.get(loyalty_subscription_id)
+        contact_id = self._by_subscription.get(loyalty_subscription_id)
+        return None if contact_id is None else self.position(contact_id)
 
     def order(self, definition_index: int, sort_field: str) -> array:
         """Member positions ascending by `sort_field` (value or updatedAt), ties by contact id."""
@@ -104,6 +110,10 @@ class MemberTable:
 
     def transaction_count(self) -> int:
         return sum(sum(column) for column in self.counts)
+
+    def owner_of(self, contact_id: int) -> int | None:
+        """The owner of the subscription `contact_id` is attached to, or None."""
+        return self.attached.get(contact_id)
 
     # ------------------------------------------------------------ changes
     # Only a backend's fork calls these, on a table it owns (`copy()`), never on the
@@ -120,6 +130,7 @@ class MemberTable:
         twin.counts = tuple(array(c.typecode, c) for c in self.counts)
         twin.updated_at = tuple(array(c.typecode, c) for c in self.updated_at)
         twin.fixture_contacts = self.fixture_contacts
+        twin.attached = dict(self.attached)
         twin._orders = tuple({field: array("l", order) for field, order in orders.items()}
                              for orders in self._orders)
         return twin
@@ -151,15 +162,25 @@ class MemberTable:
             self.values[d].insert(position, 0)
             self.counts[d].insert(position, 0)
             self.updated_at[d].insert(position, subscribed_at)
-        self._reindex()
+        self._by_subscription[subscription_id] = contact_id
+        # Later positions moved up by one: renumber the orders (their relative order holds), then place the
+        # newcomer by its key, as `_order_by` would have (O(members) per order, no re-sort).
+        for d, orders in enumerate(self._orders):
+            for field, column in (("value", self.values[d]), ("updatedAt", self.updated_at[d])):
+                order = array("l", [p + 1 if p >= position else p for p in orders[field]])
+                insort(order, position, key=lambda p, column=column: (column[p], p))
+                orders[field] = order
         return position
 
     def remove(self, position: int) -> None:
         """A member leaves the program (later positions shift back by one)."""
+        del self._by_subscription[self.subscription_ids[position]]
         for column in (self.contact_ids, self.subscription_ids, self.subscribed_at,
                        *self.values, *self.counts, *self.updated_at):
             del column[position]
-        self._reindex()
+        for orders in self._orders:
+            for field, order in orders.items():
+                orders[field] = array("l", [p - 1 if p > position else p for p in order if p != position])
 
     def add_definition(self) -> None:
         """A definition created after the members: everyone starts at zero on it."""
@@ -170,13 +191,6 @@ class MemberTable:
         self._orders = (*self._orders, {"value": _order_by(self.values[-1]),
                                         "updatedAt": _order_by(self.updated_at[-1])})
 
-    def _reindex(self) -> None:
-        # Positions moved: rebuild what is keyed by them (O(members), on subscribe and unsubscribe only).
-        self._by_subscription = {sub: position for position, sub in enumerate(self.subscription_ids)}
-        self._orders = tuple(
-            {"value": _order_by(self.values[d]), "updatedAt": _order_by(self.updated_at[d])}
-            for d in range(len(self.values))
-        )
 
 
 def _order_by(column: array) -> array:

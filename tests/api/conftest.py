@@ -18,7 +18,17 @@ from mock_server.app import create_app
 from mock_server.contract.operations import CompiledContract
 from mock_server.contract.responses import ResponseValidator, load_validator
 from mock_server.store.world import World
-from tests.api.support import Api, Ids, Request, client_for, find_ids, make_settings, sample_requests, world_of
+from tests.api.support import (
+    Api,
+    Ids,
+    Request,
+    client_for,
+    find_ids,
+    make_settings,
+    sample_requests,
+    sample_writes,
+    world_of,
+)
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +54,11 @@ def ids(world: World) -> Ids:
 @pytest.fixture(scope="session")
 def samples(ids: Ids) -> dict[str, Request]:
     return sample_requests(ids)
+
+
+@pytest.fixture(scope="session")
+def writes(ids: Ids) -> dict[str, Request]:
+    return sample_writes(ids)
 
 
 @pytest.fixture(scope="session")

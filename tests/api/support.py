@@ -1,5 +1,12 @@
 """Helpers of the HTTP tests: settings, seeded ids, one sample request per operation, `Api`.
 
+`sample_requests` holds one read per read operation, answered 200 with content;
+`sample_writes` one request per write operation, with a body the contract
+accepts and the seeded ids it names. A write changes the world: tests send a
+sample write only where nothing can reach the handler (a refused key, a bad
+parameter, `Prefer`), where the write is refused (an unknown id), or on an app
+they reset.
+
 Expectations in these tests come from the world the app was built from (its
 `World` object, read through the store) or from the contract, never from the
 response under test. `Api.ok` checks every 200 body it returns against the
@@ -72,6 +79,26 @@ class Ids:
     def subscription(self) -> str:
         return self.member.subscription.loyalty_subscription_id
 
+    @property
+    def other_cid(self) -> int:
+        """Another member of the program."""
+        return next(contact for contact in self.data.members.contact_ids if contact != self.cid)
+
+    @property
+    def tier_id(self) -> str:
+        return next(tier for group in self.data.tier_groups for tier in group.tier_ids)
+
+    @property
+    def transaction_id(self) -> str:
+        """The member's last transaction on the `bdid` balance."""
+        ledger = self.member.ledger(self.bdid)
+        assert ledger is not None and ledger.transactions
+        return ledger.transactions[-1].id
+
+    @property
+    def voucher_id(self) -> str:
+        return self.member.vouchers[-1].id
+
 
 def find_ids(world: World) -> Ids:
     """The first program and member of the world that have every kind of record."""
@@ -98,10 +125,11 @@ def find_ids(world: World) -> Ids:
 class Request:
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
+    body: Any = None  # a write's JSON body (None: no body)
 
 
 def sample_requests(ids: Ids) -> dict[str, Request]:
-    """One request per operation of the contract, with seeded ids, answered 200 with content."""
+    """One request per read operation of the contract, with seeded ids, answered 200 with content."""
     pid, cid, bdid = ids.pid, ids.cid, ids.bdid
     member = {"contactId": cid, "balanceDefinitionId": bdid}
     return {
@@ -128,6 +156,70 @@ def sample_requests(ids: Ids) -> dict[str, Request]:
     }
 
 
+def sample_writes(ids: Ids) -> dict[str, Request]:
+    """One request per write operation of the contract: seeded ids, and a body its schema accepts.
+
+    Whether the write then succeeds is the areas' business (tests/api/test_*_writes.py): these requests
+    exist so that rules that hold for every operation (keys, parameters, unknown ids, `Prefer`, rate
+    limits, letter case) are checked on writes too.
+    """
+    pid, cid, bdid, gid = ids.pid, ids.cid, ids.bdid, ids.gid
+    group = next(g for g in ids.data.tier_groups if g.id == gid)
+    program = {"name": "Sample program", "description": "Written by the suite"}
+    definition = {"name": "Sample balance", "unit": "POINTS"}
+    limit = {"constraintType": "amount", "durationUnit": "day", "durationValue": 1, "transactionType": "credit",
+             "value": 1000}
+    condition = {"balanceDefinitionId": bdid, "minimumValue": 1_000_000}
+    newcomer = max(ids.data.members.contact_ids) + 1  # not a member yet
+    return {
+        "createNewLP": Request(body=program),
+        "updateLoyaltyProgram": Request({"pid": pid}, body=program),
+        "partiallyUpdateLoyaltyProgram": Request({"pid": pid}, body={"description": "Patched by the suite"}),
+        "deleteLoyaltyProgram": Request({"pid": pid}),
+        "publishLoyaltyProgram": Request({"pid": pid}),
+        "subscribeToLoyaltyProgram": Request({"pid": pid}, body={"contactId": newcomer}),
+        "subscribeMemberToASubscription": Request({"pid": pid}, body={"contactId": cid,
+                                                                     "memberContactIds": [ids.other_cid]}),
+        "deleteContactMembers": Request({"pid": pid}, {"memberContactIds": ids.other_cid}),
+        "deleteContactSubscription": Request({"pid": pid, "cid": cid}),
+        "createBalanceDefinition": Request({"pid": pid}, body=definition),
+        "updateBalanceDefinition": Request({"pid": pid, "bdid": bdid}, body=definition),
+        "deleteBalanceDefinition": Request({"pid": pid, "bdid": bdid}),
+        "createBalanceLimit": Request({"pid": pid, "bdid": bdid}, body=limit),
+        "updateBalanceLimit": Request({"pid": pid, "bdid": bdid, "blid": ids.blid}, body=limit),
+        "deleteBalanceLimit": Request({"pid": pid, "bdid": bdid, "blid": ids.blid}),
+        "createSubscriptionBalances": Request({"pid": pid, "cid": cid}, body={"balanceDefinitionId": bdid}),
+        "beginTransaction": Request({"pid": pid}, body={"contactId": cid, "balanceDefinitionId": bdid, "amount": 5}),
+        "completeTransaction": Request({"pid": pid, "tid": ids.transaction_id}),
+        "cancelTransaction": Request({"pid": pid, "tid": ids.transaction_id}),
+        "createBalanceOrder": Request({"pid": pid}, body={"contactId": cid, "balanceDefinitionId": bdid, "amount": 5,
+                                                          "dueAt": "2026-12-01T00:00:00Z", "source": "user"}),
+        "createTierGroup": Request({"pid": pid}, body={"name": "Sample group"}),
+        "updateTierGroup": Request({"pid": pid, "gid": gid}, body={
+            "name": "Sample group", "tierOrder": list(group.tier_ids), "upgradeStrategy": "real_time",
+            "downgradeStrategy": "real_time"}),
+        "deleteTierGroup": Request({"pid": pid, "gid": gid}),
+        "createTierForTierGroup": Request({"pid": pid, "gid": gid}, body={"name": "Sample tier",
+                                                                         "accessConditions": [condition]}),
+        "updateTier": Request({"pid": pid, "tid": ids.tier_id}, body={"name": "Sample tier",
+                                                                     "accessConditions": [condition],
+                                                                     "tierRewards": []}),
+        "deleteTier": Request({"pid": pid, "tid": ids.tier_id}),
+        "addSubscriptionToTier": Request({"pid": pid, "cid": cid, "tid": ids.tier_id}),
+        "createReward": Request({"pid": pid}, body={"name": "Sample reward"}),
+        "createVoucher": Request({"pid": pid}, body={"rewardId": ids.rid, "contactId": cid}),
+        "redeemVoucher": Request({"pid": pid}, body={"attributedRewardId": ids.voucher_id}),
+        "completeRedeemTransaction": Request({"pid": pid, "tid": ids.transaction_id}),
+        "revokeVouchers": Request({"pid": pid}, {"attributedRewardIds": ids.voucher_id}),
+        "validateReward": Request({"pid": pid}, body={"attributedRewardId": ids.voucher_id}),
+    }
+
+
+def every_sample(ids: Ids) -> dict[str, Request]:
+    """`sample_requests` and `sample_writes` together: one request per operation of the contract."""
+    return {**sample_requests(ids), **sample_writes(ids)}
+
+
 # ------------------------------------------------------------------- the API
 
 
@@ -151,10 +243,13 @@ class Api:
         path: Mapping[str, Any] | None = None,
         query: Query | None = None,
         headers: Mapping[str, str] | None = None,
-        method: str = "GET",
+        method: str | None = None,
+        body: Any = None,
     ) -> httpx2.Response:
+        """One request of the operation (its own method unless `method` is given); `body` is sent as JSON."""
+        method = method or self.operation(operation_id).method
         return self.client.request(method, self.url(operation_id, path), params=dict(query or {}),
-                                   headers=dict(headers or {}))
+                                   headers=dict(headers or {}), json=body)
 
     def ok(self, operation_id: str, path: Mapping[str, Any] | None = None, query: Query | None = None) -> Any:
         """The JSON body of a 200 answer, after checking it against the contract."""
@@ -165,6 +260,7 @@ class Api:
         return response.json()
 
     def send(self, operation_id: str, request: Request, **kwargs: Any) -> httpx2.Response:
+        kwargs.setdefault("body", request.body)
         return self.get(operation_id, request.path, request.query, **kwargs)
 
     def error(self, response: httpx2.Response, operation_id: str, status: int, code: str | None = None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from mock_server.contract import compile_contract, load_contract
@@ -17,8 +18,10 @@ from mock_server.contract.operations import CompiledContract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.store.world import World
 from tests.api.support import Api, Ids, Request
+from tests.support.operations import read_operations, write_operations
 
-OPERATIONS = sorted(compile_contract(load_contract()).operations)
+# The 200 answers of reads; the writes' answers are checked by the areas' tests (tests/api/test_*_writes.py).
+OPERATIONS = sorted(read_operations(compile_contract(load_contract())))
 MEMBERS_PER_PROGRAM = 4
 
 def documented_fields(document: dict[str, Any], schema: Any, prefix: str = "") -> set[str]:
@@ -55,9 +58,34 @@ def success_schema(contract: CompiledContract, operation_id: str) -> Any:
     return response["content"]["application/json"]["schema"]
 
 
-def test_there_is_one_sample_request_per_operation(contract, samples):
-    assert len(contract.operations) == 20
-    assert set(samples) == set(contract.operations)
+def test_there_is_one_sample_request_per_operation(contract, samples, writes):
+    assert set(samples) == set(read_operations(contract))
+    assert set(writes) == set(write_operations(contract))
+    for operation_id, request in {**samples, **writes}.items():
+        operation = contract.operations[operation_id]
+        assert set(request.path) == {param.name for param in operation.path_params}, operation_id
+        required = {name for name, param in operation.query_params.items() if param.required}
+        assert required <= set(request.query) <= set(operation.query_params), operation_id
+
+
+def request_body_schema(contract: CompiledContract, operation_id: str) -> Any | None:
+    operation = contract.operations[operation_id]
+    item = resolve(contract.document, contract.document["paths"][operation.path])
+    body = item[operation.method.lower()].get("requestBody")
+    return None if body is None else resolve(contract.document, body)["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize("operation_id", sorted(write_operations(compile_contract(load_contract()))))
+def test_every_sample_write_sends_a_body_its_schema_accepts(contract, writes, operation_id):
+    """A sample write must get past the body check, so that what a test sends it for is what is answered."""
+    schema, body = request_body_schema(contract, operation_id), writes[operation_id].body
+    if schema is None:
+        assert body is None, operation_id
+        return
+    root = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": contract.document["components"], "allOf": [schema]}
+    validator = jsonschema_rs.Draft202012Validator(root, validate_formats=True)
+    assert [error.message for error in validator.iter_errors(body)] == []
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
@@ -93,7 +121,7 @@ def test_every_documented_field_is_shown(api: Api, contract, samples, world: Wor
     shown["getBalanceDefinitionList"] |= {".items[]" + f for f in shown["getBalanceDefinition"]}
     shown["getListOfTierGroups"] |= {".items[]" + f for f in shown["getTierGroup"]}
     missing = {}
-    for operation_id in contract.operations:
+    for operation_id in read_operations(contract):
         documented = documented_fields(contract.document, success_schema(contract, operation_id))
         absent = documented - shown[operation_id]
         if absent:

@@ -8,6 +8,12 @@ missing parameter, the rate limit, an empty page), and on demand with
 ``Prefer: code=NNN`` for the rest (424 and 500, which nothing in a read-only
 world causes). Every answer is checked against the operation's documented
 response (error body schema, rate-limit headers).
+
+Writes go through the same checks with their sample request (tests/api/support.py),
+but never so that one is carried out on the shared app: keys, parameters and `Prefer`
+are judged before the handler, an unknown id is refused by it, and a rate-limited
+run sends `Prefer: code=500`. Their successes and business refusals are the areas'
+tests (tests/api/test_*_writes.py).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from mock_server.cli import build_parser, settings_from_args
 from mock_server.contract import compile_contract, load_contract
 from mock_server.contract.loader import resolve
 from mock_server.contract.operations import CompiledContract
+from mock_server.errors import ERROR_BY_STATUS
 from mock_server.settings import ApiKey, RateLimit
 from mock_server.testing import running_mock
 from tests.api.support import (
@@ -39,12 +46,16 @@ from tests.api.support import (
     find_ids,
     make_settings,
     sample_requests,
+    sample_writes,
     world_of,
 )
+from tests.support.operations import read_operations, write_operations, writes_with_handlers
 
 CONTRACT = compile_contract(load_contract())
 OPERATIONS = sorted(CONTRACT.operations)
-OTHER_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+READS = read_operations(CONTRACT)
+WRITES = write_operations(CONTRACT)
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Statuses nothing in a read-only, always-up world causes: reached with Prefer only.
 ON_DEMAND_ONLY = {424, 500}
 # getLPList documents 404 (the export lists it) but has no id to look up.
@@ -108,33 +119,54 @@ def bad_values(schema: dict[str, Any]) -> list[str]:
 
 
 def unknown_value(schema: dict[str, Any]) -> Any:
-    return UNKNOWN_UUID if schema.get("format") == "uuid" else UNKNOWN_CONTACT
+    # A UUID, or a list of them by pattern (revokeVouchers' attributedRewardIds); else a contact id.
+    if schema.get("format") == "uuid" or re.fullmatch(schema.get("pattern", "^$"), UNKNOWN_UUID):
+        return UNKNOWN_UUID
+    return UNKNOWN_CONTACT
 
 
 def replaced(request: Request, name: str, value: Any, location: str) -> Request:
+    """The same request (a write's body included) with one parameter's value changed."""
     if location == "path":
-        return Request({**request.path, name: value}, dict(request.query))
-    return Request(dict(request.path), {**request.query, name: value})
+        return Request({**request.path, name: value}, dict(request.query), request.body)
+    return Request(dict(request.path), {**request.query, name: value}, request.body)
 
 
 def without(request: Request, name: str) -> Request:
-    return Request(dict(request.path), {k: v for k, v in request.query.items() if k != name})
+    return Request(dict(request.path), {k: v for k, v in request.query.items() if k != name}, request.body)
+
+
+def handler_decides(operation_id: str) -> bool:
+    """Whether what only a handler answers (an unknown id) can be checked: every read, and the merged writes."""
+    return operation_id in READS or operation_id in writes_with_handlers()
+
+
+def harmless(operation_id: str) -> dict[str, str]:
+    """Headers that keep a write from being carried out once it passes every check (every write documents 500)."""
+    return {"prefer": "code=500"} if operation_id in WRITES else {}
+
+
+@pytest.fixture(scope="module")
+def requests(samples: dict[str, Request], writes: dict[str, Request]) -> dict[str, Request]:
+    """One request per operation: the sample reads and the sample writes."""
+    return {**samples, **writes}
 
 
 # ----------------------------------------------------------------- real answers
 
 
-def real_answers(api: Api, samples: dict[str, Request], operation_id: str) -> Iterator[tuple[str, Any, int]]:
+def real_answers(api: Api, requests: dict[str, Request], operation_id: str) -> Iterator[tuple[str, Any, int]]:
     """(what was done, the response, the status the contract and README call for), for real triggers."""
     contract = api.contract
-    request = samples[operation_id]
+    request = requests[operation_id]
     specs = parameter_specs(contract, operation_id)
     operation = contract.operations[operation_id]
-    yield "seeded ids", api.send(operation_id, request), operation.success_status
+    if operation_id in READS:  # a write's success would change the shared world: the areas' tests
+        yield "seeded ids", api.send(operation_id, request), operation.success_status
     yield "no api-key", api.send(operation_id, request, headers={"api-key": ""}), 401
     yield "unknown api-key", api.send(operation_id, request, headers={"api-key": "xkeysib-nobody"}), 401
     yield "forbidden api-key", api.send(operation_id, request, headers={"api-key": FORBIDDEN_KEY}), 403
-    for name in lookup_parameters(contract, operation_id):
+    for name in lookup_parameters(contract, operation_id) if handler_decides(operation_id) else ():
         spec = specs[name]
         value = unknown_value(spec["schema"])
         answer = api.send(operation_id, replaced(request, name, value, spec["in"]))
@@ -145,21 +177,21 @@ def real_answers(api: Api, samples: dict[str, Request], operation_id: str) -> It
             yield f"{name}={value!r}", api.send(operation_id, replaced(request, name, value, spec["in"])), status
     for name, param in operation.query_params.items():
         if param.required:
-            yield f"without {name}", api.send(operation_id, without(request, name)), 422
+            yield f"without {name}", api.send(operation_id, without(request, name)), param.invalid_status
     if operation.requires_any_of:
         bare = request
         for name in operation.requires_any_of:
             bare = without(bare, name)
         yield f"without any of {operation.requires_any_of}", api.send(operation_id, bare), 400
-    if 204 in operation.statuses:
+    if operation_id in READS and 204 in operation.statuses:  # an empty page (a write's 204 is its success)
         past_the_end = Request(dict(request.path), {**request.query, "offset": 10_000})
         yield "offset past the last record", api.send(operation_id, past_the_end), 204
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_real_errors_answer_the_documented_status_and_error_body(api: Api, samples, operation_id):
+def test_real_errors_answer_the_documented_status_and_error_body(api: Api, requests, operation_id):
     problems = []
-    for what, response, expected in real_answers(api, samples, operation_id):
+    for what, response, expected in real_answers(api, requests, operation_id):
         if response.status_code != expected:
             problems.append(f"{what}: {response.status_code} instead of {expected}: {response.text[:200]}")
             continue
@@ -172,11 +204,13 @@ def test_real_errors_answer_the_documented_status_and_error_body(api: Api, sampl
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_every_documented_status_is_reached_for_real_or_on_demand(api: Api, samples, limited, operation_id):
+def test_every_documented_status_is_reached_for_real_or_on_demand(api: Api, requests, limited, operation_id):
     documented = CONTRACT.operations[operation_id].statuses
-    reached = {response.status_code for _, response, _ in real_answers(api, samples, operation_id)}
+    reached = {response.status_code for _, response, _ in real_answers(api, requests, operation_id)}
     reached |= {limited.rate_limited(operation_id).status_code}
     assert reached <= documented, f"undocumented statuses answered: {sorted(reached - documented)}"
+    if operation_id in WRITES:  # a write's other statuses (success, 409, 412, ...) are its area's tests
+        return
     on_demand = ON_DEMAND_ONLY | ON_DEMAND_ONLY_FOR.get(operation_id, set())
     assert documented - reached == documented & on_demand
 
@@ -185,8 +219,8 @@ def test_every_documented_status_is_reached_for_real_or_on_demand(api: Api, samp
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_a_missing_or_unknown_key_gets_401_and_no_data(api: Api, samples, operation_id):
-    request = samples[operation_id]
+def test_a_missing_or_unknown_key_gets_401_and_no_data(api: Api, requests, operation_id):
+    request = requests[operation_id]
     missing = api.error(api.send(operation_id, request, headers={"api-key": ""}), operation_id, 401, "unauthorized")
     assert "api-key" in missing
     unknown = api.send(operation_id, request, headers={"api-key": "xkeysib-nobody"})
@@ -197,45 +231,50 @@ def test_a_missing_or_unknown_key_gets_401_and_no_data(api: Api, samples, operat
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_a_forbidden_key_gets_403(api: Api, samples, operation_id):
-    response = api.send(operation_id, samples[operation_id], headers={"api-key": FORBIDDEN_KEY})
+def test_a_forbidden_key_gets_403(api: Api, requests, operation_id):
+    response = api.send(operation_id, requests[operation_id], headers={"api-key": FORBIDDEN_KEY})
     api.error(response, operation_id, 403, "permission_denied")
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_unknown_ids_are_not_found_naming_the_parameter(api: Api, samples, operation_id):
+def test_unknown_ids_are_not_found_naming_the_parameter(api: Api, requests, operation_id):
+    if not handler_decides(operation_id):
+        pytest.skip(f"{operation_id}: its handler is not merged yet (temporary 405)")
     specs = parameter_specs(api.contract, operation_id)
     status = not_found_status(api.contract, operation_id)
     code = "document_not_found" if status == 404 else "invalid_parameter"
     for name in lookup_parameters(api.contract, operation_id):
         spec = specs[name]
         value = unknown_value(spec["schema"])
-        response = api.send(operation_id, replaced(samples[operation_id], name, value, spec["in"]))
+        response = api.send(operation_id, replaced(requests[operation_id], name, value, spec["in"]))
         message = api.error(response, operation_id, status, code)
         assert f"'{name}'" in message and str(value) in message
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_bad_parameter_values_are_refused_naming_the_parameter(api: Api, samples, operation_id):
+def test_bad_parameter_values_are_refused_naming_the_parameter(api: Api, requests, operation_id):
     for name, spec in parameter_specs(api.contract, operation_id).items():
         status = spec.get("x-invalid-status", 422)
         for value in bad_values(spec["schema"]):
-            response = api.send(operation_id, replaced(samples[operation_id], name, value, spec["in"]))
+            response = api.send(operation_id, replaced(requests[operation_id], name, value, spec["in"]))
             message = api.error(response, operation_id, status, "invalid_parameter")
             assert f"'{name}'" in message, (value, message)
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_missing_required_parameters_are_named(api: Api, samples, operation_id):
+def test_missing_required_parameters_are_named(api: Api, requests, operation_id):
     operation = api.contract.operations[operation_id]
-    request = samples[operation_id]
+    request = requests[operation_id]
     required = [name for name, param in operation.query_params.items() if param.required]
     for name in required:
-        message = api.error(api.send(operation_id, without(request, name)), operation_id, 422, "missing_parameter")
+        status = operation.query_params[name].invalid_status  # 422, or the 400 the contract documents for it
+        message = api.error(api.send(operation_id, without(request, name)), operation_id, status,
+                            "missing_parameter")
         assert f"'{name}'" in message
     if len(required) > 1:  # every problem in one message
-        bare = Request(dict(request.path), {})
-        message = api.error(api.send(operation_id, bare), operation_id, 422, "missing_parameter")
+        bare = Request(dict(request.path), {}, request.body)
+        status = max(operation.query_params[name].invalid_status for name in required)
+        message = api.error(api.send(operation_id, bare), operation_id, status, "missing_parameter")
         assert all(f"'{name}'" in message for name in required)
 
 
@@ -283,14 +322,23 @@ def test_a_bad_and_a_missing_value_together_are_an_invalid_parameter(api: Api, i
     assert "'contactId'" in message and "'balanceDefinitionId'" in message
 
 
+def methods_of(path: str) -> set[str]:
+    """The methods the contract gives a path (reads and writes)."""
+    return {operation.method for operation in CONTRACT.operations.values() if operation.path == path}
+
+
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_other_methods_get_405_with_brevos_body(api: Api, samples, operation_id):
-    for method in OTHER_METHODS:
-        response = api.send(operation_id, samples[operation_id], method=method)
+def test_other_methods_get_405_with_brevos_body(api: Api, requests, operation_id):
+    path = CONTRACT.operations[operation_id].path
+    others = [method for method in METHODS if method not in methods_of(path)]
+    assert others  # no path of the contract takes all five
+    for method in others:
+        response = api.send(operation_id, requests[operation_id], method=method)
         assert response.status_code == 405, (method, response.text)
         assert response.json() == {"code": "method_not_allowed",
                                    "message": f"{method} Method is not allowed on this path"}
-        assert response.headers["allow"] == "GET, HEAD"
+        offered = methods_of(path)
+        assert response.headers["allow"] == ", ".join(sorted({*offered, *(("HEAD",) if "GET" in offered else ())}))
         assert all(header in response.headers for header in RATE_HEADERS)
 
 
@@ -304,16 +352,25 @@ def test_a_path_that_is_no_operation_is_404(api: Api, ids: Ids):
 # ------------------------------------------------------------ Prefer: code=NNN
 
 
+def _prefer_case(operation_id: str, status: int) -> Any:
+    if status >= 400 and status not in ERROR_BY_STATUS:  # a known gap, reported: runs for real once the class exists
+        reason = f"no error class for {status} in mock_server.errors.ERROR_BY_STATUS yet: Prefer answers 500"
+        return pytest.param(operation_id, status, marks=pytest.mark.xfail(strict=True, reason=reason))
+    return pytest.param(operation_id, status)
+
+
 @pytest.mark.parametrize(
     ("operation_id", "status"),
-    [(op, status) for op in OPERATIONS for status in sorted(CONTRACT.operations[op].statuses)],
+    # A write's success status asks for the write itself: its area's tests (it would change the shared world).
+    [_prefer_case(op, status) for op in OPERATIONS for status in sorted(CONTRACT.operations[op].statuses)
+     if op in READS or status != CONTRACT.operations[op].success_status],
 )
-def test_prefer_code_answers_every_documented_status(api: Api, samples, operation_id, status):
-    response = api.send(operation_id, samples[operation_id], headers={"prefer": f"code={status}"})
+def test_prefer_code_answers_every_documented_status(api: Api, requests, operation_id, status):
+    response = api.send(operation_id, requests[operation_id], headers={"prefer": f"code={status}"})
     if status == 200:
         assert response.status_code == 200
         assert api.validator.check(operation_id, 200, response.headers, response.content) == []
-        assert response.content == api.send(operation_id, samples[operation_id]).content
+        assert response.content == api.send(operation_id, requests[operation_id]).content
     elif status == 204:
         assert response.status_code == 204 and response.content == b""
         assert api.validator.check(operation_id, 204, response.headers, response.content) == []
@@ -323,10 +380,11 @@ def test_prefer_code_answers_every_documented_status(api: Api, samples, operatio
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_prefer_code_of_an_undocumented_status_is_refused_naming_the_documented_ones(api: Api, samples, operation_id):
+def test_prefer_code_of_an_undocumented_status_is_refused_naming_the_documented_ones(api: Api, requests,
+                                                                                      operation_id):
     documented = sorted(CONTRACT.operations[operation_id].statuses)
     undocumented = next(status for status in (424, 409, 418) if status not in documented)
-    response = api.send(operation_id, samples[operation_id], headers={"prefer": f"code={undocumented}"})
+    response = api.send(operation_id, requests[operation_id], headers={"prefer": f"code={undocumented}"})
     message = api.error(response, operation_id, 422, "invalid_parameter")
     assert ", ".join(str(status) for status in documented) in message
 
@@ -352,11 +410,12 @@ class Limited:
     def __init__(self, client: TestClient, api: Api) -> None:
         self.client = client
         self.api = api
-        self.samples = sample_requests(find_ids(world_of(client.app)))
+        ids = find_ids(world_of(client.app))
+        self.samples = {**sample_requests(ids), **sample_writes(ids)}
 
     def rate_limited(self, operation_id: str) -> Any:
         """The answer to one request more than the limit allows (a key of its own, spent here)."""
-        key = {"api-key": f"spent-{operation_id}"}
+        key = {"api-key": f"spent-{operation_id}", **harmless(operation_id)}
         for _ in range(RATE_LIMIT + 1):
             response = self.api.send(operation_id, self.samples[operation_id], headers=key)
         return response
@@ -372,12 +431,12 @@ def limited(api: Api) -> Iterator[Limited]:
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_past_the_rate_limit_every_operation_answers_429_with_the_headers(limited: Limited, operation_id):
-    key = {"api-key": f"key-{operation_id}"}
+    key = {"api-key": f"key-{operation_id}", **harmless(operation_id)}
     request = limited.samples[operation_id]
     remaining = []
     for _ in range(RATE_LIMIT):
         response = limited.api.send(operation_id, request, headers=key)
-        assert response.status_code == 200
+        assert response.status_code == (500 if operation_id in WRITES else 200)  # writes: as `Prefer` asked
         remaining.append(int(response.headers["x-sib-ratelimit-remaining"]))
     assert remaining == list(range(RATE_LIMIT - 1, -1, -1))
     refused = limited.api.send(operation_id, request, headers=key)

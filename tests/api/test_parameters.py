@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 
 from mock_server.app import create_app
 from mock_server.contract import compile_contract, load_contract
+from mock_server.contract.responses import load_validator
 from tests.api import test_balance, test_member, test_program, test_reward, test_tier
-from tests.api.support import Api, client_for, find_ids, make_settings, world_of
+from tests.api.support import Api, Request, client_for, find_ids, make_settings, sample_writes, world_of
 from tests.api.test_errors import parameter_specs
+from tests.support.operations import read_operations, write_operations
 
 CONTRACT = compile_contract(load_contract())
-OPERATIONS = sorted(CONTRACT.operations)
+# Read behaviour (defaults, effects of filters and pages); writes' parameters are tested with their handlers.
+OPERATIONS = sorted(read_operations(CONTRACT))
+WRITES = sorted(write_operations(CONTRACT))
 AREA_MODULES = (test_program, test_balance, test_tier, test_reward, test_member)
 
 
@@ -35,7 +41,7 @@ def test_every_parameter_of_every_operation_has_its_effect_tested():
             covered[operation_id] = set(names)
     documented = {
         operation_id: {p.name for p in operation.path_params} | set(operation.query_params)
-        for operation_id, operation in CONTRACT.operations.items()
+        for operation_id, operation in read_operations(CONTRACT).items()
     }
     assert covered == documented
 
@@ -84,3 +90,34 @@ def test_uuid_ids_are_read_in_any_letter_case(api: Api, samples, operation_id):
     query = {k: str(v).upper() if k in uuids else v for k, v in request.query.items()}
     assert (path, query) != (request.path, request.query)
     assert api.get(operation_id, path, query).content == api.send(operation_id, request).content
+
+
+# --- writes: an id in upper case routes and answers as in lower case ---------------------------
+
+
+@pytest.fixture(scope="module")
+def writable() -> Iterator[tuple[Starlette, Api, dict[str, Request]]]:
+    """An app of its own, reset before each write: the same write on the same world, once per letter case."""
+    app = create_app(make_settings())
+    with client_for(app) as client:
+        yield app, Api(client, app.state.mock.contract, load_validator()), sample_writes(find_ids(world_of(app)))
+
+
+def _on_a_fresh_world(app: Starlette, api: Api, operation_id: str, request: Request) -> Any:
+    app.state.mock.backends.reset()
+    return api.send(operation_id, request)
+
+
+@pytest.mark.parametrize("operation_id", [op for op in WRITES if uuid_parameters(op)])
+def test_uuid_ids_of_a_write_are_read_in_any_letter_case(writable, operation_id):
+    """The same write with its ids in upper case, on the same fresh world, answers the same bytes."""
+    app, api, writes = writable
+    request = writes[operation_id]
+    uuids = uuid_parameters(operation_id)
+    upper = Request({k: str(v).upper() if k in uuids else v for k, v in request.path.items()},
+                    {k: str(v).upper() if k in uuids else v for k, v in request.query.items()}, request.body)
+    assert (upper.path, upper.query) != (request.path, request.query)
+    lower_answer = _on_a_fresh_world(app, api, operation_id, request)
+    upper_answer = _on_a_fresh_world(app, api, operation_id, upper)
+    assert "Invalid parameter" not in lower_answer.text, lower_answer.text  # the sample's ids are well-formed
+    assert (upper_answer.status_code, upper_answer.content) == (lower_answer.status_code, lower_answer.content)

@@ -160,3 +160,23 @@ def test_replacing_worlds_never_shows_a_reader_a_missing_organisation():
         reader.join()
     assert failures == []
     assert backends["default"].base is other["default"]  # the last one given (turn 299)
+
+
+def test_configuration_written_later_never_rewrites_an_untouched_members_history():
+    from mock_server.store.models import Reward
+
+    backend = Backend(WORLD)
+    data = next(d for d in backend.world.programs if len(d.members) and d.rewards and d.definitions)
+    contact = data.members.contact_ids[0]
+    before = backend.world.member(data, contact)
+    definition = data.definitions[0]
+    reward = data.rewards[0]
+    # A definition whose credits now never expire, and one more live reward: a new revision of the program.
+    changed = data.replace(
+        definitions=(replace(definition, duration_value=None, duration_unit=None), *data.definitions[1:]),
+        rewards=(*data.rewards, replace(reward, id="00000000-0000-4000-8000-00000000abcd", state="active")),
+    )
+    backend.put_program(changed)
+    after = backend.world.member(backend.world.program(data.id), contact)
+    assert isinstance(changed.rewards[-1], Reward)
+    assert after.ledgers == before.ledgers and after.vouchers == before.vouchers

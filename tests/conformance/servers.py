@@ -197,20 +197,26 @@ def _sample(document: dict[str, Any], schema: Any) -> Any:
 
 
 def generic_spec_mock() -> Starlette:
-    """Answers every operation with a schema-valid 200, for any key, whatever the parameters."""
+    """Answers every operation (reads and writes) with its schema-valid success, for any key, whatever it is sent."""
     document = load_contract()
     headers = {"x-sib-ratelimit-limit": "600", "x-sib-ratelimit-remaining": "599", "x-sib-ratelimit-reset": "3600"}
     routes = []
     for path, item in document["paths"].items():
-        schema = item["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-        body = _sample(document, schema)
+        answers: dict[str, Any] = {}  # method -> the sample success body (None: a 204)
+        for method, spec in item.items():
+            if not isinstance(spec, dict) or "operationId" not in spec:
+                continue
+            success = spec["responses"].get("200")
+            answers[method.upper()] = None if success is None else _sample(
+                document, resolve(document, success)["content"]["application/json"]["schema"])
 
-        async def answer(request: Request, body: Any = body) -> Response:
+        async def answer(request: Request, answers: dict[str, Any] = answers) -> Response:
             if not request.headers.get("api-key"):
                 return JSONResponse({"code": "unauthorized", "message": "Key not found"}, 401)
-            return JSONResponse(body, headers=headers)
+            body = answers[request.method]
+            return Response(status_code=204, headers=headers) if body is None else JSONResponse(body, headers=headers)
 
-        routes.append(Route("/v3" + path, answer, methods=["GET"]))
+        routes.append(Route("/v3" + path, answer, methods=list(answers)))
     return Starlette(routes=routes)
 
 

@@ -60,6 +60,7 @@ def test_a_broken_server_exits_1_with_the_failing_check_and_a_curl(app: Starlett
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--operations", "getNothing"], "unknown operation(s) getNothing"),
+    (["--operations", "getLPList", "createNewLP"], "createNewLP: conformance runs send reads only"),
     (["--rate", "fast"], "is not of the form N/second"),
     (["--phases", "coverage,chaos"], "unknown phase(s) chaos"),
     (["--id", "pid"], "is not of the form NAME=VALUE"),

@@ -85,11 +85,15 @@ def test_a_correct_exchange_leaves_no_violation_even_a_204(proxy_to_mock: str, f
 
 
 def test_writes_are_never_forwarded(proxy_to_mock: str, fresh_mock: RunningMock) -> None:
-    answer = httpx.post(f"{proxy_to_mock}/v3/loyalty/config/programs", headers=KEY, json={"name": "x"})
-    assert answer.status_code == 405
+    # A write of the contract (createNewLP) and a method that is no operation of its path alike.
+    program = fresh_mock.world["programs"][0]["id"]
+    create = httpx.post(f"{proxy_to_mock}/v3/loyalty/config/programs", headers=KEY, json={"name": "x"})
+    stray = httpx.post(f"{proxy_to_mock}/v3/loyalty/config/programs/{program}", headers=KEY, json={"name": "x"})
+    assert create.status_code == stray.status_code == 405
     assert fresh_mock.requests == []
-    [entry] = journal(proxy_to_mock)
-    assert entry["violations"] == ["request: POST is not an operation of this path"]
+    write, mistake = journal(proxy_to_mock)
+    assert write["operation_id"] == "createNewLP" and write["status"] == 405
+    assert mistake["violations"] == ["request: POST is not an operation of this path"]
     assert httpx.post(f"{proxy_to_mock}/__mock__/reset", json={}).json() == {"reset": True}
     assert journal(proxy_to_mock) == []
 

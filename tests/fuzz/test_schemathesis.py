@@ -1,12 +1,15 @@
 """Long schemathesis run of the contract against the app, in-process (`make fuzz`; not in `make test`).
 
-Every operation gets FUZZ_EXAMPLES generated requests (default 500), valid and
-invalid ones ("mode: all"), with the seeded world's real ids mixed in so that
-most requests reach real records; every built-in check runs on every answer
+Reads only for now: a fuzzed write would change the world the next cases read, and the writes'
+handlers are still being merged (see the end of this docstring). Every read operation gets
+FUZZ_EXAMPLES generated requests (default 500), valid and invalid ones ("mode: all"), with the
+seeded world's real ids mixed in so that most requests reach real records; every built-in check runs on every answer
 (no 5xx, documented status, content type, response schema and headers, invalid
 data rejected, valid data accepted), plus the mock's own: every error is
 Brevo's ``{"code", "message"}`` with no trace of the mock's insides. A stateful
 run then follows the contract's links from the program list down.
+
+Once every write has its handler, writes should be fuzzed here too, on an app reset between cases.
 """
 
 from __future__ import annotations
@@ -86,7 +89,9 @@ def _config() -> SchemathesisConfig:
     })
 
 
-schema = schemathesis.openapi.from_asgi("/__mock__/openapi.json", APP, config=_config())
+# Writes excluded (an exclusion holds; an inclusion would be ORed with the configuration's own filter).
+schema = schemathesis.openapi.from_asgi("/__mock__/openapi.json", APP, config=_config()).exclude(
+    method=["POST", "PUT", "PATCH", "DELETE"])
 
 
 def assert_mock_error_shape(response: Any) -> None:

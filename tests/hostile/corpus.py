@@ -13,12 +13,16 @@ placeholders for the seeded ids, filled in by `fill` from a world's summary:
     ``"http"``: the server refuses it before the app (not HTTP/1.1, or past a
     limit of docs/limits.md); only a socket can send it.
 
-Most cases are generated from the contract: every parameter of every
+Most cases are generated from the contract: every parameter of every read
 operation gets the bad values of its kind (`integer_values`, `uuid_values`,
 ...), sent on an otherwise valid request (`baseline`), so that the answer can
 only be about that parameter. Hand-written cases cover what is not a parameter:
 encodings, NUL bytes, sizes, path traversal, methods and headers. The value
 generators are also what the hypothesis fuzz (tests/fuzz) draws from.
+
+The corpus is about requests a client reads with (a malformed query or path on a
+GET); the writes' parameters, bodies and their refusals are tested in
+tests/api/test_errors.py and the areas' write tests.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from mock_server.contract.loader import resolve
 from mock_server.contract.operations import CompiledContract, Operation
 from mock_server.contract.params import Param
 from mock_server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET_BYTES
+from tests.support.operations import read_operations
 
 BASE = "/v3"
 # A well-formed id that names nothing, in upper case: a client that upper-cases ids.
@@ -304,7 +309,8 @@ def not_found_status(operation: Operation) -> int:
 # --- the generated cases -----------------------------------------------------------------------
 
 def parameter_cases() -> Iterator[Case]:
-    for operation in contract().operations.values():
+    # Reads only: writes' parameters are covered with their bodies elsewhere (see the module docstring).
+    for operation in read_operations(contract()).values():
         path, query = baseline(operation)
         op = operation.operation_id
         for param in (*operation.path_params, *operation.query_params.values()):
@@ -359,6 +365,8 @@ def _a_valid_value(operation: Operation, param: Param) -> str:
 PROGRAM = BASE + "/loyalty/config/programs/{pid}"
 PROGRAMS = BASE + "/loyalty/config/programs"
 BALANCES = BASE + "/loyalty/balance/programs/{pid}/subscriptions/{cid}/balances"
+TIER = BASE + "/loyalty/balance/programs/{pid}/subscriptions/{cid}/tier"
+CONTACT_BALANCES = BASE + "/loyalty/balance/programs/{pid}/contact-balances"
 HISTORY = BASE + "/loyalty/balance/programs/{pid}/transaction-history?contactId={cid}&balanceDefinitionId={bdid}"
 JSON = ((b"content-type", b"application/json"),)
 
@@ -456,12 +464,15 @@ def traversal_cases() -> Iterator[Case]:
 
 
 def method_cases() -> Iterator[Case]:
+    # Methods that are no operation of their path: a program takes PUT, PATCH and DELETE (writes) but no POST,
+    # a member's tier and the contact-balance list take only GET.
     body = b'{"name": "hostile"}'
     with_body = (*JSON, (b"content-length", str(len(body)).encode()))
     for method in ("POST", "PUT", "PATCH", "DELETE"):
-        yield Case(f"{method.lower()}-with-body", "method", PROGRAM, 405, "method_not_allowed", names=(method,),
+        target = PROGRAM if method == "POST" else TIER
+        yield Case(f"{method.lower()}-with-body", "method", target, 405, "method_not_allowed", names=(method,),
                    method=method, headers=with_body, body=body)
-    yield Case("post-on-list-with-body", "method", PROGRAMS, 405, "method_not_allowed", names=("POST",),
+    yield Case("post-on-list-with-body", "method", CONTACT_BALANCES, 405, "method_not_allowed", names=("POST",),
                method="POST", headers=with_body, body=body)
     yield Case("delete-member-with-body", "method", BALANCES, 405, "method_not_allowed", names=("DELETE",),
                method="DELETE", headers=with_body, body=body)
@@ -472,8 +483,8 @@ def method_cases() -> Iterator[Case]:
                method="OPTIONS")
     yield Case("post-with-body-never-sent", "method", PROGRAM, 405, "method_not_allowed", names=("POST",),
                method="POST", headers=((b"content-length", b"1000000000000"),))
-    yield Case("post-chunked-body", "method", PROGRAMS, 405, "method_not_allowed", names=("POST",), method="POST",
-               headers=((b"transfer-encoding", b"chunked"),), body=b"5\r\nhello\r\n0\r\n\r\n")
+    yield Case("post-chunked-body", "method", CONTACT_BALANCES, 405, "method_not_allowed", names=("POST",),
+               method="POST", headers=((b"transfer-encoding", b"chunked"),), body=b"5\r\nhello\r\n0\r\n\r\n")
     yield Case("post-on-admin-openapi", "method", "/__mock__/openapi.json", 405, "method_not_allowed",
                names=("POST",), method="POST", headers=with_body, body=body, api_key=False)
     yield _refused("unknown-method-with-body", "method", PROGRAMS, 400, "Malformed", method="FROBNICATE",

@@ -7,8 +7,13 @@ minus the direct answers (every request through ASGI and Starlette). Every
 corpus case, and a set of valid reads, goes to both as the same raw bytes; the
 raw answers must be identical but for the clock readings (`date`, and the seconds
 left in the rate-limit window), and so must the two
-request journals. The connection rules (keep-alive, HTTP/1.0, pipelining,
-ordering against an answer still on its way through ASGI) are tested too.
+request journals. The connection rules are part of the comparison (`connection_rules`:
+HTTP/1.0 with and without keep-alive, `Connection` tokens, `Upgrade: h2c`), and
+pipelining and ordering against an answer still on its way through ASGI are tested too.
+
+`make test-uvicorn-window` runs this file on the oldest and the newest uvicorn
+that pyproject.toml allows: the ASGI path's rules are uvicorn's, and the direct
+path must follow them on every release of the window.
 """
 
 from __future__ import annotations
@@ -119,10 +124,16 @@ def _header(head: bytes, name: bytes) -> bytes | None:
 CLOCK_HEADERS = (b"date:", b"x-sib-ratelimit-reset:")
 
 
-def without_clock(answer: bytes) -> bytes:
-    head, sep, body = answer.partition(b"\r\n\r\n")
-    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(CLOCK_HEADERS)]
-    return b"\r\n".join(lines) + sep + body
+def without_clock(answers: bytes) -> bytes:
+    """The answers received on one connection (one or more, by content-length), without their clock readings."""
+    kept = []
+    while answers:
+        head, sep, rest = answers.partition(b"\r\n\r\n")
+        lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(CLOCK_HEADERS)]
+        length = int(_header(head, b"content-length") or 0) if sep else len(rest)
+        kept.append(b"\r\n".join(lines) + sep + rest[:length])
+        answers = rest[length:]
+    return b"".join(kept)
 
 
 def get(target: str, *headers: bytes, version: bytes = b"HTTP/1.1", method: bytes = b"GET") -> bytes:
@@ -132,6 +143,35 @@ def get(target: str, *headers: bytes, version: bytes = b"HTTP/1.1", method: byte
 
 def head(target: str, *headers: bytes, version: bytes = b"HTTP/1.1") -> bytes:
     return get(target, *headers, version=version, method=b"HEAD")
+
+
+def connection_rules(ids: dict[str, str]) -> list[bytes]:
+    """Requests whose answer and connection depend on the keep-alive and upgrade rules.
+
+    Each goes out twice in one write, then a `connection: close` read: the second copy is
+    answered only if the connection was kept open after the first, and the last request ends
+    the exchange when it was, so whether a connection is kept shows in the bytes received.
+    """
+    program = f"/v3/loyalty/config/programs/{ids['pid']}"
+    rules = [
+        get(program, version=b"HTTP/1.0"),
+        get(program, b"connection: keep-alive", version=b"HTTP/1.0"),  # uvicorn closes HTTP/1.0 all the same
+        get(program, b"Connection: Keep-Alive", version=b"HTTP/1.0"),
+        get(program),
+        get(program, b"connection: keep-alive"),
+        get(program, b"connection: Close"),
+        get(program, b"connection: keep-alive, close"),
+        get(program, b"upgrade: h2c"),  # without `Connection: upgrade`, not an upgrade request
+        get(program, b"connection: close, upgrade", b"upgrade: h2c", b"http2-settings: AAMAAABkAARAAAAAAAIAAAAA"),
+    ]
+    closing = get("/v3/loyalty/config/programs", b"connection: close")
+    return [rule + rule + closing for rule in rules]
+
+
+# What curl --http2 sends to an http:// URL: uvicorn declines the upgrade and answers in HTTP/1.1.
+def h2c_upgrade(target: str) -> bytes:
+    return get(target, b"connection: Upgrade, HTTP2-Settings", b"upgrade: h2c",
+               b"http2-settings: AAMAAABkAARAAAAAAAIAAAAA")
 
 
 def valid_reads(ids: dict[str, str]) -> list[str]:
@@ -157,6 +197,7 @@ def test_the_corpus_and_valid_reads_get_the_same_bytes_both_ways(direct: Running
     requests += [get(target, b"connection: close") for target in valid_reads(ids)]
     # The same requests again: answers of a second pass come from remembered checks and renders.
     requests += requests
+    requests += connection_rules(ids)
     before = CountingDirectProtocol.answered_directly
     differences = []
     for data in requests:
@@ -172,6 +213,24 @@ def test_the_corpus_and_valid_reads_get_the_same_bytes_both_ways(direct: Running
         return [{k: v for k, v in asdict(entry).items() if k != "at"} for entry in app.state.mock.journal.entries()]
 
     assert journal(direct.app) == journal(through_asgi.app)
+
+
+def test_an_h2c_upgrade_is_declined_and_the_request_answered(direct: Running, through_asgi: Running,
+                                                             ids: dict[str, str],
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    target = f"/v3/loyalty/config/programs/{ids['pid']}"
+    answers = []
+    for running in (direct, through_asgi):
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock, \
+                caplog.at_level("WARNING", logger="uvicorn.error"):
+            caplog.clear()
+            sock.sendall(h2c_upgrade(target))
+            [answer] = read_answers(sock, 1)
+            # uvicorn's own warning, from the call mock_server/limits.py makes on an upgrade it does not take
+            assert "Unsupported upgrade request." in caplog.messages
+        answers.append(without_clock(answer))
+    assert answers[0].startswith(b"HTTP/1.1 200") and ids["pid"].encode() in answers[0]
+    assert answers[0] == answers[1]
 
 
 def test_a_kept_alive_connection_answers_in_order_across_both_paths(direct: Running, ids: dict[str, str]) -> None:

@@ -20,10 +20,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import build_worlds, create_app
+from mock_server.contract.loader import resolve
 from mock_server.settings import ApiKey, Settings, SettingsError
 from mock_server.store.world import World
+from tests.api.support import Request, find_ids, sample_writes
 from tests.hostile.corpus import UNKNOWN_UUID, baseline, contract, fill, ids_from_summary, target_of
 from tests.hostile.wire import in_process, scope_for
+from tests.support.operations import read_operations, write_operations, writes_with_handlers
 
 KEYS = (ApiKey("key-a", "acme"), ApiKey("key-a2", "acme"), ApiKey("key-b", "globex"))
 SETTINGS = Settings(seed=1, contacts=30, access_log=False, api_keys=KEYS)
@@ -83,7 +86,7 @@ def test_a_world_derives_from_the_seed_and_the_organisation_name_only(app: Any) 
 
 def test_two_keys_of_one_organisation_read_the_same_data(client: TestClient, app: Any) -> None:
     ids = ids_from_summary(worlds(app)["acme"].summary())
-    for operation in contract().operations.values():
+    for operation in read_operations(contract()).values():  # a write changes what the second key reads
         target = fill(target_of(*baseline(operation)), ids)
         first, second = get(client, target, "key-a"), get(client, target, "key-a2")
         assert first.status_code == 200, (operation.operation_id, first.text[:200])
@@ -104,7 +107,8 @@ def _swap(template: str, param: str, value: str) -> str:
     return template.replace(placeholder, value)
 
 
-CASES = [(op, param) for op in sorted(contract().operations) for param in _id_params(op)]
+# Reads here; writes in test_a_write_naming_an_id_of_another_organisation_answers_as_an_unknown_one.
+CASES = [(op, param) for op in sorted(read_operations(contract())) for param in _id_params(op)]
 
 
 @pytest.mark.parametrize(("operation_id", "param"), CASES, ids=[f"{op}-{p}" for op, p in CASES])
@@ -123,6 +127,64 @@ def test_an_id_of_another_organisation_answers_exactly_as_an_unknown_one(
     assert a_ids[placeholder] in foreign.json()["message"]  # it names the id, as for any unknown one
     # and the owner's key does read it
     assert get(client, fill(template, a_ids), "key-a").status_code == 200
+
+
+def _uuid_names(operation_id: str) -> list[tuple[str, str]]:
+    """(location, name) of a write's UUID inputs: path ids, query ids and top-level body fields of the contract."""
+    operation = contract().operations[operation_id]
+    document = contract().document
+    spec = resolve(document, document["paths"][operation.path])[operation.method.lower()]
+    found = [("path", p.name) for p in operation.path_params if p.expectation.startswith("a UUID")]
+    found += [("query", name) for name, p in operation.query_params.items() if "UUID" in p.expectation]
+    if "requestBody" in spec:
+        schema = resolve(document, resolve(document, spec["requestBody"])["content"]["application/json"]["schema"])
+        found += [("body", name) for name, sub in (schema.get("properties") or {}).items()
+                  if resolve(document, sub).get("format") == "uuid"]
+    return found
+
+
+def _with(request: Request, location: str, name: str, value: str) -> Request:
+    if location == "path":
+        return Request({**request.path, name: value}, request.query, request.body)
+    if location == "query":
+        return Request(request.path, {**request.query, name: value}, request.body)
+    return Request(request.path, request.query, {**request.body, name: value})
+
+
+def _held(request: Request, location: str, name: str) -> Any:
+    return {"path": request.path, "query": request.query, "body": request.body or {}}[location].get(name)
+
+
+# Every write that names a record (all but createNewLP, which names none).
+@pytest.mark.parametrize("operation_id", sorted(op for op, operation in write_operations(contract()).items()
+                                                if operation.path_params))
+def test_a_write_naming_an_id_of_another_organisation_answers_as_an_unknown_one(
+        client: TestClient, app: Any, operation_id: str) -> None:
+    """B's sample write with one id of A's answers as with an id that exists nowhere, whatever the status.
+
+    Both are refused, so the world stays as it is. Whether the write succeeds with B's own ids is the area's test.
+    """
+    a_write = sample_writes(find_ids(worlds(app)["acme"]))[operation_id]
+    b_write = sample_writes(find_ids(worlds(app)["globex"]))[operation_id]
+    operation = contract().operations[operation_id]
+
+    def send(request: Request) -> Any:
+        url = contract().base_path + operation.path.format(**request.path)
+        return client.request(operation.method, url, params=request.query, json=request.body,
+                              headers={"api-key": "key-b"})
+
+    names = [(location, name) for location, name in _uuid_names(operation_id)
+             if _held(b_write, location, name) is not None]  # the ids the sample sends
+    assert names, operation_id
+    for location, name in names:
+        foreign_id = str(_held(a_write, location, name))
+        foreign = send(_with(b_write, location, name, foreign_id))
+        unknown = send(_with(b_write, location, name, UNKNOWN_UUID))
+        assert foreign.status_code >= 400, (name, foreign.text)  # never carried out
+        assert foreign.status_code == unknown.status_code, name
+        assert foreign.text == unknown.text.replace(UNKNOWN_UUID, foreign_id), name
+        if operation_id in writes_with_handlers():  # the temporary 405 of a write without its handler names nothing
+            assert foreign_id in foreign.json()["message"], name
 
 
 def test_every_id_of_one_organisation_is_unknown_to_the_other(client: TestClient, app: Any) -> None:
