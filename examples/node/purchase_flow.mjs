@@ -59,8 +59,9 @@ async function run(brevo, pid, contactId) {
 
   const redemption = await brevo.reward.redeemVoucher({ pid, attributedRewardId: voucher.id, contactId });
   const done = await brevo.reward.completeRedeemTransaction({ pid, tid: redemption.id });
-  const usable = await brevo.reward.getVoucherForAContact({ pid, contactId });
-  lines.push(`voucher ${voucher.code} redeemed (${done.status}): ${(usable.contactRewards || []).length} usable voucher(s) left`);
+  const held = await brevo.reward.getVoucherForAContact({ pid, contactId });
+  const usable = (held.contactRewards || []).filter((item) => item.consumedAt == null);
+  lines.push(`voucher ${voucher.code} redeemed (${done.status}): ${usable.length} usable voucher(s) left`);
   return lines;
 }
 

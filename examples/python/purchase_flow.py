@@ -76,7 +76,8 @@ def run(client: Brevo, pid: str, contact_id: int) -> list[str]:
 
     redemption = client.reward.redeem_voucher(pid, attributed_reward_id=voucher.id, contact_id=contact_id)
     done = client.reward.complete_redeem_transaction(pid, redemption.id)
-    usable = client.reward.get_voucher_for_a_contact(pid, contact_id=contact_id).contact_rewards or []
+    held = client.reward.get_voucher_for_a_contact(pid, contact_id=contact_id).contact_rewards or []
+    usable = [item for item in held if item.consumed_at is None]
     lines.append(f"voucher {voucher.code} redeemed ({done.status}): {len(usable)} usable voucher(s) left")
     return lines
 

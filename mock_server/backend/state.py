@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from mock_server.backend.balances import Balances
 from mock_server.backend.clock import Clock, ClockMode
 from mock_server.backend.ids import IdSource
 from mock_server.backend.programs import Programs
@@ -43,6 +44,7 @@ class Backend:
         self.writes = 0  # accepted writes since start or the last reset
         self._owned_tables: set[int] = set()  # ids of the member tables this fork copied (not the base's)
         self._tables: list[MemberTable] = []  # keeps them alive, so their ids stay theirs
+        self.balances = Balances(self)
         self.programs = Programs(self)
         self.tiers = Tiers(self)
         self.rewards = Rewards(self)

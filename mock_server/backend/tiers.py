@@ -216,7 +216,7 @@ def _condition(data: ProgramData, group: TierGroup, conditions: Sequence[Mapping
                                f"so give exactly one condition (got {len(conditions)})")
     raw = conditions[0]["balanceDefinitionId"]
     definition = data.definition_by_id.get(norm_id(raw))
-    if definition is None:
+    if definition is None or definition.deleted:  # a deleted definition is kept (deletedAt) but names nothing
         raise UnknownResource("Balance definition", "accessConditions[0].balanceDefinitionId", raw)
     others = [t for t in group.tier_ids if t != ignoring]
     if others and group.balance_definition_id and definition.id != group.balance_definition_id:

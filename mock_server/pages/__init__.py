@@ -102,7 +102,7 @@ def points_definition(data: ProgramData) -> Any | None:
     group = data.primary_tier_group
     if group is not None:
         return data.definition_by_id.get(group.balance_definition_id)
-    public = [definition for definition in data.definitions if not definition.internal]
+    public = [definition for definition in data.definitions if not definition.internal and not definition.deleted]
     for definition in public:
         if definition.unit == POINTS:
             return definition

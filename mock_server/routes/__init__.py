@@ -33,18 +33,7 @@ def all_handlers() -> dict[str, Handler]:
 
 def all_write_handlers() -> dict[str, WriteHandler]:
     """operationId -> handler, for every write operation the mock implements."""
-    found = _collect("WRITE_HANDLERS")
-    # TEMPORARY, while the areas' handlers are merged: a write without one answers 405, as before writes.
-    from mock_server.contract import compile_contract, load_contract
-    from mock_server.errors import MethodNotAllowed
-
-    def not_yet(backend: Any, params: Any, body: Any) -> Any:
-        raise MethodNotAllowed("This write is not implemented yet")
-
-    for op_id, operation in compile_contract(load_contract(None)).operations.items():
-        if operation.method != "GET" and op_id not in found:
-            found[op_id] = not_yet
-    return found
+    return _collect("WRITE_HANDLERS")
 
 
 def _collect(table: str) -> dict[str, Any]:

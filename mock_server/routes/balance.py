@@ -10,12 +10,12 @@ internal definition without it gives an empty page.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orjson import Fragment
 
 from mock_server.errors import NoContent
-from mock_server.routes import Handler, Params
+from mock_server.routes import Handler, Params, WriteHandler
 from mock_server.routes.rendered import rendered
 from mock_server.store.models import (
     BalanceDefinition,
@@ -39,6 +39,10 @@ from mock_server.store.queries import (
 )
 from mock_server.store.world import ProgramData, World
 
+if TYPE_CHECKING:
+    from mock_server.backend import Backend
+    from mock_server.backend.balances import TransactionResult
+
 _DEFINITION_SORT_KEYS = MappingProxyType({
     "name": lambda d: (d.name.casefold(), d.id),
     "created_at": lambda d: (d.created_at, d.id),
@@ -55,7 +59,10 @@ def definition_item(definition: BalanceDefinition) -> dict[str, Any]:
         "id": definition.id,
         "name": definition.name,
         "description": definition.description,
-        "imageRef": definition.image_ref,
+    }
+    if definition.image_ref:  # a definition created without an image has none to show (the field is a URI)
+        item["imageRef"] = definition.image_ref
+    item.update({
         "meta": thaw(definition.meta),
         "unit": definition.unit,
         "minAmount": render_amount(definition.min_amount, scale),
@@ -65,7 +72,7 @@ def definition_item(definition: BalanceDefinition) -> dict[str, Any]:
         "balanceOptionAmountOvertakingStrategy": definition.overtaking_strategy,
         "balanceOptionCreditRounding": definition.credit_rounding,
         "balanceOptionDebitRounding": definition.debit_rounding,
-    }
+    })
     # A credit lifetime or a yearly expiry day: only the one that applies is shown.
     if definition.duration_value is not None:
         item["balanceAvailabilityDurationValue"] = definition.duration_value
@@ -163,7 +170,7 @@ def get_subscription_balances(world: World, params: Params) -> dict[str, Any]:
         "balance": [
             {"balanceDefinitionId": definition.id, "value": render_amount(ledger.value, definition.scale)}
             for definition, ledger in zip(data.definitions, member.ledgers, strict=True)
-            if include_internal or not definition.internal
+            if (include_internal or not definition.internal) and not definition.deleted
         ],
     }
 
@@ -247,6 +254,144 @@ def get_transaction_history_api(world: World, params: Params) -> dict[str, Any]:
             for tx in page(found, params["offset"], params["limit"])
         ],
     }
+
+
+# ----------------------------------------------------------------- writes
+
+
+def transaction_answer(result: TransactionResult) -> dict[str, Any]:
+    """A transaction as begin, complete and cancel answer it; `balance` only when that call moved it."""
+    tx, definition = result.transaction, result.definition
+    scale = definition.scale
+    body: dict[str, Any] = {"id": tx.id, "amount": render_amount(tx.amount, scale)}
+    if result.balance is not None:
+        body["balance"] = render_amount(result.balance, scale)
+    body.update({
+        "transactionType": tx.transaction_type,
+        "status": tx.status,
+        "meta": thaw(tx.meta),
+        "loyaltyProgramId": result.program_id,
+        "balanceDefinitionId": definition.id,
+        "contactId": result.contact_id,
+        "eventTime": iso_or_none(tx.event_time),
+        "rejectReason": tx.reject_reason,
+        "rejectedAt": iso_or_none(tx.rejected_at),
+        "expirationDate": iso_or_none(tx.expires_at),
+        "completedAt": iso_or_none(tx.completed_at),
+        "cancelledAt": iso_or_none(tx.cancelled_at),
+        "createdAt": iso(tx.created_at),
+        "updatedAt": iso(tx.last_event_at),
+    })
+    return body
+
+
+def create_balance_definition(backend: Backend, params: Params, body: Any) -> Fragment:
+    data, definition = backend.balances.create_definition(params["pid"], body)
+    return definition_json(data, definition)
+
+
+def update_balance_definition(backend: Backend, params: Params, body: Any) -> Fragment:
+    data, definition = backend.balances.update_definition(params["pid"], params["bdid"], body)
+    return definition_json(data, definition)
+
+
+def delete_balance_definition(backend: Backend, params: Params, body: Any) -> None:
+    backend.balances.delete_definition(params["pid"], params["bdid"])
+
+
+def create_balance_limit(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    definition, limit = backend.balances.create_limit(params["pid"], params["bdid"], body)
+    return limit_item(limit, definition.scale)
+
+
+def update_balance_limit(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    definition, limit = backend.balances.update_limit(params["pid"], params["bdid"], params["blid"], body)
+    return limit_item(limit, definition.scale)
+
+
+def delete_balance_limit(backend: Backend, params: Params, body: Any) -> None:
+    backend.balances.delete_limit(params["pid"], params["bdid"], params["blid"])
+
+
+def create_subscription_balances(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    opened = backend.balances.open_balance(params["pid"], params["cid"], body["balanceDefinitionId"])
+    return {
+        "id": opened.id,
+        "amount": render_amount(opened.amount, opened.definition.scale),
+        "loyaltyProgramId": opened.program_id,
+        "contactId": opened.contact_id,
+        "balanceDefinitionId": opened.definition.id,
+        "createdAt": iso(opened.created_at),
+        "expiresAt": None,
+        "consumedAt": None,
+    }
+
+
+def begin_transaction(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    result = backend.balances.begin_transaction(
+        params["pid"],
+        balance_definition_id=body["balanceDefinitionId"],
+        amount=body["amount"],
+        transaction_type=body.get("transactionType"),
+        contact_id=body.get("contactId"),
+        loyalty_subscription_id=body.get("LoyaltySubscriptionId"),
+        meta=body.get("meta"),
+        ttl=body.get("ttl"),
+        event_time=body.get("eventTime"),
+        auto_complete=bool(body.get("autoComplete", False)),
+        balance_expiry_minutes=body.get("balanceExpiryInMinutes"),
+    )
+    return transaction_answer(result)
+
+
+def complete_transaction(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    return transaction_answer(backend.balances.complete_transaction(params["pid"], params["tid"]))
+
+
+def cancel_transaction(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    return transaction_answer(backend.balances.cancel_transaction(params["pid"], params["tid"]))
+
+
+def create_balance_order(backend: Backend, params: Params, body: Any) -> dict[str, Any]:
+    order = backend.balances.create_order(
+        params["pid"],
+        balance_definition_id=body["balanceDefinitionId"],
+        amount=body["amount"],
+        contact_id=body["contactId"],
+        due_at=body["dueAt"],
+        expires_at=body.get("expiresAt"),
+        meta=body.get("meta"),
+    )
+    result = order.transaction
+    return {
+        "id": order.id,
+        "amount": render_amount(order.amount, result.definition.scale),
+        "balanceDefinitionId": result.definition.id,
+        "contactId": result.contact_id,
+        "loyaltyProgramId": result.program_id,
+        "dueAt": iso(order.due_at),
+        "expiresAt": iso_or_none(order.expires_at),
+        "processedAt": None,
+        "transactionid": result.transaction.id,
+        "meta": thaw(order.meta),
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.created_at),
+    }
+
+
+WRITE_HANDLERS: dict[str, WriteHandler] = {
+    "createBalanceDefinition": create_balance_definition,
+    "updateBalanceDefinition": update_balance_definition,
+    "deleteBalanceDefinition": delete_balance_definition,
+    "createBalanceLimit": create_balance_limit,
+    "updateBalanceLimit": update_balance_limit,
+    "deleteBalanceLimit": delete_balance_limit,
+    "createSubscriptionBalances": create_subscription_balances,
+    "beginTransaction": begin_transaction,
+    "completeTransaction": complete_transaction,
+    "cancelTransaction": cancel_transaction,
+    "createBalanceOrder": create_balance_order,
+}
 
 
 HANDLERS: dict[str, Handler] = {

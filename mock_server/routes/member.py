@@ -68,6 +68,7 @@ def get_subscription_transactions(world: World, params: Params) -> list[dict[str
     rows = [
         (tx, definition)
         for definition, ledger in zip(data.definitions, member.ledgers, strict=True)
+        if not definition.deleted
         for tx in ledger.transactions
     ]
     rows.sort(key=lambda row: (row[0].created_at, row[0].id), reverse=True)

@@ -76,7 +76,7 @@ def get_parameter_subscription_info(world: World, params: Params) -> dict[str, A
             "balances": [
                 {"balanceDefinitionId": definition.id, "value": render_amount(ledger.value, definition.scale)}
                 for definition, ledger in zip(data.definitions, member.ledgers, strict=True)
-                if include_internal or not definition.internal
+                if (include_internal or not definition.internal) and not definition.deleted
             ],
             "contactId": contact_id,
             "loyaltyProgramId": program_id,

@@ -7,10 +7,9 @@ consume oldest first. A debit larger than the balance is refused and nothing cha
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from mock_server.errors import InsufficientBalance
-from mock_server.store.models import ActiveBalance, Ledger, Transaction, render_amount
+from mock_server.store.balance_rules import apply_completed
+from mock_server.store.models import Ledger, Transaction, render_amount
 
 
 def with_debit(ledger: Ledger, debit: Transaction, scale: int) -> Ledger:
@@ -22,17 +21,4 @@ def with_debit(ledger: Ledger, debit: Transaction, scale: int) -> Ledger:
             f"Balance {render_amount(ledger.value, scale)} on balance definition {ledger.balance_definition_id} "
             f"is less than the {render_amount(debit.amount, scale)} to debit"
         )
-    owed = debit.amount
-    kept: list[ActiveBalance] = []
-    for active in ledger.active_balances:  # oldest first
-        used = min(owed, active.amount)
-        owed -= used
-        if active.amount > used:
-            kept.append(replace(active, amount=active.amount - used) if used else active)
-    return Ledger(
-        balance_definition_id=ledger.balance_definition_id,
-        value=ledger.value - debit.amount,
-        updated_at=max(ledger.updated_at, debit.completed_at),
-        transactions=(*ledger.transactions, debit),
-        active_balances=tuple(kept),
-    )
+    return apply_completed(ledger, debit, active_id="", known=False)  # the one ledger move (balance_rules)

@@ -133,6 +133,19 @@ def add_period(ms: int, value: int, unit: str) -> int:
     return calendar.timegm(moved.utctimetuple()) * 1000 + ms % 1000
 
 
+def period_start(ms: int, unit: str) -> int:
+    """The start (UTC) of the calendar hour, day, ISO week (Monday), month or year holding `ms`."""
+    if unit == "hour":
+        return ms - ms % HOUR
+    day_start = ms - ms % DAY
+    if unit == "day":
+        return day_start
+    if unit == "week":
+        return day_start - datetime.fromtimestamp(day_start / 1000, tz=UTC).weekday() * DAY
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return calendar.timegm((moment.year, moment.month if unit == "month" else 1, 1, 0, 0, 0)) * 1000
+
+
 def yearly_day(day_month: str) -> tuple[int, int]:
     """(day, month) of a yearly ``dd/mm`` date; raises ValueError on anything else."""
     day_text, _, month_text = day_month.partition("/")
@@ -250,6 +263,13 @@ class BalanceDefinition:
     created_at: int
     updated_at: int
     published: bool
+    # Set when deleted through the API: the record stays (members' ledgers stay aligned with the
+    # program's definitions by position) but every read treats it as gone.
+    deleted_at: int | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def internal(self) -> bool:
@@ -263,13 +283,19 @@ class BalanceDefinition:
         """When a credit completed at `completed_at` lapses (None: never).
 
         A yearly expiry date lapses every credit at the next midnight of that day after it completed
-        ("the balance expires when this date next appears in the calendar").
+        ("the balance expires when this date next appears in the calendar"). A lifetime ends that long
+        after completion, moved to the start or the end of its period by the modifier.
         """
         if self.expiration_date is not None:
             return next_yearly(completed_at, self.expiration_date)
         if self.duration_value is None or self.duration_unit is None:
             return None
-        return add_period(completed_at, self.duration_value, self.duration_unit)
+        moment = add_period(completed_at, self.duration_value, self.duration_unit)
+        if self.duration_modifier == "startOfPeriod":
+            return period_start(moment, self.duration_unit)
+        if self.duration_modifier == "endOfPeriod":
+            return add_period(period_start(moment, self.duration_unit), 1, self.duration_unit) - 1
+        return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +471,8 @@ class Transaction:
     reject_reason: str | None
     balance_expiration_date: int | None  # credits that completed (and expired ones)
     meta: Meta
+    event_time: int | None = None  # when the business event happened, as the client said
+    expires_at: int | None = None  # a draft that is not completed by then can no longer be (ttl, order expiry)
 
     @property
     def counts(self) -> bool:
@@ -486,6 +514,7 @@ class Ledger:
     updated_at: int
     transactions: tuple[Transaction, ...]  # oldest first
     active_balances: tuple[ActiveBalance, ...]  # oldest first
+    opened_at: int | None = None  # when createSubscriptionBalances opened it (a definition newer than the member)
 
 
 @dataclass(frozen=True, slots=True)

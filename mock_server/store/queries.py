@@ -106,7 +106,7 @@ def program_of(world: World, params: Mapping[str, Any]) -> ProgramData:
 def definition_of(data: ProgramData, params: Mapping[str, Any], param: str) -> BalanceDefinition:
     raw = params[param]
     definition = data.definition_by_id.get(norm_id(raw))
-    if definition is None:
+    if definition is None or definition.deleted:
         raise UnknownResource("Balance definition", param, raw)
     return definition
 

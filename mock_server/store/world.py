@@ -142,10 +142,14 @@ class MemberTable:
             if column[position] == new:
                 continue
             order = self._orders[d][field]
-            del order[order.index(position)]
+            # Ascending by the column, ties by position (= contact id order), as `_order_by` sorts: the
+            # member is found and placed by bisection, not by a scan of every member.
+            def key(p: int, column: array = column) -> tuple[int, int]:
+                return column[p], p
+
+            del order[bisect_left(order, (column[position], position), key=key)]
             column[position] = new
-            # Ascending by the column, ties by position (= contact id order), as `_order_by` sorts.
-            insort(order, position, key=lambda p, column=column: (column[p], p))
+            insort(order, position, key=key)
         self.counts[d][position] = count
 
     def insert(self, contact_id: int, subscription_id: str, subscribed_at: int) -> int:
@@ -270,7 +274,9 @@ class ProgramData:
         return ProgramData(**parts)
 
     def visible(self, entity: Any, version: str) -> bool:
-        """In the draft version everything is; in the active one, only what was published."""
+        """In the draft version everything is; in the active one, only what was published. Deleted: never."""
+        if getattr(entity, "deleted_at", None) is not None:
+            return False
         if version == "draft":
             return True
         return self.program.has_active_version and bool(entity.published)
@@ -521,6 +527,7 @@ def _program_summary(data: ProgramData, sample: int) -> dict[str, Any]:
                 "limitIds": [limit.id for limit in data.limits_of(definition.id)],
             }
             for definition in data.definitions
+            if not definition.deleted
         ],
         "tierGroups": [
             {

@@ -49,7 +49,7 @@ from tests.api.support import (
     sample_writes,
     world_of,
 )
-from tests.support.operations import read_operations, write_operations, writes_with_handlers
+from tests.support.operations import read_operations, write_operations
 
 CONTRACT = compile_contract(load_contract())
 OPERATIONS = sorted(CONTRACT.operations)
@@ -136,11 +136,6 @@ def without(request: Request, name: str) -> Request:
     return Request(dict(request.path), {k: v for k, v in request.query.items() if k != name}, request.body)
 
 
-def handler_decides(operation_id: str) -> bool:
-    """Whether what only a handler answers (an unknown id) can be checked: every read, and the merged writes."""
-    return operation_id in READS or operation_id in writes_with_handlers()
-
-
 def harmless(operation_id: str) -> dict[str, str]:
     """Headers that keep a write from being carried out once it passes every check (every write documents 500)."""
     return {"prefer": "code=500"} if operation_id in WRITES else {}
@@ -166,7 +161,7 @@ def real_answers(api: Api, requests: dict[str, Request], operation_id: str) -> I
     yield "no api-key", api.send(operation_id, request, headers={"api-key": ""}), 401
     yield "unknown api-key", api.send(operation_id, request, headers={"api-key": "xkeysib-nobody"}), 401
     yield "forbidden api-key", api.send(operation_id, request, headers={"api-key": FORBIDDEN_KEY}), 403
-    for name in lookup_parameters(contract, operation_id) if handler_decides(operation_id) else ():
+    for name in lookup_parameters(contract, operation_id):
         spec = specs[name]
         value = unknown_value(spec["schema"])
         answer = api.send(operation_id, replaced(request, name, value, spec["in"]))
@@ -238,8 +233,6 @@ def test_a_forbidden_key_gets_403(api: Api, requests, operation_id):
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_unknown_ids_are_not_found_naming_the_parameter(api: Api, requests, operation_id):
-    if not handler_decides(operation_id):
-        pytest.skip(f"{operation_id}: its handler is not merged yet (temporary 405)")
     specs = parameter_specs(api.contract, operation_id)
     status = not_found_status(api.contract, operation_id)
     code = "document_not_found" if status == 404 else "invalid_parameter"

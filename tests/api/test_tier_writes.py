@@ -204,3 +204,14 @@ def test_a_client_sees_only_its_own_organisation_writes():
         # globex has other ids: acme's program is unknown there, and its world is unchanged.
         assert b.post(f"/v3/loyalty/tier/programs/{data.id}/tier-groups", json={"name": "Mine"}).status_code == 404
     assert app.state.mock.backends["globex"].writes == 0
+
+
+def test_a_deleted_balance_definition_cannot_rank_a_new_tier(writer: Api, own_app: Starlette):
+    data = tiered(now_world(own_app))
+    used = {g.balance_definition_id for g in data.tier_groups} | {r.balance_definition_id for r in data.rewards}
+    spare = next(d for d in data.definitions if d.id not in used)
+    ok(writer, "deleteBalanceDefinition", {"pid": data.id, "bdid": spare.id})
+    group = ok(writer, "createTierGroup", {"pid": data.id}, {"name": "On a gone balance"})
+    response = send(writer, "createTierForTierGroup", {"pid": data.id, "gid": group["id"]},
+                    {"name": "Ghost", "accessConditions": [{"balanceDefinitionId": spare.id, "minimumValue": 1}]})
+    assert spare.id in writer.error(response, "createTierForTierGroup", 404, "document_not_found")

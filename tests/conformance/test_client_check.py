@@ -142,7 +142,7 @@ def test_a_reset_does_not_erase_a_violation_from_the_verdict() -> None:
     try:
         httpx.get(f"{base_url}/loyalty/config/programs", params={"sortField": "name"},
                   headers={"api-key": "xkeysib-loyalty-mock-local-key"})
-        assert httpx.post(f"{root}/__mock__/reset").json() == {"reset": True}
+        assert httpx.post(f"{root}/__mock__/reset", headers={"X-Brevo-Mock": "1"}).json() == {"reset": True}
         assert httpx.get(f"{root}/__mock__/requests").json()["count"] == 0  # the journal view is cleared
         httpx.get(f"{base_url}/loyalty/config/programs", headers={"api-key": "xkeysib-loyalty-mock-local-key"})
     finally:

@@ -26,7 +26,7 @@ from mock_server.store.world import World
 from tests.api.support import Request, find_ids, sample_writes
 from tests.hostile.corpus import UNKNOWN_UUID, baseline, contract, fill, ids_from_summary, target_of
 from tests.hostile.wire import in_process, scope_for
-from tests.support.operations import read_operations, write_operations, writes_with_handlers
+from tests.support.operations import read_operations, write_operations
 
 KEYS = (ApiKey("key-a", "acme"), ApiKey("key-a2", "acme"), ApiKey("key-b", "globex"))
 SETTINGS = Settings(seed=1, contacts=30, access_log=False, api_keys=KEYS)
@@ -183,8 +183,7 @@ def test_a_write_naming_an_id_of_another_organisation_answers_as_an_unknown_one(
         assert foreign.status_code >= 400, (name, foreign.text)  # never carried out
         assert foreign.status_code == unknown.status_code, name
         assert foreign.text == unknown.text.replace(UNKNOWN_UUID, foreign_id), name
-        if operation_id in writes_with_handlers():  # the temporary 405 of a write without its handler names nothing
-            assert foreign_id in foreign.json()["message"], name
+        assert foreign_id in foreign.json()["message"], name
 
 
 def test_every_id_of_one_organisation_is_unknown_to_the_other(client: TestClient, app: Any) -> None:

@@ -30,18 +30,3 @@ def write_operations(contract: CompiledContract | None = None) -> dict[str, Oper
     """operationId -> operation, for every operation that is not a GET (POST, PUT, PATCH, DELETE)."""
     contract = contract or shipped_contract()
     return {op: operation for op, operation in contract.operations.items() if operation.method != "GET"}
-
-
-def writes_with_handlers() -> frozenset[str]:
-    """Writes whose area handler is merged: the operationIds of the `WRITE_HANDLERS` tables of mock_server/routes.
-
-    TEMPORARY: until every area's handlers are merged, the other writes answer the pipeline's placeholder 405, and
-    tests of what only a handler decides (an unknown id's 404, ...) skip them. Once every write has its handler this
-    is every write, and the skips disappear by themselves.
-    """
-    from mock_server.routes import balance, member, program, reward, tier
-
-    found: set[str] = set()
-    for module in (program, balance, tier, reward, member):
-        found |= set(getattr(module, "WRITE_HANDLERS", {}))
-    return frozenset(found)
