@@ -84,9 +84,9 @@ conformance-long: $(STAMP)
 	$(BIN)/python -m mock_server conformance --mock --max-examples 200 --property-examples 200 \
 	  --report build/conformance-long.md $(ARGS)
 
-# The benchmark (bench/, about 5 minutes, loopback only): wrk from Debian, installed
+# The benchmark (bench/, about 8 minutes with the write figures, loopback only): wrk from Debian, installed
 # here when missing (as root, else with sudo); Prism from npm when npm is present,
-# optional. Not part of `make test`. `make bench ARGS=--quick` is a one-minute smoke run.
+# optional. Not part of `make test`. `make bench ARGS=--quick` is a smoke run of a minute or two.
 PRISM := bench/.prism/node_modules/.bin/prism
 
 bench: $(STAMP)

@@ -8,7 +8,11 @@ Modules, one idea each:
 - `procs`         launch a server in its own process group, time its first answer, stop it
 - `wrk`           one bounded load from wrk, parsed from its Lua summary
 - `scenarios`     the requests measured, resolved against the seeded world
+- `launch`        the mock, the baseline and their settings, as every stage launches them
 - `runner`        the rounds, interleaved mock/baseline, medians
+- `write_scenarios`  the write measured (a transaction begin), resolved against the seeded world
+- `write_runner`  the write rounds, the reads after writes, the resets
+- `post_client`   an exact number of POSTs (wrk cannot stop at a count)
 - `figures`       rounds, medians and ratios, as plain data
-- `report`        the targets, the console table and BENCHMARKS.md
+- `report`, `report_writes`  the targets, the console table and BENCHMARKS.md
 """

@@ -7,6 +7,7 @@ from statistics import median
 from typing import Any
 
 from bench.scenarios import Scenario
+from bench.write_scenarios import Write
 from bench.wrk import Load
 
 
@@ -32,16 +33,30 @@ class Series:
     def errors(self) -> int:
         return sum(load.errors for load in self.loads)
 
+    @property
+    def unexpected(self) -> int:
+        return sum(load.unexpected for load in self.loads)
+
+    @property
+    def first_unexpected(self) -> str:
+        return next((load.first_unexpected for load in self.loads if load.first_unexpected), "")
+
 
 @dataclass(eq=False)
 class Row:
-    """One read on one world, the mock against the baseline answering the same bytes, same run."""
+    """One request on one world, the mock against the baseline answering the same bytes, same run.
 
-    scenario: Scenario
+    For a write, `scenario` is a `Write` and `body` the mock's answer to one of
+    its POSTs. For the reads after writes, `mock` is the written world and
+    `baseline` a fresh one, and `reference_bytes` the fresh world's answer size.
+    """
+
+    scenario: Scenario | Write
     contacts: int
     body: bytes  # what the mock answered (the median size, for a round-robin): the baseline answers it
     mock: Series = field(default_factory=Series)
     baseline: Series = field(default_factory=Series)
+    reference_bytes: int | None = None
 
     @property
     def key(self) -> str:
@@ -95,6 +110,22 @@ class Startup:
 
 
 @dataclass
+class Resets:
+    """`POST /__mock__/reset` of the default world, timed by the client on loopback (HTTP included)."""
+
+    writes_per_round: int
+    ms: list[float] = field(default_factory=list)  # one per round, each after `writes_per_round` writes
+    after_seeded_ms: float | None = None  # the one reset of the world that took the seeded writes
+    seeded_writes: int = 0
+    first_write_ms: list[float] = field(default_factory=list)  # one write right after each round's reset
+    first_write_after_seeded_ms: float | None = None
+
+    @property
+    def median_ms(self) -> float:
+        return median(self.ms) if self.ms else float("nan")
+
+
+@dataclass
 class Target:
     name: str
     goal: str  # e.g. ">= 0.75x"
@@ -119,6 +150,13 @@ class Run:
     workers_count: int = 1
     conformance_seconds: float | None = None
     conformance_note: str = ""
+    write: Row | None = None  # the transaction begin against the baseline POST
+    write_note: str = ""
+    prism_write: Row | None = None  # the same POST, the mock against Prism
+    after_writes: list[Row] = field(default_factory=list)  # mock: the written world, baseline: a fresh one
+    seeded_writes: int = 0
+    after_writes_rss_mb: tuple[float, float] | None = None  # peak RSS: (written, fresh)
+    resets: Resets | None = None
     notes: list[str] = field(default_factory=list)
 
     def row(self, key: str) -> Row:

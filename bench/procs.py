@@ -41,9 +41,15 @@ def pinned(command: list[str], cpu: int | None) -> list[str]:
 
 def get(port: int, path: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
     """One GET on loopback: (status, body)."""
+    return request(port, "GET", path, headers, None, timeout)
+
+
+def request(port: int, method: str, path: str, headers: dict[str, str], body: bytes | None,
+            timeout: float) -> tuple[int, bytes]:
+    """One request on loopback, on a connection of its own: (status, body)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -66,6 +72,10 @@ class Server:
 
     def get(self, path: str, headers: dict[str, str] | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
         return get(self.port, path, headers or {}, timeout)
+
+    def post(self, path: str, body: bytes | None, headers: dict[str, str] | None = None,
+             timeout: float = 30.0) -> tuple[int, bytes]:
+        return request(self.port, "POST", path, headers or {}, body, timeout)
 
     def peak_rss_mb(self) -> float:
         """Peak resident memory (VmHWM) of the server and its child processes, in MiB."""

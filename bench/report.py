@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from bench.figures import Row, Run, Target, paired, ratio
+from bench.report_writes import write_section, write_targets
 
 PROGRAM_VS_BASELINE = 0.75
 PROGRAM_VS_PRISM = 15.0
@@ -45,7 +46,7 @@ def targets(run: Run) -> list[Target]:
                             big.median_seconds <= STARTUP_BIG_SECONDS))
         found.append(Target(f"{big.contacts:,} contacts peak RSS", "<= 1.5 GB", f"{big.max_rss_mb / 1000:.2f} GB",
                             big.max_rss_mb <= BIG_RSS_MB))
-    return found
+    return found + write_targets(run)
 
 
 def render(run: Run) -> str:
@@ -90,6 +91,7 @@ def render(run: Run) -> str:
           f"{', '.join(f'{x:.2f}' for x in s.seconds)} | {s.max_rss_mb:,.0f} MiB |" for s in run.startups),
         "",
         *_others(run),
+        *write_section(run),
     ]
     if run.notes:
         parts += ["## Notes", "", *(f"- {note}" for note in run.notes), ""]

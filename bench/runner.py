@@ -14,7 +14,6 @@ Order of a run (every server is stopped at the end, whatever happens):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import signal
@@ -31,6 +30,19 @@ import orjson
 
 from bench.baseline_app import baseline_path
 from bench.figures import Row, Run, Startup
+from bench.launch import (
+    CONTRACT,
+    HEADERS,
+    LOAD_CPU,
+    PRISM,
+    RESULTS,
+    ROOT,
+    SERVER_CPU,
+    launch_baseline,
+    launch_mock,
+    log,
+    with_seconds,
+)
 from bench.machine import describe
 from bench.procs import Server, ServerError, ServerSet, free_port
 from bench.report import write
@@ -43,16 +55,17 @@ from bench.scenarios import (
     scaling_scenarios,
     world_path,
 )
+from bench.write_runner import (
+    WritePlan,
+    WritesUnavailable,
+    check_write_errors,
+    load_write,
+    measure_after_writes,
+    measure_writes,
+    start_writes,
+)
 from bench.wrk import Load, LoadShape, WrkError, run_wrk
 from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-PRISM = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
-CONTRACT = ROOT / "contracts" / "loyalty.openapi.yaml"
-HEADERS = {"api-key": DEFAULT_API_KEY}
-READY_PATH = "/v3/loyalty/config/programs"
-SERVER_CPU, LOAD_CPU = 0, 1  # one core for the server under test, the other for wrk
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,9 @@ class Options:
     prism: bool
     conformance: bool
     output: Path
+    writes: bool = True
+    seeded_writes: int = 100_000
+    reset_writes: int = 1_000
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -84,11 +100,17 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--no-prism", dest="prism", action="store_false", help="skip Prism even if installed")
     parser.add_argument("--no-conformance", dest="conformance", action="store_false",
                         help="skip timing pytest tests/conformance")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 1 s, 10,000 contacts")
+    parser.add_argument("--no-writes", dest="writes", action="store_false",
+                        help="skip the write figures (transaction begin, reads after writes, reset)")
+    parser.add_argument("--seeded-writes", type=int, default=100_000,
+                        help="writes before the reads-after-writes figures (100000)")
+    parser.add_argument("--reset-writes", type=int, default=1_000, help="writes before each timed reset (1000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 1 round of 1 s, 10,000 contacts, 10,000 seeded writes")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.duration, args.big_contacts = 1, 1.0, 10_000
+        args.rounds, args.duration, args.big_contacts, args.seeded_writes = 1, 1.0, 10_000, 10_000
         args.startup_rounds = args.big_startup_rounds = 1
     return Options(
         rounds=max(1, args.rounds),
@@ -103,6 +125,9 @@ def parse_args(argv: list[str] | None) -> Options:
         prism=args.prism,
         conformance=args.conformance,
         output=args.output,
+        writes=args.writes,
+        seeded_writes=max(1, args.seeded_writes),
+        reset_writes=max(1, args.reset_writes),
     )
 
 
@@ -151,8 +176,8 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
     small, small_startup = _startups(servers, options.small, options.startup_rounds)
     big, big_startup = _startups(servers, options.big, options.big_startup_rounds)
     run.startups = [small_startup, big_startup]
-    _log(f"start-up: {small_startup.median_seconds:.2f} s at {options.small:,} contacts, "
-         f"{big_startup.median_seconds:.2f} s at {options.big:,}")
+    log(f"start-up: {small_startup.median_seconds:.2f} s at {options.small:,} contacts, "
+        f"{big_startup.median_seconds:.2f} s at {options.big:,}")
 
     small_ids = choose_ids(_world(small, small_startup), _fetcher(small))
     big_ids = choose_ids(_world(big, big_startup), _fetcher(big), like=small_ids.history_page)
@@ -173,10 +198,29 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
     servers.stop(baseline)
 
     program = rows[0]
+    writes_mock: Server | None = None
+    run.write_note = "skipped with --no-writes"
+    if options.writes:
+        plan = WritePlan(options.rounds, shape, options.warmup, options.small, options.seeded_writes,
+                         options.reset_writes)
+        try:
+            writes_mock, write, run.write = start_writes(servers, plan, small_ids)
+        except WritesUnavailable as error:
+            run.write_note = str(error)
+            log(f"write figures not measured: {error}")
+        else:
+            run.write_note = write.spread
+            measure_writes(servers, plan, writes_mock, run.write)
     if options.prism:
-        run.prism, run.prism_note = _prism(servers, program, small, shape, options.rounds)
+        run.prism, run.prism_write, run.prism_note = _prism(servers, program, small, shape, options.rounds,
+                                                            writes_mock, run.write)
     else:
         run.prism_note = "skipped with --no-prism"
+    if writes_mock is not None:
+        servers.stop(writes_mock)
+        run.after_writes, run.resets, run.after_writes_rss_mb = measure_after_writes(servers, plan, small,
+                                                                                     small_ids, write)
+        run.seeded_writes = options.seeded_writes
     if options.workers > 1:
         run.workers, run.workers_count = _workers(servers, program, small, options), options.workers
     if options.conformance:
@@ -188,16 +232,16 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
 def _rounds(rows: list[Row], server_of: dict[str, Server], baseline: Server, shape: LoadShape,
             options: Options) -> None:
     """A warm-up of every pair, then rounds: in each, every row on the mock, then on the baseline."""
-    _log(f"loading {len(rows)} reads x 2 servers x {options.rounds} round(s) of {options.seconds:.0f} s")
+    log(f"loading {len(rows)} reads x 2 servers x {options.rounds} round(s) of {options.seconds:.0f} s")
     for row in rows:  # not recorded
-        _load(server_of[row.name], row, _shape(shape, options.warmup))
-        _load(baseline, row, _shape(shape, options.warmup), baseline=True)
+        _load(server_of[row.name], row, with_seconds(shape, options.warmup))
+        _load(baseline, row, with_seconds(shape, options.warmup), baseline=True)
     for round_number in range(options.rounds):
         for row in rows:
             row.mock.loads.append(_load(server_of[row.name], row, shape))
             row.baseline.loads.append(_load(baseline, row, shape, baseline=True))
-        _log(f"round {round_number + 1}/{options.rounds}: program read {rows[0].mock.loads[-1].rps:,.0f} req/s, "
-             f"baseline {rows[0].baseline.loads[-1].rps:,.0f} req/s")
+        log(f"round {round_number + 1}/{options.rounds}: program read {rows[0].mock.loads[-1].rps:,.0f} req/s, "
+            f"baseline {rows[0].baseline.loads[-1].rps:,.0f} req/s")
     _check_errors(rows)
 
 
@@ -209,20 +253,10 @@ def _startups(servers: ServerSet, contacts: int, rounds: int) -> tuple[Server, S
         if server is not None:
             startup.peak_rss_mb.append(server.peak_rss_mb())
             servers.stop(server)
-        server = _launch_mock(servers, f"mock-{contacts}-{index}", contacts)
+        server = launch_mock(servers, f"mock-{contacts}-{index}", contacts)
         startup.seconds.append(server.started_seconds)
     assert server is not None
     return server, startup
-
-
-def _launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1) -> Server:
-    port = free_port()
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--contacts", str(contacts),
-               "--no-access-log"]
-    if workers > 1:
-        command += ["--workers", str(workers), "--read-only"]  # several processes serve a fixed world only
-    return servers.launch(name, command, port, READY_PATH, HEADERS, timeout=120,
-                          cpu=SERVER_CPU if workers == 1 else None)
 
 
 def _fetcher(server: Server) -> Fetch:
@@ -250,18 +284,7 @@ def _row(server: Server, scenario: Scenario, contacts: int) -> Row:
 
 
 def _baseline(servers: ServerSet, rows: list[Row]) -> Server:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    bodies_file = RESULTS / "baseline-bodies.json"
-    bodies_file.write_text(json.dumps({row.name: row.body.decode() for row in rows}))
-    port = free_port()
-    command = [sys.executable, "-m", "bench.baseline_app", "--port", str(port), "--bodies", str(bodies_file),
-               "--api-key", DEFAULT_API_KEY]
-    return servers.launch("baseline", command, port, baseline_path(rows[0].name), HEADERS, timeout=60,
-                          cpu=SERVER_CPU)
-
-
-def _shape(shape: LoadShape, seconds: float) -> LoadShape:
-    return LoadShape(seconds, shape.connections, shape.threads, shape.cpu)
+    return launch_baseline(servers, "baseline", {row.name: row.body for row in rows})
 
 
 def _load(server: Server, row: Row, shape: LoadShape, *, baseline: bool = False) -> Load:
@@ -282,32 +305,49 @@ def _check_errors(rows: list[Row]) -> None:
                                "errors under load (see bench/results/logs)")
 
 
-def _prism(servers: ServerSet, program: Row, mock: Server, shape: LoadShape,
-           rounds: int) -> tuple[Row | None, str]:
-    """The program read on Prism and on the mock, round after round (Prism plays the baseline's part)."""
+def _prism(servers: ServerSet, program: Row, mock: Server, shape: LoadShape, rounds: int,
+           writes_mock: Server | None = None, write: Row | None = None) -> tuple[Row | None, Row | None, str]:
+    """The program read, then the write, on Prism and on the mock, round after round (Prism as the baseline)."""
     scenario = program.scenario
+    assert isinstance(scenario, Scenario)
     if not PRISM.exists():
-        return None, "Prism is not installed (make bench installs it with npm when npm is present)"
+        return None, None, "Prism is not installed (make bench installs it with npm when npm is present)"
     port = free_port()
     command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "--verboseLevel", "warn", str(CONTRACT)]
     try:
         prism = servers.launch("prism", command, port, scenario.operation_path, HEADERS, timeout=120,
                                cpu=SERVER_CPU)
     except ServerError as error:
-        return None, f"Prism did not start: {error}"
+        return None, None, f"Prism did not start: {error}"
     version = subprocess.run([str(PRISM), "--version"], capture_output=True, text=True, timeout=60,
                              check=False).stdout.strip()
     row = Row(scenario, program.contacts, program.body)
     try:
-        run_wrk(prism.root + scenario.operation_path, DEFAULT_API_KEY, _shape(shape, 1.0))
+        run_wrk(prism.root + scenario.operation_path, DEFAULT_API_KEY, with_seconds(shape, 1.0))
         for _ in range(rounds):
             row.baseline.loads.append(run_wrk(prism.root + scenario.operation_path, DEFAULT_API_KEY, shape))
             row.mock.loads.append(_load(mock, row, shape))
+        log(f"Prism {version}: {row.baseline.rps:,.0f} req/s on the program read, the mock {row.mock.rps:,.0f}")
+        write_row = _prism_write(prism, writes_mock, write, shape, rounds)
     finally:
         servers.stop(prism)
-    _log(f"Prism {version}: {row.baseline.rps:,.0f} req/s on the program read, the mock {row.mock.rps:,.0f}")
-    return row, (f"Prism {version}, `prism mock --verboseLevel warn`, same contract, same wrk load and warm-up, "
-                 "same core, rounds interleaved with the mock's")
+    return row, write_row, (f"Prism {version}, `prism mock --verboseLevel warn`, same contract, same wrk load "
+                            "and warm-up, same core, rounds interleaved with the mock's")
+
+
+def _prism_write(prism: Server, mock: Server | None, write: Row | None, shape: LoadShape,
+                 rounds: int) -> Row | None:
+    """The transaction begin on Prism (any 2xx answer) and on the mock, rounds interleaved."""
+    if mock is None or write is None:
+        return None
+    row = Row(write.scenario, write.contacts, write.body)
+    load_write(prism, row, with_seconds(shape, 1.0), operation_path=True, expect=False)
+    for _ in range(rounds):
+        row.baseline.loads.append(load_write(prism, row, shape, operation_path=True, expect=False))
+        row.mock.loads.append(load_write(mock, row, shape))
+    check_write_errors(row, "Prism")
+    log(f"Prism: {row.baseline.rps:,.0f} req/s on the transaction begin, the mock {row.mock.rps:,.0f}")
+    return row
 
 
 def _workers(servers: ServerSet, program: Row, single: Server, options: Options) -> Row:
@@ -315,20 +355,20 @@ def _workers(servers: ServerSet, program: Row, single: Server, options: Options)
 
     wrk is not pinned here: the workers and wrk share the cores (the single process stays on its one).
     """
-    server = _launch_mock(servers, f"mock-workers-{options.workers}", options.small, workers=options.workers)
+    server = launch_mock(servers, f"mock-workers-{options.workers}", options.small, workers=options.workers)
     server.wait_workers(options.workers, timeout=120)
     shape = LoadShape(options.seconds, options.connections * options.workers)
     row = Row(program.scenario, program.contacts, program.body)  # mock: N workers; baseline: one process
     try:
-        _load(server, row, _shape(shape, options.warmup))
+        _load(server, row, with_seconds(shape, options.warmup))
         for _ in range(options.rounds):
             row.mock.loads.append(_load(server, row, shape))
             row.baseline.loads.append(_load(single, row, shape))
     finally:
         servers.stop(server)
     _check_errors([row])
-    _log(f"--workers {options.workers}: {row.mock.rps:,.0f} req/s on the program read, one process "
-         f"{row.baseline.rps:,.0f}")
+    log(f"--workers {options.workers}: {row.mock.rps:,.0f} req/s on the program read, one process "
+        f"{row.baseline.rps:,.0f}")
     return row
 
 
@@ -345,7 +385,3 @@ def _conformance() -> tuple[float | None, str]:
     seconds = time.perf_counter() - started
     tail = (done.stdout.strip().splitlines() or ["no output"])[-1]
     return seconds, f"wall clock, one run; pytest: {tail}"
-
-
-def _log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)

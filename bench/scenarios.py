@@ -86,10 +86,10 @@ def choose_ids(world: dict[str, Any], fetch: Fetch, like: tuple[int, int] | None
     return Ids(program["id"], bdid, members[0], history_contact, sizes[history_contact], members)
 
 
-def _history(pid: str, bdid: str, contact: int) -> str:
+def _history(pid: str, bdid: str, contact: int, limit: int = PAGE) -> str:
     # A page of 50, one filter (status), an explicit sort.
     return (f"{BASE}/loyalty/balance/programs/{pid}/transaction-history?contactId={contact}"
-            f"&balanceDefinitionId={bdid}&status=completed&sortField=createdAt&sort=desc&limit={PAGE}")
+            f"&balanceDefinitionId={bdid}&status=completed&sortField=createdAt&sort=desc&limit={limit}")
 
 
 def history_page(ids: Ids) -> Scenario:
@@ -109,10 +109,31 @@ def contact_balances_page(ids: Ids) -> Scenario:
                     f"?balanceDefinitionId={ids.bdid}&limit={PAGE}")
 
 
+def program_read(ids: Ids) -> Scenario:
+    return Scenario("program", "program read", f"{BASE}/loyalty/config/programs/{ids.pid}")
+
+
+def after_writes_scenarios(ids: Ids) -> list[Scenario]:
+    """The reads compared between a written and a fresh world.
+
+    The history page is the fullest sampled member's, whom the writes credit too;
+    its limit is the number of records of its page in a fresh world, so that
+    both worlds answer a page of as many records (the newest, after the writes).
+    """
+    records = max(1, ids.history_page[0])
+    return [
+        program_read(ids),
+        Scenario("history-credited", f"transaction-history page of a credited member (limit {records}: its "
+                 "fresh page's records; status filter, sort)",
+                 _history(ids.pid, ids.bdid, ids.history_contact, records)),
+        contact_balances_page(ids),
+    ]
+
+
 def main_scenarios(ids: Ids) -> list[Scenario]:
     """The five reads of the issue, on the default world, and the program read as a browser sends it."""
     return [
-        Scenario("program", "program read", f"{BASE}/loyalty/config/programs/{ids.pid}"),
+        program_read(ids),
         Scenario("definitions", "balance-definition list",
                  f"{BASE}/loyalty/balance/programs/{ids.pid}/balance-definitions"),
         contact_balances_page(ids),

@@ -1,4 +1,8 @@
-"""One bounded load from wrk against a loopback URL, parsed from `wrk_report.lua`'s summary line."""
+"""One bounded load from wrk against a loopback URL, parsed from its Lua script's summary line.
+
+GETs go through `wrk_report.lua`; POSTs of JSON bodies through `wrk_post.lua`,
+which also checks every answer (and can post an exact number of bodies).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bench.procs import pinned
 
 SCRIPT = Path(__file__).with_name("wrk_report.lua")
+POST_SCRIPT = Path(__file__).with_name("wrk_post.lua")
 MARKER = "BENCH_JSON "
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
@@ -30,6 +36,10 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx/3xx answers plus socket errors and timeouts
+    unexpected: int = 0  # POSTs only: answers that were not a 200 holding the expected text
+    first_unexpected: str = ""
+    posted: int = 0  # POSTs only: bodies sent
+    answered: int = 0  # POSTs only: answers to them received
 
     @property
     def rps(self) -> float:
@@ -56,6 +66,23 @@ def wrk_binary() -> str:
 def run_wrk(url: str, api_key: str, shape: LoadShape, paths_file: Path | None = None,
             headers: tuple[tuple[str, str], ...] = ()) -> Load:
     """Load `url` (or the paths in `paths_file`, round-robin, on the same host) for `shape.seconds`."""
+    env = {"BENCH_PATHS": str(paths_file) if paths_file else ""}
+    return _load(_run(url, api_key, shape, SCRIPT, env, headers))
+
+
+def run_wrk_post(url: str, api_key: str, shape: LoadShape, bodies_file: Path, expect: str = "") -> Load:
+    """POST the bodies of `bodies_file` (one a line, round-robin) to `url` for `shape.seconds`.
+
+    An answer other than a 200 holding `expect` (when given) counts in `unexpected`.
+    """
+    env = {"BENCH_BODIES": str(bodies_file), "BENCH_EXPECT": expect}
+    data = _run(url, api_key, shape, POST_SCRIPT, env, ())
+    return _load(data, unexpected=data["unexpected"], first_unexpected=data["first_unexpected"],
+                 posted=data["posted"], answered=data["answered"])
+
+
+def _run(url: str, api_key: str, shape: LoadShape, script: Path, env: dict[str, str],
+         headers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     host = urlsplit(url).hostname or ""
     if host not in {h.strip("[]") for h in LOOPBACK_HOSTS}:
         raise WrkError(f"refusing to load {url}: the benchmark targets loopback only")
@@ -68,21 +95,21 @@ def run_wrk(url: str, api_key: str, shape: LoadShape, paths_file: Path | None = 
         "--timeout", "5s",
         "-H", f"api-key: {api_key}",
         *(argument for name, value in headers for argument in ("-H", f"{name}: {value}")),
-        "-s", str(SCRIPT),
+        "-s", str(script),
         url,
     ]
-    env = {**os.environ, "BENCH_PATHS": str(paths_file) if paths_file else ""}
     try:
-        done = subprocess.run(pinned(command, shape.cpu), capture_output=True, text=True, env=env,
-                              timeout=seconds + 30, check=False)
+        done = subprocess.run(pinned(command, shape.cpu), capture_output=True, text=True,
+                              env={**os.environ, **env}, timeout=seconds + 30, check=False)
     except subprocess.TimeoutExpired:
         raise WrkError(f"wrk on {url} did not finish within {seconds + 30} s") from None
     for line in done.stdout.splitlines():
         if line.startswith(MARKER):
-            data = json.loads(line[len(MARKER):])
-            break
-    else:
-        raise WrkError(f"wrk on {url} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+            return dict(json.loads(line[len(MARKER):]))
+    raise WrkError(f"wrk on {url} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+
+
+def _load(data: dict[str, Any], **extra: Any) -> Load:
     errors = sum(data[key] for key in ("status_errors", "connect_errors", "read_errors", "write_errors",
                                        "timeouts"))
     return Load(
@@ -91,4 +118,5 @@ def run_wrk(url: str, api_key: str, shape: LoadShape, paths_file: Path | None = 
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         errors=errors,
+        **extra,
     )

@@ -1,0 +1,166 @@
+"""`make bench`'s write plumbing on an in-process mock: what it posts, what the baseline answers, what it counts.
+
+Nothing here is timed: the figures come from `make bench`. These tests check that
+the write the benchmark measures is a real, accepted write of the mock, that the
+baseline POST route answers a body of the same shape and size, and that the
+load tools post and check what they claim.
+"""
+
+from __future__ import annotations
+
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from bench.baseline_app import baseline_path, create_baseline
+from bench.figures import Resets, Row, Run
+from bench.post_client import PostError, post_exactly
+from bench.report_writes import write_section, write_targets
+from bench.scenarios import ScenarioError, world_path
+from bench.write_scenarios import AMOUNT, Write, choose_write
+from bench.wrk import Load, LoadShape, run_wrk_post
+from mock_server.settings import Settings
+from mock_server.testing import RunningMock, running_mock
+
+ALL_MEMBERS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[RunningMock]:
+    with running_mock(Settings(access_log=False)) as running:  # the default world, as `make bench` runs it
+        yield running
+
+
+def _request(mock: RunningMock, method: str, path: str, body: bytes | None = None,
+             key: str | None = None) -> tuple[int, bytes]:
+    headers = {"api-key": key or mock.api_key, "content-type": "application/json"}
+    request = urllib.request.Request(mock.root_url + path, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _world(mock: RunningMock, sample: int = ALL_MEMBERS) -> dict[str, Any]:
+    status, body = _request(mock, "GET", world_path(sample))
+    assert status == 200
+    return dict(orjson.loads(body))
+
+
+def _write(mock: RunningMock) -> Write:
+    return choose_write(_world(mock), lambda path: _request(mock, "GET", path))
+
+
+def _history(mock: RunningMock, write: Write, contact: int) -> list[dict[str, Any]]:
+    status, body = _request(mock, "GET", f"/v3/loyalty/balance/programs/{write.pid}/transaction-history"
+                                         f"?contactId={contact}&balanceDefinitionId={write.bdid}&limit=500")
+    assert status == 200, body
+    return list(orjson.loads(body)["transactionHistory"])
+
+
+def test_the_write_credits_every_member_of_a_published_program_on_a_ranked_definition(mock: RunningMock) -> None:
+    world = _world(mock)
+    write = _write(mock)
+    program = next(p for p in world["programs"] if p["id"] == write.pid)
+    assert program["state"] == "active"
+    assert write.bdid in {group["balanceDefinitionId"] for group in program["tierGroups"]}
+    bodies = [orjson.loads(body) for body in write.bodies]
+    assert len(bodies) == program["memberCount"]
+    subscriptions = {member["loyaltySubscriptionId"] for member in program["members"]}
+    assert {body["LoyaltySubscriptionId"] for body in bodies} == subscriptions
+    assert all(body["autoComplete"] is True and body["amount"] == AMOUNT and body["balanceDefinitionId"] == write.bdid
+               for body in bodies)
+
+
+def test_a_rotation_too_short_for_a_credit_limit_is_refused_before_the_run(mock: RunningMock) -> None:
+    # Ten members credited round-robin, one a logical second, would pass the seeded daily credit limit.
+    with pytest.raises(ScenarioError, match="would reach balance limit"):
+        choose_write(_world(mock, sample=10), lambda path: _request(mock, "GET", path))
+
+
+def test_the_write_is_accepted_and_completed_by_the_mock(mock: RunningMock) -> None:
+    write = _write(mock)
+    status, answer = _request(mock, "POST", write.path, write.bodies[0])
+    assert status == 200, answer
+    transaction = orjson.loads(answer)
+    assert transaction["status"] == "completed" and transaction["amount"] == AMOUNT
+    assert write.expect.encode() in answer
+
+
+def test_the_baseline_post_answers_the_mocks_answer_and_checks_the_body(mock: RunningMock) -> None:
+    write = _write(mock)
+    status, answer = _request(mock, "POST", write.path, write.bodies[1])
+    assert status == 200, answer
+    client = TestClient(create_baseline({}, mock.api_key, {"begin": answer}))
+    headers = {"api-key": mock.api_key, "content-type": "application/json"}
+    same = client.post(baseline_path("begin"), content=write.bodies[1], headers=headers)
+    assert (same.status_code, same.content, same.headers["content-type"]) == (200, answer, "application/json")
+    # The same refusals as the mock, in Brevo's error shape: no member named, not JSON, a wrong key.
+    no_member = orjson.loads(orjson.dumps({k: v for k, v in orjson.loads(write.bodies[1]).items()
+                                           if k != "LoyaltySubscriptionId"}))
+    refused = client.post(baseline_path("begin"), content=orjson.dumps(no_member), headers=headers)
+    assert refused.status_code == 400 and set(refused.json()) == {"code", "message"}
+    assert "LoyaltySubscriptionId" in refused.json()["message"]
+    assert client.post(baseline_path("begin"), content=b"{", headers=headers).status_code == 400
+    wrong_key = client.post(baseline_path("begin"), content=write.bodies[1], headers={**headers, "api-key": "x"})
+    mock_wrong_key = _request(mock, "POST", write.path, write.bodies[1], key="x")
+    assert (wrong_key.status_code, set(wrong_key.json())) == (mock_wrong_key[0], set(orjson.loads(mock_wrong_key[1])))
+
+
+def test_post_exactly_makes_exactly_that_many_writes(mock: RunningMock) -> None:
+    write = _write(mock)
+    program = next(p for p in _world(mock)["programs"] if p["id"] == write.pid)
+    contacts = [member["contactId"] for member in program["members"][:3]]
+    before = [len(_history(mock, write, contact)) for contact in contacts]
+    port = int(mock.root_url.rsplit(":", 1)[1])
+    posted = post_exactly(port, write.path, {"api-key": mock.api_key}, write.bodies[:3], 7,
+                          write.expect.encode(), connections=4)
+    assert posted.count == 7
+    after = [len(_history(mock, write, contact)) for contact in contacts]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [3, 2, 2]  # round-robin over the three
+
+
+def test_post_exactly_stops_at_an_answer_other_than_expected(mock: RunningMock) -> None:
+    write = _write(mock)
+    port = int(mock.root_url.rsplit(":", 1)[1])
+    with pytest.raises(PostError, match="answered 200"):
+        post_exactly(port, write.path, {"api-key": mock.api_key}, write.bodies[:1], 2, b'"status":"draft"')
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
+def test_wrk_posts_the_bodies_and_counts_answers_that_are_not_completed_transactions(mock: RunningMock,
+                                                                                    tmp_path: Path) -> None:
+    write = _write(mock)
+    bodies = tmp_path / "bodies.txt"
+    bodies.write_bytes(b"\n".join(write.bodies[:20]) + b"\n")
+    shape = LoadShape(1, 2)
+    checked = run_wrk_post(mock.root_url + write.path, mock.api_key, shape, bodies, write.expect)
+    assert checked.answered > 0 and checked.unexpected == 0 and checked.errors == 0
+    wrong = run_wrk_post(mock.root_url + write.path, mock.api_key, shape, bodies, '"status":"draft"')
+    assert wrong.answered > 0 and wrong.unexpected == wrong.answered
+    assert '"status":"completed"' in wrong.first_unexpected
+
+
+def _load(rps: float) -> Load:
+    return Load(requests=int(rps), seconds=1.0, p50_ms=1.0, p99_ms=2.0, errors=0)
+
+
+def test_the_write_targets_are_judged_on_same_round_ratios() -> None:
+    write = Write("begin", "transaction begin", "p", "b", "/v3/x", (b"{}",))
+    row = Row(write, 1000, b"{}")
+    row.mock.loads = [_load(800), _load(500), _load(900)]
+    row.baseline.loads = [_load(1000), _load(1000), _load(1000)]  # per-round ratios 0.8, 0.5, 0.9: median 0.8
+    run = Run("python -m bench", "now", {}, {}, write=row, resets=Resets(1000, ms=[4.0, 6.0, 7.0]))
+    judged = {target.name: target for target in write_targets(run)}
+    begin = judged["transaction begin (autoComplete) throughput vs bare Starlette POST"]
+    assert (begin.measured, begin.met) == ("0.80x", True)
+    assert judged["reset of the default world after 1,000 writes (median)"].met is False  # 6 ms > 5 ms
+    assert "| transaction begin | 2 | 800 | 1,000 | 0.80x |" in "\n".join(write_section(run))
