@@ -37,7 +37,7 @@ def banner(settings: Settings, state: MockState) -> str:
     summary = state.worlds[organisation].summary(sample=1)
     stats = summary["stats"]
     lines = [
-        f"brevo-loyalty-mock {__version__}: Brevo Loyalty read API, offline",
+        f"brevo-loyalty-mock {__version__}: Brevo Loyalty API, offline",
         f"  base URL   {base_url}",
     ]
     if settings.host in _REACHABLE:

@@ -148,7 +148,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog=PROG,
-        description="Offline mock of Brevo's Loyalty read API, driven by its OpenAPI contract.",
+        description="Offline, stateful mock of Brevo's Loyalty API, driven by its OpenAPI contract.",
         epilog=MAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
