@@ -70,7 +70,7 @@ def node() -> str:
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[RunningMock]:
-    with running_mock(make_settings(journal_size=1000)  # the violation check must see every request) as running:
+    with running_mock(make_settings(journal_size=1000)) as running:  # the violation check sees every request
         yield running
 
 
