@@ -108,13 +108,18 @@ SOAK_SECONDS ?= 180
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --connections 64 $(ARGS)
 
-# The long fuzz (tests/fuzz, marked slow, so not in `make test`): schemathesis in-process with
-# FUZZ_EXAMPLES examples per operation and a stateful link walk; hypothesis over the hostile corpus's
-# generators, in-process and as raw bytes over a loopback socket.
+# The long fuzz (tests/fuzz, marked slow, so not in `make test`): schemathesis in-process over the whole
+# contract, writes included, with FUZZ_EXAMPLES examples per operation and a stateful walk of the links;
+# hypothesis over the hostile corpus's generators, in-process and as raw bytes over a loopback socket;
+# then the write state machine (tests/properties/test_write_sequences.py, 12 examples in `make test`)
+# with WRITE_SEQUENCE_EXAMPLES sequences.
 FUZZ_EXAMPLES ?= 500
+WRITE_SEQUENCE_EXAMPLES ?= 300
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m slow tests/fuzz -p no:cacheprovider $(ARGS)
+	WRITE_SEQUENCE_EXAMPLES=$(WRITE_SEQUENCE_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/properties/test_write_sequences.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info $(NODE_EXAMPLE)/node_modules
