@@ -12,7 +12,6 @@ node or the client is not installed (`make test` installs it when npm is present
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,16 +168,6 @@ out.unknownReward = await refused(
   () => brevo.reward.createVoucher({ pid, rewardId: unknownId, contactId: newcomer }));
 console.log(JSON.stringify(out));
 """
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        pytest.skip("node is not installed")
-    if not (NODE_DIR / "node_modules" / "@getbrevo" / "brevo").is_dir():
-        pytest.skip("@getbrevo/brevo is not installed: `npm ci --prefix examples/node`")
-    return found
 
 
 @pytest.fixture(scope="module")

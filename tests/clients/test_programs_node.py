@@ -8,7 +8,6 @@ node or the client is not installed (`make test` installs it when npm is present
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,16 +55,6 @@ await brevo.program.deleteLoyaltyProgram({ pid });
 out.deleted = await status(() => brevo.program.getLoyaltyProgramInfo({ pid }));
 console.log(JSON.stringify(out));
 """
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        pytest.skip("node is not installed")
-    if not (NODE_DIR / "node_modules" / "@getbrevo" / "brevo").is_dir():
-        pytest.skip("@getbrevo/brevo is not installed: `npm ci --prefix examples/node`")
-    return found
 
 
 @pytest.fixture(scope="module")
