@@ -171,7 +171,7 @@ class LoyaltyApi:
         keys = [value for name, value in headers if name == b"api-key"]
         if len(keys) != 1 or not self.keys.accepts(keys[0].decode("latin-1")):
             return False
-        match = self.contract.router.match(_path_segments(raw_path))
+        match = self._match(raw_path)
         operation = match.methods.get(method) if match is not None else None
         return operation is not None and operation.has_body and not self.read_only
 
@@ -269,12 +269,17 @@ class LoyaltyApi:
         answer.violations = tuple(violations)
         return answer
 
-    def _route(self, method: str, raw_path: bytes, violations: list[str]) -> tuple[Operation, list[str]]:
-        """The operation for a method and path, with the path's parameter values; 404 or 405 if none."""
+    def _match(self, raw_path: bytes) -> RouteMatch | None:
+        """The route of a raw path, or None; a path seen before costs one dictionary look-up."""
         match = self._routes.get(raw_path, _NOT_SEEN)
-        if match is _NOT_SEEN:  # a path seen before costs one dictionary look-up
+        if match is _NOT_SEEN:
             match = self.contract.router.match(_path_segments(raw_path))
             _remember(self._routes, raw_path, match, ROUTE_MEMO_SIZE)
+        return match
+
+    def _route(self, method: str, raw_path: bytes, violations: list[str]) -> tuple[Operation, list[str]]:
+        """The operation for a method and path, with the path's parameter values; 404 or 405 if none."""
+        match = self._match(raw_path)
         if match is None:
             path = _quoted_path(raw_path)
             violations.append(f"no operation at {path}")
