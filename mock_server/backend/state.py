@@ -42,8 +42,8 @@ class Backend:
         self.ids = IdSource(base.seed, base.organisation)
         self.lock = threading.RLock()
         self.writes = 0  # accepted writes since start or the last reset
-        self._owned_tables: set[int] = set()  # ids of the member tables this fork copied (not the base's)
-        self._tables: list[MemberTable] = []  # keeps them alive, so their ids stay theirs
+        # The member tables this fork copied and may change (by identity: never the base's).
+        self._owned_tables: set[MemberTable] = set()
         self.balances = Balances(self)
         self.programs = Programs(self)
         self.tiers = Tiers(self)
@@ -57,7 +57,6 @@ class Backend:
             self.ids.reset()
             self.writes = 0
             self._owned_tables.clear()
-            self._tables.clear()
 
     # ----------------------------------------------------------------- writing
 
@@ -117,11 +116,10 @@ class Backend:
 
     def writable(self, data: ProgramData) -> ProgramData:
         """The program with a member table this fork may change (copied from the base on first use)."""
-        if id(data.members) in self._owned_tables:
+        if data.members in self._owned_tables:
             return data
         table = data.members.copy()
-        self._owned_tables.add(id(table))
-        self._tables.append(table)
+        self._owned_tables.add(table)
         owned = data.replace(members=table)
         self.world.put_program(owned)
         return owned
@@ -157,17 +155,13 @@ class Backend:
 
     def _with_table(self, data: ProgramData, table: MemberTable) -> ProgramData:
         """`data` with `table` (owned from now on) in place of its member table, which is no longer changed."""
-        old = data.members
-        if id(old) in self._owned_tables:
-            self._owned_tables.discard(id(old))
-            self._tables = [kept for kept in self._tables if kept is not old]
-        self._owned_tables.add(id(table))
-        self._tables.append(table)
+        self._owned_tables.discard(data.members)
+        self._owned_tables.add(table)
         changed = data.replace(members=table)
         self.world.put_program(changed)
         return changed
 
     def _checked_writable(self, data: ProgramData) -> ProgramData:
-        if id(data.members) not in self._owned_tables:
+        if data.members not in self._owned_tables:
             raise RuntimeError("change members through backend.writable(program) first")
         return data
