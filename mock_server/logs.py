@@ -37,7 +37,7 @@ ACCESS_LOGGER = "brevo_loyalty_mock.access"
 
 def _now() -> str:
     # A log line's time is the wall clock's (as uvicorn's are); answers never read it.
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # wall: a log line's time
 
 
 def line(fields: dict[str, Any]) -> str:
