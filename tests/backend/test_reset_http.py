@@ -24,14 +24,19 @@ def test_loading_fixtures_while_the_server_answers_never_fails_a_request():
 
         reader = threading.Thread(target=hammer)
         reader.start()
+        swaps = 0
         try:
-            for _ in range(6):
+            # Swap worlds until the reader has answered a good number of requests meanwhile (bounded), so
+            # the swaps and the reads really overlap however fast either side is on this machine.
+            while len(statuses) < 60 and swaps < 500:
                 mock.load_fixture("widget-member")
                 mock.reset()
+                swaps += 1
         finally:
             stop.set()
             reader.join()
-        assert statuses and set(statuses) <= {200, 204}, sorted(set(statuses))
+        assert len(statuses) >= 60 and swaps >= 1, (len(statuses), swaps)
+        assert set(statuses) <= {200, 204}, sorted(set(statuses))
 
 
 def test_reset_with_a_key_resets_that_organisation_and_an_unknown_key_resets_nothing():
