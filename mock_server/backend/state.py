@@ -15,12 +15,13 @@ write therefore leaves nothing behind, not even a clock tick or an id.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from mock_server.backend.balances import Balances
 from mock_server.backend.clock import Clock, ClockMode
+from mock_server.backend.events import EventLog, Listener
 from mock_server.backend.ids import IdSource
 from mock_server.backend.programs import Programs
 from mock_server.backend.rewards import Rewards
@@ -34,14 +35,16 @@ from mock_server.store.world import MemberTable, ProgramData, World
 class Backend:
     """One organisation: its world as writes left it, its clock, its ids."""
 
-    def __init__(self, base: World, clock_mode: ClockMode = "fixed") -> None:
+    def __init__(self, base: World, clock_mode: ClockMode = "fixed", listeners: Sequence[Listener] = ()) -> None:
         self.organisation = base.organisation
         self.base = base
         self.world = base.fork()
         self.clock = Clock(base.reference_now, clock_mode)
         self.ids = IdSource(base.seed, base.organisation)
         self.lock = threading.RLock()
+        self.events = EventLog(base.organisation, listeners)
         self.writes = 0  # accepted writes since start or the last reset
+        self._writing = False  # inside `writing()`: a nested one joins the outer write
         # The member tables this fork copied and may change (by identity: never the base's).
         self._owned_tables: set[MemberTable] = set()
         self.balances = Balances(self)
@@ -56,6 +59,7 @@ class Backend:
             self.clock.reset()
             self.ids.reset()
             self.writes = 0
+            self.events.reset()
             self._owned_tables.clear()
 
     # ----------------------------------------------------------------- writing
@@ -64,18 +68,30 @@ class Backend:
     def writing(self) -> Iterator[None]:
         """One write, serialised with the others; the clock and ids roll back if it is refused."""
         with self.lock:
+            if self._writing:  # a write inside a write (e.g. a clock tick's own steps): one unit with it
+                yield
+                return
             moment, issued = self.clock.now(), self.ids.issued
+            self._writing = True
             try:
                 yield
             except BaseException:
                 self.clock.rewind(moment)
                 self.ids.issued = issued
+                self.events.discard()
                 raise
+            finally:
+                self._writing = False
             self.writes += 1
+            self.events.commit()
 
     def stamp(self) -> int:
         """The moment of the write being accepted (call once, after every check passed)."""
         return self.clock.tick()
+
+    def emit(self, name: str, program_id: str | None, contact_id: int | None = None, **objects: Any) -> None:
+        """An event this write causes, at the write's moment (delivered only if the write is accepted)."""
+        self.events.emit(name, self.clock.now(), program_id, contact_id, **objects)
 
     def new_id(self) -> str:
         return self.ids.uuid()
