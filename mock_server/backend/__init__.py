@@ -10,11 +10,11 @@ import threading
 from collections.abc import Iterator, Mapping
 
 from mock_server.backend.clock import ClockMode
-from mock_server.backend.events import Event, Listener
+from mock_server.backend.events import ClockListener, Event, Listener
 from mock_server.backend.state import Backend
 from mock_server.store.world import World
 
-__all__ = ["Backend", "Backends", "Event", "Listener"]
+__all__ = ["Backend", "Backends", "ClockListener", "Event", "Listener"]
 
 
 class Backends(Mapping[str, Backend]):
@@ -31,10 +31,15 @@ class Backends(Mapping[str, Backend]):
         self._backends: dict[str, Backend] = {}
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []  # shared by every backend, made now or later
+        self._clock_listeners: list[ClockListener] = []
 
     def on_events(self, listener: Listener) -> None:
         """Call `listener(organisation, events)` with the events of every accepted write, in any organisation."""
         self._listeners.append(listener)
+
+    def on_clock(self, listener: ClockListener) -> None:
+        """Call `listener(organisation, now)` whenever an organisation's clock is moved (`Backend.clock_moved`)."""
+        self._clock_listeners.append(listener)
 
     def __getitem__(self, organisation: str) -> Backend:
         found = self._backends.get(organisation)
@@ -45,7 +50,7 @@ class Backends(Mapping[str, Backend]):
             if found is None:
                 # Read under the lock, so a backend is never made from worlds being replaced.
                 world = self._worlds[organisation]  # KeyError for an unknown organisation, as a Mapping should
-                found = Backend(world, self.clock_mode, self._listeners)
+                found = Backend(world, self.clock_mode, self._listeners, self._clock_listeners)
                 self._backends = {**self._backends, organisation: found}
             return found
 

@@ -31,6 +31,7 @@ class Event:
 
 
 Listener = Callable[[str, Sequence[Event]], None]  # (organisation, events of one accepted write)
+ClockListener = Callable[[str, int], None]  # (organisation, its clock's new time in epoch ms)
 
 
 class EventLog:

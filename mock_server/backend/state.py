@@ -21,7 +21,7 @@ from typing import Any
 
 from mock_server.backend.balances import Balances
 from mock_server.backend.clock import Clock, ClockMode
-from mock_server.backend.events import EventLog, Listener
+from mock_server.backend.events import ClockListener, EventLog, Listener
 from mock_server.backend.ids import IdSource
 from mock_server.backend.programs import Programs
 from mock_server.backend.rewards import Rewards
@@ -35,7 +35,8 @@ from mock_server.store.world import MemberTable, ProgramData, World
 class Backend:
     """One organisation: its world as writes left it, its clock, its ids."""
 
-    def __init__(self, base: World, clock_mode: ClockMode = "fixed", listeners: Sequence[Listener] = ()) -> None:
+    def __init__(self, base: World, clock_mode: ClockMode = "fixed", listeners: Sequence[Listener] = (),
+                 clock_listeners: Sequence[ClockListener] = ()) -> None:
         self.organisation = base.organisation
         self.base = base
         self.world = base.fork()
@@ -43,6 +44,7 @@ class Backend:
         self.ids = IdSource(base.seed, base.organisation)
         self.lock = threading.RLock()
         self.events = EventLog(base.organisation, listeners)
+        self._clock_listeners = clock_listeners
         self.writes = 0  # accepted writes since start or the last reset
         self._writing = False  # inside `writing()`: a nested one joins the outer write
         # The member tables this fork copied and may change (by identity: never the base's).
@@ -92,6 +94,12 @@ class Backend:
     def emit(self, name: str, program_id: str | None, contact_id: int | None = None, **objects: Any) -> None:
         """An event this write causes, at the write's moment (delivered only if the write is accepted)."""
         self.events.emit(name, self.clock.now(), program_id, contact_id, **objects)
+
+    def clock_moved(self) -> None:
+        """Tell the clock listeners (e.g. webhook retries due at a moment) the organisation's time moved on."""
+        now = self.clock.now()
+        for listener in self._clock_listeners:
+            listener(self.organisation, now)
 
     def new_id(self) -> str:
         return self.ids.uuid()

@@ -57,3 +57,16 @@ def test_reset_numbers_events_from_one_again(backends_and_seen) -> None:
     with backend.writing():
         backend.emit("subscription_created", "p1", 7)
     assert [batch[0][0] for _, batch in seen] == [1, 1]
+
+
+def test_clock_listeners_hear_the_organisations_new_time() -> None:
+    world = build_world(seed=1, contacts=20)
+    backends = Backends({world.organisation: world})
+    heard: list[tuple[str, int]] = []
+    backends.on_clock(lambda organisation, now: heard.append((organisation, now)))
+    backend = backends["default"]
+    with backend.writing():
+        backend.stamp()
+    backend.clock_moved()
+    assert heard == [("default", backend.clock.now())]
+    assert backend.clock.now() == world.reference_now + 1000
