@@ -88,8 +88,10 @@ def admin_routes(state: MockState) -> list[Route]:
     def reset_state(request: Request) -> None:
         # With a key, that key's organisation; without one, every organisation.
         key = request.headers.get("api-key")
-        state.backends.reset(keys.organisation_of(key) if key else None)
+        organisation = keys.organisation_of(key) if key else None
+        state.backends.reset(organisation)
         state.limiter.reset()
+        state.webhooks.reset(organisation)
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,6 +39,9 @@ from mock_server.routes import all_handlers, all_write_handlers
 from mock_server.seeding import build_world
 from mock_server.settings import Settings, overrides_from_env
 from mock_server.store.world import World
+from mock_server.webhooks import Dispatcher
+from mock_server.webhooks.config import configured_dispatcher
+from mock_server.webhooks.routes import webhook_routes
 
 logger = logging.getLogger("brevo_loyalty_mock")
 
@@ -52,6 +55,7 @@ class MockState:
     backends: Backends
     journal: Journal
     limiter: RateLimiter
+    webhooks: Dispatcher = field(default=None)  # type: ignore[assignment]  # set by create_app
 
     def base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/") + self.contract.base_path
@@ -66,6 +70,8 @@ class MockState:
         self.backends.reset(organisation)
         self.journal.clear()
         self.limiter.reset()
+        if self.webhooks is not None:
+            self.webhooks.reset(organisation)
 
 
 def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[str, World]:
@@ -93,6 +99,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
         limiter=RateLimiter(settings.rate_limit),
     )
+    state.webhooks = configured_dispatcher(state.backends, settings)
     api = LoyaltyApi(contract, state.backends, KeyRing(settings), state.limiter, state.journal, all_handlers(),
                      all_write_handlers(), read_only=settings.read_only)
 
@@ -105,10 +112,12 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     routes: list[BaseRoute] = [Mount(contract.base_path, app=api_app if access_log else api)]
     if settings.admin:
         routes.extend(admin_routes(state))
+        routes.extend(webhook_routes(state))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        state.webhooks.close()
         if settings.check_client:
             summary = state.journal.summary()
             print(message(summary) if settings.log_format == "json" else summary, flush=True)

@@ -40,6 +40,8 @@ from mock_server.settings import (
     parse_int,
     parse_log_format,
     parse_rate_limit,
+    parse_timeout,
+    parse_webhook_header,
     to_env,
 )
 
@@ -216,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "and is refused with --check-client (default 1)")
     serve.add_argument("--read-only", action="store_true", default=None,
                        help="a fixed world: every write answers 405 (needed by --workers N > 1)")
+    serve.add_argument("--webhook", dest="webhooks", action="append", metavar="URL",
+                       help="post every organisation's Loyalty events to this URL, as Brevo does "
+                       "(repeatable; http://user:password@host/... for basic auth; docs/webhooks.md)")
+    serve.add_argument("--webhook-events", metavar="NAME,NAME",
+                       help="only these events to the --webhook URLs (default: all 24)")
+    serve.add_argument("--webhook-header", dest="webhook_headers", action="append", metavar="'NAME: VALUE'",
+                       type=_checked(parse_webhook_header), help="a header sent with every webhook (repeatable)")
+    serve.add_argument("--webhook-bearer", metavar="TOKEN", help="send 'Authorization: Bearer TOKEN' with webhooks")
+    serve.add_argument("--webhook-timeout", type=_checked(lambda text: parse_timeout("--webhook-timeout", text)),
+                       metavar="SECONDS", help="time one delivery attempt may take before it counts as a timeout "
+                       "and is retried (default 5)")
 
     world = commands.add_parser(
         "world",
@@ -274,6 +287,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         values["allowed_hosts"] = tuple(dict.fromkeys(args.allowed_hosts))
     if args.fixtures:
         values["fixtures"] = tuple(resolve_fixture(text) for text in args.fixtures)
+    if getattr(args, "webhooks", None):
+        values["webhooks"] = tuple(args.webhooks)
+    if getattr(args, "webhook_events", None):
+        values["webhook_events"] = tuple(part.strip() for part in args.webhook_events.split(",") if part.strip())
+    if getattr(args, "webhook_headers", None):
+        values["webhook_headers"] = tuple(args.webhook_headers)
+    if getattr(args, "webhook_bearer", None):
+        values["webhook_bearer"] = args.webhook_bearer
+    if getattr(args, "webhook_timeout", None) is not None:
+        values["webhook_timeout"] = args.webhook_timeout
     return Settings(**values)
 
 

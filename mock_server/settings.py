@@ -77,6 +77,12 @@ class Settings:
     admin_from: tuple[str, ...] = ()  # networks (CIDR) whose clients may use /__mock__/, beyond loopback
     allowed_hosts: tuple[str, ...] = ()  # Host names /__mock__/ answers, beyond loopback and the bound host
     log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
+    # Webhook endpoints every organisation's events are posted to (docs/webhooks.md), and their options.
+    webhooks: tuple[str, ...] = ()
+    webhook_events: tuple[str, ...] = ()  # empty: every event
+    webhook_headers: tuple[tuple[str, str], ...] = ()
+    webhook_bearer: str | None = None
+    webhook_timeout: float = 5.0  # seconds per attempt
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -98,6 +104,14 @@ class Settings:
             if parse_allowed_host(host) != host:
                 raise SettingsError(f"allowed host {host!r}: write it as {parse_allowed_host(host)!r}")
         parse_log_format(self.log_format)
+        if self.webhooks:
+            from mock_server.webhooks.config import settings_endpoints  # reads the contract: only when used
+            from mock_server.webhooks.endpoints import EndpointError
+
+            try:
+                settings_endpoints(self)
+            except EndpointError as error:
+                raise SettingsError(str(error)) from None
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -310,7 +324,38 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["allowed_hosts"] = tuple(dict.fromkeys(parse_allowed_host(part) for part in _split(raw)))
     if (raw := get("LOG_FORMAT")) is not None:
         values["log_format"] = parse_log_format(raw)
+    if (raw := get("WEBHOOKS")) is not None:
+        values["webhooks"] = tuple(_split(raw))
+    if (raw := get("WEBHOOK_EVENTS")) is not None:
+        values["webhook_events"] = tuple(_split(raw))
+    if (raw := get("WEBHOOK_HEADERS")) is not None:  # one 'Name: value' a line
+        values["webhook_headers"] = tuple(parse_webhook_header(line) for line in raw.splitlines() if line.strip())
+    if (raw := get("WEBHOOK_BEARER")) is not None:
+        values["webhook_bearer"] = raw
+    if (raw := get("WEBHOOK_TIMEOUT")) is not None:
+        values["webhook_timeout"] = parse_timeout(ENV_PREFIX + "WEBHOOK_TIMEOUT", raw)
     return values
+
+
+def parse_webhook_header(text: str) -> tuple[str, str]:
+    """``'Name: value'``, a header sent with every webhook."""
+    from mock_server.webhooks.endpoints import EndpointError, parse_header
+
+    try:
+        return parse_header(text)
+    except EndpointError as error:
+        raise SettingsError(str(error)) from None
+
+
+def parse_timeout(name: str, text: str) -> float:
+    """Seconds, more than 0 and at most 60."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not 0 < value <= 60:
+        raise SettingsError(f"{name} must be more than 0 and at most 60 seconds, got {text}")
+    return value
 
 
 def to_env(settings: Settings) -> dict[str, str]:
@@ -335,7 +380,13 @@ def to_env(settings: Settings) -> dict[str, str]:
         "ADMIN_FROM": ",".join(settings.admin_from),
         "ALLOWED_HOSTS": ",".join(settings.allowed_hosts),
         "LOG_FORMAT": settings.log_format,
+        "WEBHOOKS": ",".join(settings.webhooks),
+        "WEBHOOK_EVENTS": ",".join(settings.webhook_events),
+        "WEBHOOK_HEADERS": "\n".join(f"{name}: {value}" for name, value in settings.webhook_headers),
+        "WEBHOOK_TIMEOUT": str(settings.webhook_timeout),
     }
+    if settings.webhook_bearer is not None:
+        env["WEBHOOK_BEARER"] = settings.webhook_bearer
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)
     return {ENV_PREFIX + name: value for name, value in env.items()}

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from mock_server.backend.emitting import transaction_events
 from mock_server.errors import InvalidParameter, UnknownResource
 from mock_server.store.balance_rules import (
     Completions,
@@ -384,6 +385,8 @@ class Balances:
         after = with_ledger(member, definition.index, ledger)
         self._commit(data, after)
         self._remember(data.id, member.contact_id, completions.moved_to(ledger, tx if balance is not None else None))
+        if complete and self.backend.listening:
+            transaction_events(self.backend, data, definition, member, after, tx)
         if balance is not None:
             self._tiers_moved(data.id, member, after)
         return TransactionResult(data.id, member.contact_id, definition, tx, balance)

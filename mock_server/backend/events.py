@@ -42,22 +42,37 @@ class EventLog:
     def __init__(self, organisation: str, listeners: Sequence[Listener] = ()) -> None:
         self.organisation = organisation
         self.seq = 0
-        self._pending: list[tuple[str, int, str | None, int | None, dict[str, Any]]] = []
+        # (name, at, program id, contact id, objects, kept even if the write is refused)
+        self._pending: list[tuple[str, int, str | None, int | None, dict[str, Any], bool]] = []
         self._listeners = listeners
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone listens (no listener: emitters may skip building an event at all)."""
+        return bool(self._listeners)
+
     def emit(self, name: str, at: int, program_id: str | None, contact_id: int | None, **objects: Any) -> None:
-        self._pending.append((name, at, program_id, contact_id, objects))
+        self._pending.append((name, at, program_id, contact_id, objects, False))
+
+    def emit_refusal(self, name: str, at: int, program_id: str | None, contact_id: int | None,
+                     **objects: Any) -> None:
+        """An event about the refusal itself (voucher_redeem_unauthorized): delivered when the write is refused."""
+        self._pending.append((name, at, program_id, contact_id, objects, True))
 
     def discard(self) -> None:
-        """The write was refused: its events never happened."""
+        """The write was refused: its events never happened, except those that report the refusal."""
+        kept = [pending for pending in self._pending if pending[5]]
         self._pending.clear()
+        if kept:
+            self._pending.extend(kept)
+            self.commit()
 
     def commit(self) -> list[Event]:
         """The write was accepted: number its events and hand them to the listeners."""
         if not self._pending:
             return []
         batch = []
-        for name, at, program_id, contact_id, objects in self._pending:
+        for name, at, program_id, contact_id, objects, _kept in self._pending:
             self.seq += 1
             batch.append(Event(self.seq, name, at, self.organisation, program_id, contact_id, objects))
         self._pending.clear()

@@ -124,6 +124,7 @@ class Programs:
             subscription_id = loyalty_subscription_id or generated_subscription_id(data, backend.new_id)
             member = new_member(data, contact_id, subscription_id, now if joined is None else joined, _frozen(meta))
             backend.add_member(data, member)
+            backend.emit("subscription_created", data.id, contact_id, program=data, member=member)
             return member
 
     def unsubscribe(self, pid: str, contact_id: int) -> None:
@@ -134,6 +135,7 @@ class Programs:
             member = backend.member(data, contact_id)
             backend.stamp()
             changed = backend.remove_member(data, contact_id)
+            backend.emit("subscription_revoked", data.id, contact_id, program=data, member=member)
             for attached in member.subscription_members:  # they are free to go elsewhere
                 del changed.members.attached[attached.contact_id]
 
@@ -193,6 +195,8 @@ class Programs:
             for attached in changed.subscription_members:
                 data.members.attached[attached.contact_id] = owner
             backend.put_member(data, changed)
+            for attached in changed.subscription_members[len(member.subscription_members):]:  # the new ones
+                backend.emit("subscription_member_added", data.id, attached.contact_id, program=data, member=changed)
             return changed
 
     def remove_subscription_members(self, pid: str, member_contact_ids: Sequence[int]) -> None:
@@ -212,6 +216,7 @@ class Programs:
                 member = backend.member(data, owner)
                 for candidate in detached:
                     del data.members.attached[candidate]
+                    backend.emit("subscription_member_removed", data.id, candidate, program=data, member=member)
                 backend.put_member(data, member.without_subscription_members(detached))
 
     # ------------------------------------------------------------------ checks

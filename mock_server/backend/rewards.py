@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from mock_server.backend.emitting import redeemed
 from mock_server.errors import (
     ExpectationFailed,
     InvalidParameter,
@@ -211,6 +212,8 @@ class Rewards:
             b.put_program(data)
             b.put_member(data, holder)
             self._issued.of(b.world).add_voucher(data.id, voucher)
+            b.emit("voucher_created", data.id, holder.contact_id, program=data, member=holder, reward=reward,
+                   voucher=voucher)
             return data, voucher
 
     def on_tiers_reached(self, program_id: str, contact_id: int, tiers: Iterable[Tier]) -> Member | None:
@@ -239,7 +242,9 @@ class Rewards:
                 try:
                     check_attribution(reward, member, now)
                     data = self._issue(data, reward, pooled=True, now=now)
-                except InvalidParameter:
+                except InvalidParameter as refusal:
+                    b.emit("voucher_attribution_failed", data.id, contact_id, program=data, member=member,
+                           reward=reward, tier=tier, reason=refusal.message)
                     continue
                 voucher_id = b.new_id()
                 voucher = Voucher(voucher_id, member.contact_id, reward.id, draw_code(data, reward, voucher_id),
@@ -247,6 +252,8 @@ class Rewards:
                                   reward.unit, reward.value)
                 member = replace(member, vouchers=(*member.vouchers, voucher))
                 issued.append(voucher)
+                b.emit("voucher_created", data.id, contact_id, program=data, member=member, reward=reward,
+                       voucher=voucher)
         if issued:
             data = b.writable(data)
             b.put_program(data)
@@ -270,6 +277,8 @@ class Rewards:
                 if found.revoked:
                     raise UnknownResource("Voucher (already revoked)", "attributedRewardIds", raw)
                 member = found.member
+                b.emit("voucher_revoked", data.id, member.contact_id, program=data, member=member,
+                       reward=data.reward_by_id.get(found.voucher.reward_id), voucher=found.voucher)
                 holders[member.contact_id] = replace(
                     member,
                     vouchers=tuple(voucher for voucher in member.vouchers if voucher.id != found.voucher.id),
@@ -293,8 +302,13 @@ class Rewards:
             found = self._find(data, ref)
             now = b.clock.now()
             reward = self._voucher_reward(data, found.voucher)
-            check_redeemable(found.voucher, found.revoked, self._open_redemption(found, now), now)
-            check_redemption_caps(reward, found.member, now)
+            try:
+                check_redeemable(found.voucher, found.revoked, self._open_redemption(found, now), now)
+                check_redemption_caps(reward, found.member, now)
+            except (PreconditionFailed, ExpectationFailed) as refusal:
+                b.emit_refusal("voucher_redeem_unauthorized", data.id, found.member.contact_id, program=data,
+                               member=found.member, reward=reward, voucher=found.voucher, reason=refusal.message)
+                raise
             if ttl is not None and now + ttl * 1000 > LATEST:
                 raise InvalidParameter(f"ttl {ttl} would end the redemption after {iso(LATEST)}")
             now = b.stamp()
@@ -315,6 +329,8 @@ class Rewards:
             if auto_complete:
                 data, member, redemption = self._consume(data, reward, member, redemption, now)
                 b.put_program(data)
+                if b.listening:
+                    redeemed(b, data, reward, member, redemption)
             b.put_member(data, member)
             self._issued.of(b.world).redemptions[redemption.id] = (data.id, member.contact_id)
             return redemption
@@ -333,12 +349,19 @@ class Rewards:
                 )
             found = self._voucher_of(member, redemption.voucher_id)
             reward = self._voucher_reward(data, found.voucher)
-            check_redeemable(found.voucher, found.revoked, None, now)
-            check_redemption_caps(reward, member, now)
+            try:
+                check_redeemable(found.voucher, found.revoked, None, now)
+                check_redemption_caps(reward, member, now)
+            except (PreconditionFailed, ExpectationFailed) as refusal:
+                b.emit_refusal("voucher_redeem_unauthorized", data.id, member.contact_id, program=data, member=member,
+                               reward=reward, voucher=found.voucher, reason=refusal.message)
+                raise
             now = b.stamp()
             data, member, redemption = self._consume(b.writable(data), reward, member, redemption, now)
             b.put_program(data)
             b.put_member(data, member)
+            if b.listening:
+                redeemed(b, data, reward, member, redemption)
             return redemption
 
     def validate_reward(self, pid: str, ref: VoucherRef) -> bool:

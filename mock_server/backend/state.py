@@ -91,9 +91,20 @@ class Backend:
         """The moment of the write being accepted (call once, after every check passed)."""
         return self.clock.tick()
 
+    @property
+    def listening(self) -> bool:
+        """Whether events go anywhere: when not, emitters skip working out what to emit."""
+        return self.events.listening
+
     def emit(self, name: str, program_id: str | None, contact_id: int | None = None, **objects: Any) -> None:
         """An event this write causes, at the write's moment (delivered only if the write is accepted)."""
-        self.events.emit(name, self.clock.now(), program_id, contact_id, **objects)
+        if self.events.listening:  # nobody listens: an event costs this check and nothing more
+            self.events.emit(name, self.clock.now(), program_id, contact_id, **objects)
+
+    def emit_refusal(self, name: str, program_id: str | None, contact_id: int | None = None, **objects: Any) -> None:
+        """An event reporting that this write is refused (delivered although the write changes nothing)."""
+        if self.events.listening:
+            self.events.emit_refusal(name, self.clock.now(), program_id, contact_id, **objects)
 
     def clock_moved(self) -> None:
         """Tell the clock listeners (e.g. webhook retries due at a moment) the organisation's time moved on."""

@@ -182,6 +182,8 @@ class Tiers:
             changed = replace(member, tier_assignments=MappingProxyType(assignments))
             data = backend.writable(data)
             backend.put_member(data, changed)
+            backend.emit("tier_association_updated", data.id, contact_id, program=data, member=changed, group=group,
+                         tier=tier, previous_tier=current)
             return data, changed, assignment
 
 

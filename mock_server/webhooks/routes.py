@@ -1,0 +1,79 @@
+"""``/__mock__/webhooks``: an organisation's endpoints and the journal of its deliveries.
+
+- ``GET    /__mock__/webhooks``             the endpoints (secrets masked) and the event names
+- ``POST   /__mock__/webhooks``             add one: ``{"url", "events"?, "headers"?, "bearer"?, "timeout"?}``
+- ``DELETE /__mock__/webhooks[?id=wh1]``    remove one, or all of them
+- ``GET    /__mock__/webhooks/deliveries``  every attempt, oldest first
+
+The organisation is the one of the ``api-key`` header, as for the API (without it: the first
+key's). Like every ``/__mock__/`` endpoint they pass `mock_server.admin_guard` first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server.admin_guard import PREFIX
+from mock_server.auth import KeyRing
+from mock_server.errors import ApiError
+from mock_server.jsonresponse import OrjsonResponse
+from mock_server.webhooks.catalog import event_names
+from mock_server.webhooks.endpoints import EndpointError, endpoint_from_json
+
+if TYPE_CHECKING:
+    from mock_server.app import MockState
+
+
+def webhook_routes(state: MockState) -> list[Route]:
+    keys = KeyRing(state.settings)
+
+    def organisation(request: Request) -> str:
+        key = request.headers.get("api-key")
+        return keys.organisation_of(key) if key else state.settings.api_keys[0].organisation
+
+    def refused(status: int, code: str, message: str) -> Response:
+        return OrjsonResponse({"code": code, "message": message}, status_code=status)
+
+    async def listing(request: Request) -> Response:
+        try:
+            name = organisation(request)
+        except ApiError as error:
+            return OrjsonResponse(error.body(), status_code=error.status)
+        if request.method == "GET":
+            return OrjsonResponse({"organisation": name,
+                                   "endpoints": [e.shown() for e in state.webhooks.endpoints(name)],
+                                   "events": list(event_names())})
+        if request.method == "DELETE":
+            wanted = request.query_params.get("id")
+            gone = state.webhooks.remove(name, wanted)
+            if wanted is not None and not gone:
+                return refused(404, "document_not_found", f"No webhook endpoint {wanted!r} in organisation {name!r}")
+            return OrjsonResponse({"removed": [e.id for e in gone]})
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return refused(400, "bad_request", "The body must be JSON: {\"url\": \"http://127.0.0.1:9000/hooks\"}")
+        try:
+            endpoint = endpoint_from_json(body, id="")
+        except EndpointError as error:
+            return refused(422, "invalid_parameter", str(error))
+        added = state.webhooks.add(name, endpoint)
+        return OrjsonResponse(added.shown(), status_code=201)
+
+    async def deliveries(request: Request) -> Response:
+        try:
+            name = organisation(request)
+        except ApiError as error:
+            return OrjsonResponse(error.body(), status_code=error.status)
+        entries = [entry.as_dict() for entry in state.webhooks.journal.entries(name)]
+        return OrjsonResponse({"organisation": name, "count": len(entries), "deliveries": entries})
+
+    return [
+        Route(f"{PREFIX}/webhooks", listing, methods=["GET", "POST", "DELETE"]),
+        Route(f"{PREFIX}/webhooks/deliveries", deliveries, methods=["GET"]),
+    ]

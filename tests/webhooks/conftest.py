@@ -1,0 +1,74 @@
+"""Shared set-up of the webhook tests: a mock with the widget member, receivers on 127.0.0.1, an HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from mock_server.fixtures import shipped_fixture
+from mock_server.settings import Settings
+from mock_server.testing import RunningMock, running_mock
+from mock_server.webhooks.catalog import payload_schemas
+from mock_server.webhooks.receiver import Receiver
+
+PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"  # fixtures/widget-member.yaml: Storefront Rewards
+ADMIN = {"X-Brevo-Mock": "1"}
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[RunningMock]:
+    fixture = shipped_fixture("widget-member")
+    assert fixture is not None
+    with running_mock(Settings(access_log=False, contacts=50, fixtures=(fixture,))) as running:
+        yield running
+
+
+@pytest.fixture
+def api(mock: RunningMock) -> Iterator[httpx.Client]:
+    """A client on the fresh world: endpoints configured by a test are removed after it."""
+    mock.reset()
+    with httpx.Client(base_url=mock.root_url, headers={"api-key": mock.api_key}, timeout=10) as client:
+        yield client
+        client.delete("/__mock__/webhooks", headers=ADMIN)
+    mock.reset()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def add_endpoint(api: httpx.Client, url: str, **options: Any) -> dict[str, Any]:
+    answer = api.post("/__mock__/webhooks", json={"url": url, **options})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def definition_id(api: httpx.Client) -> str:
+    return api.get(f"/v3/loyalty/balance/programs/{PID}/balance-definitions").json()["items"][0]["id"]
+
+
+def enrol(api: httpx.Client, contact_id: int) -> None:
+    answer = api.post(f"/v3/loyalty/config/programs/{PID}/subscriptions", json={"contactId": contact_id})
+    assert answer.status_code == 200, answer.text
+
+
+def credit(api: httpx.Client, contact_id: int, amount: float, bdid: str) -> dict[str, Any]:
+    answer = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
+                      json={"contactId": contact_id, "balanceDefinitionId": bdid, "amount": amount,
+                            "autoComplete": True})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def valid(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload, after checking it against its event's schema in the contract."""
+    schema = payload_schemas()[payload["event_name"]]
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+                                    ).validate(payload)
+    return payload
