@@ -72,3 +72,23 @@ def valid(payload: dict[str, Any]) -> dict[str, Any]:
     jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
                                     ).validate(payload)
     return payload
+
+
+def deliveries(api: httpx.Client, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """The journal once it holds at least `count` attempts (waits up to `timeout` seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.get("/__mock__/webhooks/deliveries").json()["deliveries"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def advance(mock: RunningMock, ms: int, organisation: str = "default") -> None:
+    """Move the organisation's clock forward (as `POST /__mock__/clock` does) and tell its listeners."""
+    backend = mock.state.backends[organisation]
+    with backend.lock:
+        backend.clock._now = backend.clock.now() + ms
+    backend.clock_moved()
