@@ -7,18 +7,20 @@ Installed with the package (entry point ``pytest11``), it offers:
   ``.base_url`` (ending in /v3: what a Brevo client takes), ``.api_key``,
   ``.world`` (the seeded ids), ``.requests`` (what the test's client sent,
   with each request's contract violations), ``.violations``, ``.reset()`` and
-  ``.load_fixture(path)`` (undone after the test);
+  ``.load_fixture(path)`` (undone after the test), ``.webhooks`` (the Loyalty webhooks the mock delivered
+  to the plugin's own receiver during the test) and ``.wait_for_event(name, timeout=5, **match)``;
 - the ``brevo_contract`` marker, and the ``--brevo-check-client`` option (or
   ``brevo_check_client = true`` in the ini file) for every test: a test whose
   client broke the contract while it ran fails, listing each bad request.
 
 Settings come from the ini file: ``brevo_mock_seed``, ``brevo_mock_contacts``,
-``brevo_mock_fixtures`` (one path per line), ``brevo_mock_api_key``.
+``brevo_mock_fixtures`` (one path per line), ``brevo_mock_api_key``, ``brevo_mock_webhooks`` (default true).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -45,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("brevo_mock_fixtures", "fixture files layered on the brevo_mock world", type="linelist",
                   default=[])
     parser.addini("brevo_mock_api_key", "the key brevo_mock accepts (default: the mock's own)", default="")
+    parser.addini("brevo_mock_webhooks", "receive the mock's webhooks in-process (brevo_mock.webhooks, "
+                  "brevo_mock.wait_for_event; default true)", type="bool", default=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,8 +75,15 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
     key = pytestconfig.getini("brevo_mock_api_key")
     if key:
         values["api_keys"] = (ApiKey(key),)
-    with running_mock(Settings(**values)) as mock:
+    with running_mock(Settings(**values)) as mock, ExitStack() as stack:
         mock.fixture_root = root
+        if pytestconfig.getini("brevo_mock_webhooks"):
+            from mock_server.webhooks import make_endpoint
+            from mock_server.webhooks.receiver import Receiver
+
+            mock.receiver = stack.enter_context(Receiver(path="/brevo-mock-plugin"))
+            for organisation in mock.state.settings.organisations:
+                mock.state.webhooks.add(organisation, make_endpoint(mock.receiver.url))
         yield mock
 
 
@@ -82,8 +93,15 @@ def brevo_mock(brevo_mock_server: RunningMock) -> Iterator[RunningMock]:
     are undone after it."""
     state = brevo_mock_server.state
     settings, worlds = state.settings, state.backends.worlds
+    endpoints = {organisation: state.webhooks.endpoints(organisation) for organisation in settings.organisations}
     brevo_mock_server.reset()
+    if brevo_mock_server.receiver is not None:
+        brevo_mock_server.receiver.clear()
     yield brevo_mock_server
+    for organisation, kept in endpoints.items():  # endpoints a test added through /__mock__/webhooks go
+        for endpoint in state.webhooks.endpoints(organisation):
+            if endpoint not in kept:
+                state.webhooks.remove(organisation, endpoint.id)
     if state.settings is not settings:  # the test called load_fixture: back to the session's world
         state.settings = settings
         state.backends.replace_worlds(worlds)

@@ -23,6 +23,7 @@ from mock_server.cli import listen, uvicorn_options
 from mock_server.fixtures import fixture_file
 from mock_server.journal import JournalEntry
 from mock_server.settings import Settings
+from mock_server.webhooks.receiver import Receiver
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -37,6 +38,26 @@ class RunningMock:
     state: MockState
     # Where `load_fixture` reads a relative path from (the pytest plugin sets the root directory); None: the cwd.
     fixture_root: Path | None = None
+    # The pytest plugin's webhook receiver, registered as an endpoint of every organisation (None: no receiver).
+    receiver: Receiver | None = None
+
+    @property
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The webhook payloads delivered to the plugin's receiver during this test, oldest first."""
+        return self._receiver().events
+
+    def wait_for_event(self, name: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """Wait for a webhook `name` whose payload fields equal `match` (e.g. ``contact_id=42``); its payload.
+
+        Raises TimeoutError, listing what arrived, if none does within `timeout` seconds.
+        """
+        return self._receiver().wait_for(name, timeout=timeout, **match)
+
+    def _receiver(self) -> Receiver:
+        if self.receiver is None:
+            raise RuntimeError("this mock has no webhook receiver (the brevo_mock fixture starts one unless "
+                               "brevo_mock_webhooks = false)")
+        return self.receiver
 
     @property
     def world(self) -> dict[str, Any]:
