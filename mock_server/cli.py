@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mock_server.conformance.cli import add_commands
 
     add_commands(commands)  # conformance, proxy
+    from mock_server.webhooks.conformance import add_command as add_webhook_command
+
+    add_webhook_command(commands)  # conformance-webhooks
     return parser
 
 
@@ -490,6 +493,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return world(args)
         if args.command == "fixture-schema":
             return fixture_schema(args)
+        if args.command == "conformance-webhooks":
+            from mock_server.webhooks.conformance import run as check_webhook_handler
+
+            return check_webhook_handler(args)
         if args.command in ("conformance", "proxy"):
             from mock_server.conformance import cli as conformance_cli
 
