@@ -157,6 +157,8 @@ class Run:
     seeded_writes: int = 0
     after_writes_rss_mb: tuple[float, float] | None = None  # peak RSS: (written, fresh)
     resets: Resets | None = None
+    webhooks: list[Row] = field(default_factory=list)  # mock: one webhook endpoint, baseline: none
+    webhooks_note: str = ""
     notes: list[str] = field(default_factory=list)
 
     def row(self, key: str) -> Row:

@@ -20,10 +20,11 @@ READY_PATH = "/v3/loyalty/config/programs"
 SERVER_CPU, LOAD_CPU = 0, 1  # one core for the server under test, the other for wrk
 
 
-def launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1) -> Server:
+def launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1,
+                extra: tuple[str, ...] = ()) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--contacts", str(contacts),
-               "--no-access-log"]
+               "--no-access-log", *extra]
     if workers > 1:
         command += ["--workers", str(workers), "--read-only"]  # several processes serve a fixed world only
     return servers.launch(name, command, port, READY_PATH, HEADERS, timeout=120,

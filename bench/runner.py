@@ -55,6 +55,7 @@ from bench.scenarios import (
     scaling_scenarios,
     world_path,
 )
+from bench.webhook_runner import measure_webhooks
 from bench.write_runner import (
     WritePlan,
     WritesUnavailable,
@@ -83,6 +84,7 @@ class Options:
     conformance: bool
     output: Path
     writes: bool = True
+    webhooks: bool = True
     seeded_writes: int = 100_000
     reset_writes: int = 1_000
 
@@ -102,6 +104,8 @@ def parse_args(argv: list[str] | None) -> Options:
                         help="skip timing pytest tests/conformance")
     parser.add_argument("--no-writes", dest="writes", action="store_false",
                         help="skip the write figures (transaction begin, reads after writes, reset)")
+    parser.add_argument("--no-webhooks", dest="webhooks", action="store_false",
+                        help="skip the webhook figures (throughput with one webhook endpoint vs none)")
     parser.add_argument("--seeded-writes", type=int, default=100_000,
                         help="writes before the reads-after-writes figures (100000)")
     parser.add_argument("--reset-writes", type=int, default=1_000, help="writes before each timed reset (1000)")
@@ -126,6 +130,7 @@ def parse_args(argv: list[str] | None) -> Options:
         conformance=args.conformance,
         output=args.output,
         writes=args.writes,
+        webhooks=args.webhooks,
         seeded_writes=max(1, args.seeded_writes),
         reset_writes=max(1, args.reset_writes),
     )
@@ -216,6 +221,10 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
                                                             writes_mock, run.write)
     else:
         run.prism_note = "skipped with --no-prism"
+    if writes_mock is not None and run.write is not None and options.webhooks:
+        run.webhooks = measure_webhooks(servers, plan, program, run.write)
+    else:
+        run.webhooks_note = "skipped with --no-webhooks" if not options.webhooks else "needs the write figures"
     if writes_mock is not None:
         servers.stop(writes_mock)
         run.after_writes, run.resets, run.after_writes_rss_mb = measure_after_writes(servers, plan, small,

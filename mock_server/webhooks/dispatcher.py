@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 RETRY_INCREMENTS = (10 * MINUTE, HOUR, 2 * HOUR, 8 * HOUR)  # each after the previous attempt's due time
 MAX_ATTEMPTS = 1 + len(RETRY_INCREMENTS)
 RETRY_OFFSETS = tuple(itertools.accumulate(RETRY_INCREMENTS))  # from the original attempt: 10 min, 1h10 ...
+# Jobs waiting for one endpoint, at most: a receiver slower than the writes must not make the mock's memory grow
+# without bound (under a benchmark's load); past it an event is dropped and journaled as such.
+MAX_BACKLOG = 10_000
 
 
 @dataclass(slots=True)
@@ -59,6 +62,7 @@ class _Worker:
 
     def __init__(self, dispatcher: Dispatcher, organisation: str, endpoint: Endpoint) -> None:
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.busy = 0  # 1 while a job is being delivered
         self._dispatcher = dispatcher
         self._sender = Sender(endpoint)
         self.thread = threading.Thread(target=self._run, daemon=True,
@@ -67,12 +71,15 @@ class _Worker:
 
     def _run(self) -> None:
         while (job := self.jobs.get()) is not None:
+            self.busy = 1
             try:
                 self._dispatcher._deliver(self._sender, job)
             except Exception:  # pragma: no cover - a bug here must not kill the worker
                 import logging
 
                 logging.getLogger("brevo_loyalty_mock").exception("webhook delivery failed")
+            finally:
+                self.busy = 0
         self._sender.close()
 
 
@@ -120,6 +127,14 @@ class Dispatcher:
 
     def endpoints(self, organisation: str) -> tuple[Endpoint, ...]:
         return self._endpoints.get(organisation, ())
+
+    def pending(self, organisation: str) -> dict[str, int]:
+        """Deliveries waiting: queued for a worker now, and retries waiting for the organisation's clock."""
+        with self._lock:
+            queued = sum(worker.jobs.qsize() + worker.busy for (name, _), worker in self._workers.items()
+                         if name == organisation)
+            retries = len(self._retries.get(organisation, ()))
+        return {"queued": queued, "retries": retries}
 
     def reset(self, organisation: str | None = None) -> None:
         """The organisation's world was reset: its queued jobs, pending retries and journal go (endpoints stay)."""
@@ -200,6 +215,9 @@ class Dispatcher:
             worker = self._workers.get(key)
             if worker is None:
                 worker = self._workers[key] = _Worker(self, organisation, job.endpoint)
+        if worker.jobs.qsize() >= MAX_BACKLOG:
+            self._journal(job, None, "dropped: too many deliveries waiting", 0.0, "dropped", None)
+            return
         worker.jobs.put(job)
 
     # ------------------------------------------------------------------ retries
@@ -261,12 +279,18 @@ class Dispatcher:
             verdict = "gave_up" if outcome.verdict == RETRY else "discarded"
         if job.generation != self._generation.get(organisation, 0):
             return
-        shown = job.endpoint.shown()
-        self.journal.add(Attempt(
-            organisation=organisation, event=event.name, event_id=event_id(seed, organisation, event.seq),
-            seq=event.seq, endpoint=job.endpoint.id, url=shown["url"], attempt=job.attempt, due_at=iso(job.due),
-            status=outcome.status, error=outcome.error, latency_ms=outcome.latency_ms, outcome=verdict,
-            next_attempt_at=iso(retry_at) if retry_at is not None else None,
-        ))
+        self._journal(job, outcome.status, outcome.error, outcome.latency_ms, verdict, retry_at)
         if retry_at is not None:
             self._schedule(organisation, replace(job, attempt=job.attempt + 1, due=retry_at))
+
+    def _journal(self, job: _Job, status: int | None, error: str | None, latency_ms: float, verdict: str,
+                 retry_at: int | None) -> None:
+        event = job.event
+        backend = self._backends.get(event.organisation)
+        seed = backend.base.seed if backend is not None else 0
+        self.journal.add(Attempt(
+            organisation=event.organisation, event=event.name, event_id=event_id(seed, event.organisation, event.seq),
+            seq=event.seq, endpoint=job.endpoint.id, url=job.endpoint.shown()["url"], attempt=job.attempt,
+            due_at=iso(job.due), status=status, error=error, latency_ms=latency_ms, outcome=verdict,
+            next_attempt_at=iso(retry_at) if retry_at is not None else None,
+        ))

@@ -47,6 +47,7 @@ def webhook_routes(state: MockState) -> list[Route]:
         if request.method == "GET":
             return OrjsonResponse({"organisation": name,
                                    "endpoints": [e.shown() for e in state.webhooks.endpoints(name)],
+                                   "pending": state.webhooks.pending(name),
                                    "events": list(event_names())})
         if request.method == "DELETE":
             wanted = request.query_params.get("id")

@@ -1,0 +1,77 @@
+"""The webhook figures: API throughput with one webhook endpoint configured, against none.
+
+Two mocks of the default world run side by side, one with `--webhook URL` (a receiver answering
+200 at once on loopback, `bench.webhook_receiver`, pinned with wrk) and one without; the program
+read and the transaction begin (`autoComplete`: one `balance_value_updated` a write, delivered by
+the mock's delivery thread) are loaded on both, rounds interleaved. Row `mock` = with the endpoint,
+`baseline` = without: the ratio is what configuring a webhook costs the API.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import orjson
+
+from bench.figures import Row
+from bench.launch import HEADERS, LOAD_CPU, log, with_seconds
+from bench.procs import Server, ServerSet, free_port
+from bench.scenarios import Scenario
+from bench.write_runner import WritePlan, load_write
+from bench.wrk import Load, LoadShape, run_wrk
+from mock_server.settings import DEFAULT_API_KEY
+
+
+def launch_receiver(servers: ServerSet) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "bench.webhook_receiver", "--port", str(port)]
+    return servers.launch("webhook-receiver", command, port, "/", {}, timeout=60, cpu=LOAD_CPU)
+
+
+def measure_webhooks(servers: ServerSet, plan: WritePlan, program: Row, write: Row) -> list[Row]:
+    """[program read, transaction begin]: with one webhook endpoint (mock) against none (baseline)."""
+    from bench.launch import launch_mock
+
+    receiver = launch_receiver(servers)
+    hooked = launch_mock(servers, "mock-webhook", plan.contacts, extra=("--webhook", f"{receiver.root}/hooks"))
+    plain = launch_mock(servers, "mock-no-webhook", plan.contacts)
+    rows = [Row(program.scenario, program.contacts, program.body), Row(write.scenario, write.contacts, write.body)]
+    try:
+        log(f"loading the program read and the transaction begin x (webhook, none) x {plan.rounds} round(s)")
+        for server in (hooked, plain):
+            _load(server, rows[0], with_seconds(plan.shape, plan.warmup))
+            load_write(server, rows[1], with_seconds(plan.shape, plan.warmup))
+        for round_number in range(plan.rounds):
+            pair = [(hooked, "mock"), (plain, "baseline")]
+            for server, side in pair if round_number % 2 == 0 else reversed(pair):
+                _drained(hooked)  # reads emit nothing: measure them with the delivery thread idle
+                getattr(rows[0], side).loads.append(_load(server, rows[0], plan.shape))
+                getattr(rows[1], side).loads.append(load_write(server, rows[1], plan.shape))
+            log(f"round {round_number + 1}/{plan.rounds}: with a webhook {rows[1].mock.loads[-1].rps:,.0f} writes/s, "
+                f"without {rows[1].baseline.loads[-1].rps:,.0f}")
+        status, body = hooked.get("/__mock__/webhooks/deliveries", HEADERS)
+        if status != 200 or b'"outcome":"delivered"' not in body:
+            log(f"warning: the webhook mock journaled no delivery ({status}): {body[:200]!r}")
+    finally:
+        for server in (plain, hooked, receiver):
+            servers.stop(server)
+    return rows
+
+
+def _drained(server: Server, timeout: float = 60.0) -> None:
+    """Wait until the mock has delivered every event the previous write round caused."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = server.get("/__mock__/webhooks", HEADERS)
+        if status == 200 and orjson.loads(body)["pending"]["queued"] == 0:
+            return
+        time.sleep(0.05)
+    log(f"warning: the webhook deliveries did not drain within {timeout:.0f} s")
+
+
+def _load(server: Server, row: Row, shape: LoadShape) -> Load:
+    """The read row on `server` (as the runner loads a read)."""
+    scenario = row.scenario
+    assert isinstance(scenario, Scenario)
+    return run_wrk(server.root + scenario.path, DEFAULT_API_KEY, shape, headers=scenario.headers)
