@@ -1,5 +1,5 @@
 // The mock's home page: the seeded world's ids and the request journal.
-// Reads only the mock's own JSON endpoints (/__mock__/world, /__mock__/requests).
+// Reads only the mock's own JSON endpoints (/__mock__/world, /__mock__/requests, /__mock__/webhooks).
 "use strict";
 
 (function () {
@@ -96,7 +96,9 @@
   async function loadWorld() {
     const params = new URLSearchParams({ sample: "5", organisation: state.organisation });
     try {
-      showWorld(await getJson(`${config.prefix}/world?${params}`));
+      state.world = await getJson(`${config.prefix}/world?${params}`);
+      showWorld(state.world);
+      loadWebhooks();
     } catch (error) {
       $("programs").replaceChildren(el("p", { class: "widget-error" }, `Could not load the world: ${error.message}`));
     }
@@ -146,9 +148,48 @@
     }
   }
 
+  // ------------------------------------------------------------------ webhook deliveries
+
+  async function loadWebhooks() {
+    const key = state.world && state.world.apiKeys && state.world.apiKeys[0];
+    if (!key) return;  // the organisation is named by its api-key, as for the API
+    try {
+      const headers = { "api-key": key };
+      const [setup, journal] = await Promise.all([
+        fetch(`${config.prefix}/webhooks`, { cache: "no-store", headers }).then((r) => r.json()),
+        fetch(`${config.prefix}/webhooks/deliveries`, { cache: "no-store", headers }).then((r) => r.json()),
+      ]);
+      const endpoints = setup.endpoints || [];
+      $("webhooks-endpoints").textContent = endpoints.length
+        ? `endpoints: ${endpoints.map((e) => `${e.id} ${e.url}`).join(", ")}` : "no endpoint configured";
+      const entries = (journal.deliveries || []).slice().reverse();
+      $("webhooks-count").textContent = `${entries.length}`;
+      $("webhooks-empty").hidden = entries.length > 0;
+      $("webhooks-rows").replaceChildren(...entries.map((entry) => el("tr",
+        { class: entry.outcome === "delivered" ? null : "violating" },
+        el("td", {}, entry.event),
+        el("td", {}, el("code", {}, entry.event_id)),
+        el("td", { class: "path" }, entry.url),
+        el("td", {}, entry.attempt),
+        el("td", {}, entry.due_at),
+        el("td", {}, el("span", { class: `status ${entry.status && entry.status < 300 ? "ok" : "bad"}` },
+          entry.status === null ? entry.error : entry.status)),
+        el("td", {}, `${entry.latency_ms} ms`),
+        el("td", {}, entry.outcome + (entry.next_attempt_at ? `, next at ${entry.next_attempt_at}` : "")))));
+    } catch (error) {
+      $("webhooks-empty").hidden = false;
+      $("webhooks-empty").textContent = `Could not load the webhook deliveries: ${error.message}`;
+    }
+  }
+
+  function refresh() {
+    loadJournal();
+    loadWebhooks();
+  }
+
   function schedule() {
     clearInterval(state.timer);
-    if ($("journal-auto").checked) state.timer = setInterval(loadJournal, 2000);
+    if ($("journal-auto").checked) state.timer = setInterval(refresh, 2000);
   }
 
   // ------------------------------------------------------------------ start
