@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from mock_server import ast_guard
 from mock_server.app import MockState, build_worlds, create_app
 from mock_server.cli import listen, uvicorn_options
 from mock_server.fixtures import fixture_file
@@ -82,6 +83,7 @@ def running_mock(settings: Settings | None = None) -> Iterator[RunningMock]:
     # The server `serve` runs (protocol, limits, headers), without access log lines in the tests' output.
     config = uvicorn.Config(app, **uvicorn_options(replace(settings, access_log=False)))
     server = uvicorn.Server(config)
+    ast_guard.install()  # the server thread and the test may both parse (cpython#106905)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"brevo-loyalty-mock:{port}")
     thread.start()
