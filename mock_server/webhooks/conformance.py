@@ -18,6 +18,11 @@ from typing import Any
 
 import orjson
 
+from mock_server.cli_errors import CliError
+from mock_server.webhooks.catalog import payload_schemas
+from mock_server.webhooks.endpoints import EndpointError, make_endpoint, parse_header
+from mock_server.webhooks.sender import DELIVERED, Sender
+
 PROG = "brevo-loyalty-mock"
 EXAMPLES = f"""examples:
   {PROG} conformance-webhooks --target http://127.0.0.1:9000/hooks
@@ -66,10 +71,6 @@ def add_command(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mock_server.cli import CliError
-    from mock_server.webhooks.catalog import payload_schemas
-    from mock_server.webhooks.endpoints import EndpointError, make_endpoint, parse_header
-
     try:
         import hypothesis  # noqa: F401 - the `conformance` extra
     except ImportError:
@@ -92,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_handler(endpoint: Any, schemas: dict[str, dict[str, Any]], examples: int, seed: int) -> list[EventReport]:
-    from mock_server.webhooks.sender import Sender
-
     sender = Sender(endpoint)
     try:
         return [_check_event(sender, name, schema, examples, seed) for name, schema in schemas.items()]
@@ -105,8 +104,7 @@ def _check_event(sender: Any, name: str, schema: dict[str, Any], examples: int, 
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from mock_server.webhooks.sender import DELIVERED
-    from mock_server.webhooks.strategies import from_schema
+    from mock_server.webhooks.strategies import from_schema  # imports hypothesis: the conformance extra
 
     report = EventReport(name)
     accepted: list[tuple[bytes, int | None]] = []

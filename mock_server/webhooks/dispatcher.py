@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,8 @@ from mock_server.webhooks.sender import DELIVERED, RETRY, Sender
 
 if TYPE_CHECKING:
     from mock_server.backend import Backends
+
+logger = logging.getLogger("brevo_loyalty_mock")
 
 RETRY_INCREMENTS = (10 * MINUTE, HOUR, 2 * HOUR, 8 * HOUR)  # each after the previous attempt's due time
 MAX_ATTEMPTS = 1 + len(RETRY_INCREMENTS)
@@ -75,9 +78,7 @@ class _Worker:
             try:
                 self._dispatcher._deliver(self._sender, job)
             except Exception:  # pragma: no cover - a bug here must not kill the worker
-                import logging
-
-                logging.getLogger("brevo_loyalty_mock").exception("webhook delivery failed")
+                logger.exception("webhook delivery failed")
             finally:
                 self.busy = 0
         self._sender.close()

@@ -26,7 +26,7 @@ from mock_server.webhooks.catalog import event_names
 from mock_server.webhooks.endpoints import EndpointError, endpoint_from_json
 
 if TYPE_CHECKING:
-    from mock_server.app import MockState
+    from mock_server.state import MockState
 
 
 def webhook_routes(state: MockState) -> list[Route]:
