@@ -7,6 +7,7 @@ present):
     program       ProgramData or LoyaltyProgram     -> loyalty_program {id, name}
     definition    BalanceDefinition                  -> balance_definition {id, name, unit, metadata}
     member        Member (the subscription's owner)  -> subscription, identifiers.loyalty_subscription_id
+    subscription  Subscription (instead of member)   -> the same
     transaction   Transaction                        -> transaction, source_event_id
     value         int, minor units of `definition`   -> value
     balance       int, minor units of `definition`   -> balance
@@ -15,7 +16,7 @@ present):
     reward        Reward; voucher Voucher            -> reward, voucher
     redemption    Redemption                         -> redemption_id
     reason        str                                -> reason
-    expiration, anniversary  epoch ms               -> expiration_date, anniversary_date
+    expiration (or expires_at), anniversary (or anniversary_at), epoch ms -> expiration_date, anniversary_date
     months, years int                                -> months, years
     source        "api" | "schedule"                 -> source (default: by event name, see catalog.SCHEDULED)
 
@@ -46,11 +47,12 @@ def render(event: Event, seed: int) -> dict[str, Any]:
     """The JSON body posted for `event`."""
     objects = event.objects
     member = objects.get("member")
+    subscription = objects.get("subscription") or (member.subscription if member is not None else None)
     identifiers: dict[str, Any] = {}
     if event.contact_id is not None:
         identifiers["contact_id"] = event.contact_id
-    if member is not None:
-        identifiers["loyalty_subscription_id"] = member.subscription.loyalty_subscription_id
+    if subscription is not None:
+        identifiers["loyalty_subscription_id"] = subscription.loyalty_subscription_id
     payload: dict[str, Any] = {
         "event_name": event.name,
         "event_id": event_id(seed, event.organisation, event.seq),
@@ -71,8 +73,7 @@ def render(event: Event, seed: int) -> dict[str, Any]:
     if definition is not None:
         payload["balance_definition"] = {"id": definition.id, "name": definition.name, "unit": definition.unit,
                                          "metadata": dict(definition.meta)}
-    if member is not None:
-        subscription = member.subscription
+    if subscription is not None:
         payload["subscription"] = {"loyalty_subscription_id": subscription.loyalty_subscription_id,
                                    "created_at": iso(subscription.created_at),
                                    "owner_contact_id": subscription.contact_id}
@@ -89,9 +90,11 @@ def render(event: Event, seed: int) -> dict[str, Any]:
     _rewards(payload, objects)
     if objects.get("reason") is not None:
         payload["reason"] = str(objects["reason"])
-    for key, field in (("expiration", "expiration_date"), ("anniversary", "anniversary_date")):
-        if objects.get(key) is not None:
-            payload[field] = iso(objects[key])
+    for keys, field in ((("expiration", "expires_at"), "expiration_date"),
+                        (("anniversary", "anniversary_at"), "anniversary_date")):
+        moment = next((objects[key] for key in keys if objects.get(key) is not None), None)
+        if moment is not None:
+            payload[field] = iso(moment)
     for key in ("months", "years"):
         if objects.get(key) is not None:
             payload[key] = int(objects[key])
@@ -130,6 +133,8 @@ def _rewards(payload: dict[str, Any], objects: Any) -> None:
     reward, voucher = objects.get("reward"), objects.get("voucher")
     if reward is not None:
         payload["reward"] = {"id": reward.id, "name": reward.name}
+    elif voucher is not None:  # its reward was deleted since: named by id only
+        payload["reward"] = {"id": voucher.reward_id, "name": ""}
     if voucher is not None:
         payload["voucher"] = {
             "id": voucher.id, "code": voucher.code, "reward_id": voucher.reward_id, "value": voucher.value,
