@@ -23,6 +23,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -145,6 +146,18 @@ class Dispatcher:
                 self._retries.pop(name, None)
         self.journal.clear(organisation)
 
+    def idle(self, timeout: float = 1.0) -> bool:
+        """Wait (up to `timeout` s) until no delivery is queued or under way; whether that happened."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                workers = list(self._workers.values())
+            if all(worker.jobs.empty() and not worker.busy for worker in workers):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+
     @property
     def muted(self) -> bool:
         return self._muted
@@ -265,6 +278,8 @@ class Dispatcher:
         organisation = event.organisation
         if job.generation != self._generation.get(organisation, 0):
             return  # queued before a reset: that world is gone
+        if job.endpoint not in self._endpoints.get(organisation, ()):
+            return  # the endpoint was removed meanwhile
         backend = self._backends.get(organisation)
         seed = backend.base.seed if backend is not None else 0
         if job.body is None:
