@@ -8,9 +8,11 @@ import base64
 import httpx
 import pytest
 
+from mock_server.app import create_app
 from mock_server.cli import build_parser, settings_from_args
 from mock_server.settings import ApiKey, Settings, SettingsError, overrides_from_env
 from mock_server.testing import RunningMock, running_mock
+from mock_server.webhooks import make_endpoint
 from mock_server.webhooks.receiver import Receiver
 from tests.webhooks.conftest import ADMIN, PID, add_endpoint, enrol
 
@@ -117,3 +119,11 @@ def test_events_without_a_program_payload_still_name_it(mock: RunningMock, api: 
     payload = receiver.wait_for("subscription_created", contact_id=921)
     assert payload["loyalty_program"] == {"id": PID, "name": "Storefront Rewards"}
     assert payload["identifiers"]["contact_id"] == 921 and payload["source"] == "api"
+
+
+def test_without_an_endpoint_nothing_listens_to_the_writes() -> None:
+    state = create_app(Settings(access_log=False, contacts=20)).state.mock
+    backend = state.backends["default"]
+    assert not backend.listening  # an emit is one check: no event is even built
+    state.webhooks.add("default", make_endpoint("http://127.0.0.1:9/never-called"))
+    assert backend.listening
