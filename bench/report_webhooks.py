@@ -23,7 +23,7 @@ def webhook_section(run: Run) -> list[str]:
         "",
         "Two mocks of the default world, one with `--webhook` pointing at a loopback receiver that answers 200",
         "at once (pinned with wrk), one without; rounds interleaved. Each write emits `balance_value_updated`,",
-        "posted by the mock's delivery thread.",
+        "posted on the mock's event loop. The reads are loaded once the previous writes' deliveries are done.",
         "",
         "| request | with webhook req/s | without req/s | ratio | with p50 ms | without p50 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -3,7 +3,7 @@
 Two mocks of the default world run side by side, one with `--webhook URL` (a receiver answering
 200 at once on loopback, `bench.webhook_receiver`, pinned with wrk) and one without; the program
 read and the transaction begin (`autoComplete`: one `balance_value_updated` a write, delivered by
-the mock's delivery thread) are loaded on both, rounds interleaved. Row `mock` = with the endpoint,
+the mock's event loop) are loaded on both, rounds interleaved. Row `mock` = with the endpoint,
 `baseline` = without: the ratio is what configuring a webhook costs the API.
 """
 
@@ -50,9 +50,14 @@ def measure_webhooks(servers: ServerSet, plan: WritePlan, program: Row, write: R
                 getattr(rows[1], side).loads.append(load_write(server, rows[1], plan.shape))
             log(f"round {round_number + 1}/{plan.rounds}: with a webhook {rows[1].mock.loads[-1].rps:,.0f} writes/s, "
                 f"without {rows[1].baseline.loads[-1].rps:,.0f}")
+        _drained(hooked)
+        status, body = hooked.get("/__mock__/webhooks", HEADERS)
+        pending = orjson.loads(body)["pending"] if status == 200 else {}
         status, body = hooked.get("/__mock__/webhooks/deliveries", HEADERS)
         if status != 200 or b'"outcome":"delivered"' not in body:
             log(f"warning: the webhook mock journaled no delivery ({status}): {body[:200]!r}")
+        log(f"webhook deliveries: {pending.get('dropped', '?')} dropped (too many waiting), "
+            f"last seq {orjson.loads(body)['deliveries'][-1]['seq'] if status == 200 else '?'}")
     finally:
         for server in (plain, hooked, receiver):
             servers.stop(server)

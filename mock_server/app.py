@@ -6,6 +6,7 @@ nothing is kept at module level, so tests can build as many apps as they like.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.webhooks.start(asyncio.get_running_loop())  # deliveries run on the server's loop
         yield
         state.webhooks.close()
         if settings.check_client:

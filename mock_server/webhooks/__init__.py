@@ -3,8 +3,9 @@
     catalog      the event names and payload schemas, from the contract's `webhooks` section
     payloads     an event -> its JSON payload
     endpoints    where events go (URL, events wanted, headers, bearer or basic auth, timeout)
-    dispatcher   queueing, delivery threads, Brevo's retry schedule on the organisation's clock
-    sender       one HTTP attempt and its verdict
+    dispatcher   queueing, delivery lanes on the server's event loop, Brevo's retry schedule on the clock
+    asyncsender  one HTTP attempt on the event loop (the mock's deliveries)
+    sender       the same from a plain thread (conformance-webhooks), and the verdicts
     journal      every attempt, for /__mock__/webhooks/deliveries and the browser page
     routes       /__mock__/webhooks
     receiver     a small in-process receiver (the pytest plugin's, and the tests')

@@ -1,18 +1,20 @@
-"""Delivery of an organisation's events to its webhook endpoints, off the API's path.
+"""Delivery of an organisation's events to its webhook endpoints, on the server's event loop.
 
 `Dispatcher` listens to the backends (`Backends.on_events`, `on_clock`) from the moment the first
 endpoint is configured; before that, and for an organisation with no endpoint, an event costs the
 backend nothing more. For each accepted write, the events each endpoint wants become jobs, handed
-to that endpoint's worker thread once the write's response has gone out (the event loop's next
-turn), so deliveries follow event order per organisation and endpoint and never hold a request up:
-a receiver that hangs only holds its own worker, for at most the endpoint's timeout.
+to that endpoint's lane on the event loop's next turn, that is once the write's response has been
+sent. A lane is one coroutine at a time with its own kept-alive connection (`AsyncSender`), so
+deliveries follow event order per organisation and endpoint, and a receiver that hangs keeps only
+its own lane waiting (at most the endpoint's timeout), never the API. Deliveries start once the
+server runs (`start(loop)`, from the app's lifespan).
 
 Retries follow Brevo's schedule (retry-mechanism): after a timeout, a refused connection or a 429,
 the event is posted again 10 minutes after the original attempt, then 1 hour, 2 hours and 8 hours
 after each previous one (4 retries, 5 attempts in all), on the organisation's clock: a retry is due
 when that clock reaches its time, which moves with writes and `POST /__mock__/clock`. Any other
-status discards the event. `mute()` stops new events from being queued (e.g. while writes are
-replayed at start-up).
+status discards the event. `mute()` / `paused()` stop new events from being queued (e.g. while
+writes are replayed at start-up).
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import asyncio
 import heapq
 import itertools
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -33,10 +35,11 @@ import orjson
 
 from mock_server.backend.events import Event
 from mock_server.store.models import HOUR, MINUTE, iso
+from mock_server.webhooks.asyncsender import AsyncSender
 from mock_server.webhooks.endpoints import Endpoint
 from mock_server.webhooks.journal import Attempt, DeliveryJournal
-from mock_server.webhooks.payloads import event_id, render
-from mock_server.webhooks.sender import DELIVERED, RETRY, Sender
+from mock_server.webhooks.payloads import render
+from mock_server.webhooks.sender import DELIVERED, RETRY
 
 if TYPE_CHECKING:
     from mock_server.backend import Backends
@@ -47,7 +50,7 @@ RETRY_INCREMENTS = (10 * MINUTE, HOUR, 2 * HOUR, 8 * HOUR)  # each after the pre
 MAX_ATTEMPTS = 1 + len(RETRY_INCREMENTS)
 RETRY_OFFSETS = tuple(itertools.accumulate(RETRY_INCREMENTS))  # from the original attempt: 10 min, 1h10 ...
 # Jobs waiting for one endpoint, at most: a receiver slower than the writes must not make the mock's memory grow
-# without bound (under a benchmark's load); past it an event is dropped and journaled as such.
+# without bound (under a benchmark's load); past it an event is dropped and counted (`pending`).
 MAX_BACKLOG = 10_000
 
 
@@ -59,30 +62,19 @@ class _Job:
     attempt: int = 1
     due: int = 0  # organisation's clock, epoch ms
     body: bytes | None = field(default=None, repr=False)
+    event_id: str = ""
 
 
-class _Worker:
-    """One endpoint's thread: posts its jobs one at a time, in order."""
+class _Lane:
+    """One endpoint's queue, delivered in order by one coroutine at a time."""
 
-    def __init__(self, dispatcher: Dispatcher, organisation: str, endpoint: Endpoint) -> None:
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.busy = 0  # 1 while a job is being delivered
-        self._dispatcher = dispatcher
-        self._sender = Sender(endpoint)
-        self.thread = threading.Thread(target=self._run, daemon=True,
-                                       name=f"brevo-mock-webhook:{organisation}:{endpoint.id}")
-        self.thread.start()
+    __slots__ = ("busy", "jobs", "sender", "task")
 
-    def _run(self) -> None:
-        while (job := self.jobs.get()) is not None:
-            self.busy = 1
-            try:
-                self._dispatcher._deliver(self._sender, job)
-            except Exception:  # pragma: no cover - a bug here must not kill the worker
-                logger.exception("webhook delivery failed")
-            finally:
-                self.busy = 0
-        self._sender.close()
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.jobs: deque[_Job] = deque()
+        self.sender = AsyncSender(endpoint)
+        self.task: asyncio.Task[None] | None = None
+        self.busy = False
 
 
 class Dispatcher:
@@ -91,15 +83,34 @@ class Dispatcher:
         self.journal = DeliveryJournal(journal_size)
         self._endpoints: dict[str, tuple[Endpoint, ...]] = {}
         self._numbers: dict[str, itertools.count[int]] = {}
-        self._workers: dict[tuple[str, str], _Worker] = {}
+        self._lanes: dict[tuple[str, str], _Lane] = {}
         self._retries: dict[str, list[tuple[int, int, _Job]]] = {}
-        self._timers: list[threading.Timer] = []
         self._generation: dict[str, int] = {}
+        self._dropped: dict[str, int] = {}
         self._order = itertools.count()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # configuration and retries may change from any thread
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._attached = False
         self._muted = False
         self._closed = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on `loop` (the server's) from now on, beginning with what waited for it."""
+        self._loop = loop
+        self._closed = False
+        for (organisation, _), lane in list(self._lanes.items()):
+            if lane.jobs:
+                self._kick(organisation, lane)
+
+    def close(self) -> None:
+        """Stop delivering (the server stops): lanes are cancelled, connections closed."""
+        self._closed = True
+        for lane in list(self._lanes.values()):
+            if lane.task is not None and not lane.task.done():
+                lane.task.cancel()
+            lane.sender.close()
 
     # ------------------------------------------------------------------ configuration
 
@@ -109,7 +120,10 @@ class Dispatcher:
             number = next(self._numbers.setdefault(organisation, itertools.count(1)))
             endpoint = replace(endpoint, id=f"wh{number}")
             self._endpoints[organisation] = (*self._endpoints.get(organisation, ()), endpoint)
-            self._attach()
+            if not self._attached:
+                self._attached = True
+                self._backends.on_events(self._on_events)
+                self._backends.on_clock(self._on_clock)
         return endpoint
 
     def remove(self, organisation: str, endpoint_id: str | None = None) -> list[Endpoint]:
@@ -118,25 +132,25 @@ class Dispatcher:
             current = self._endpoints.get(organisation, ())
             gone = [e for e in current if endpoint_id is None or e.id == endpoint_id]
             self._endpoints[organisation] = tuple(e for e in current if e not in gone)
-            for endpoint in gone:
-                worker = self._workers.pop((organisation, endpoint.id), None)
-                if worker is not None:
-                    worker.jobs.put(None)
-            heap = self._retries.get(organisation, [])
-            self._retries[organisation] = [item for item in heap if item[2].endpoint not in gone]
-            heapq.heapify(self._retries[organisation])
+            heap = [item for item in self._retries.get(organisation, []) if item[2].endpoint not in gone]
+            heapq.heapify(heap)
+            self._retries[organisation] = heap
+            lanes = [self._lanes.pop((organisation, e.id), None) for e in gone]
+        for lane in lanes:
+            if lane is not None:
+                lane.jobs.clear()
+                self._call(lane.sender.close)
         return gone
 
     def endpoints(self, organisation: str) -> tuple[Endpoint, ...]:
         return self._endpoints.get(organisation, ())
 
     def pending(self, organisation: str) -> dict[str, int]:
-        """Deliveries waiting: queued for a worker now, and retries waiting for the organisation's clock."""
-        with self._lock:
-            queued = sum(worker.jobs.qsize() + worker.busy for (name, _), worker in self._workers.items()
-                         if name == organisation)
-            retries = len(self._retries.get(organisation, ()))
-        return {"queued": queued, "retries": retries}
+        """Deliveries waiting: queued or under way now, retries waiting for the clock, and those dropped."""
+        queued = sum(len(lane.jobs) + lane.busy for (name, _), lane in list(self._lanes.items())
+                     if name == organisation)
+        return {"queued": queued, "retries": len(self._retries.get(organisation, ())),
+                "dropped": self._dropped.get(organisation, 0)}
 
     def reset(self, organisation: str | None = None) -> None:
         """The organisation's world was reset: its queued jobs, pending retries and journal go (endpoints stay)."""
@@ -147,16 +161,13 @@ class Dispatcher:
         self.journal.clear(organisation)
 
     def idle(self, timeout: float = 1.0) -> bool:
-        """Wait (up to `timeout` s) until no delivery is queued or under way; whether that happened."""
+        """Wait (up to `timeout` s, from a thread other than the server's) until nothing is queued or under way."""
         deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                workers = list(self._workers.values())
-            if all(worker.jobs.empty() and not worker.busy for worker in workers):
-                return True
+        while any(lane.jobs or lane.busy for lane in list(self._lanes.values())):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
+        return True
 
     @property
     def muted(self) -> bool:
@@ -176,25 +187,7 @@ class Dispatcher:
         finally:
             self._muted = before
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            workers, self._workers = list(self._workers.values()), {}
-            timers, self._timers = self._timers, []
-        for timer in timers:
-            timer.cancel()
-        for worker in workers:
-            worker.jobs.put(None)
-        for worker in workers:
-            worker.thread.join(timeout=1.0)
-
-    # ------------------------------------------------------------------ listening
-
-    def _attach(self) -> None:
-        if not self._attached:
-            self._attached = True
-            self._backends.on_events(self._on_events)
-            self._backends.on_clock(self._on_clock)
+    # ------------------------------------------------------------------ listening (any thread)
 
     def _on_events(self, organisation: str, batch: Sequence[Event]) -> None:
         """Called inside the write (backend lock held): queue, never deliver, here."""
@@ -204,17 +197,28 @@ class Dispatcher:
         generation = self._generation.get(organisation, 0)
         jobs = [_Job(event, endpoint, generation, 1, event.at)
                 for event in batch for endpoint in endpoints if endpoint.wants(event.name)]
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:  # a request being answered: hand the jobs over once its response is sent
-            loop.call_soon(self._release, organisation, jobs, batch[-1].at)
-        else:
-            self._release(organisation, jobs, batch[-1].at)
+        if jobs:
+            self._call(self._release, organisation, jobs, batch[-1].at)
 
     def _on_clock(self, organisation: str, now: int) -> None:
-        self._run_due(organisation, now)
+        self._call(self._run_due, organisation, now)
+
+    def _call(self, function: object, *args: object) -> None:
+        """Run `function(*args)` on the loop's next turn (after the response under way), or now without one."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            function(*args)  # type: ignore[operator]
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.call_soon(function, *args)  # type: ignore[arg-type]
+        else:
+            loop.call_soon_threadsafe(function, *args)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ queueing (on the loop)
 
     def _release(self, organisation: str, jobs: list[_Job], now: int) -> None:
         for job in jobs:
@@ -222,17 +226,34 @@ class Dispatcher:
         self._run_due(organisation, now)
 
     def _queue(self, organisation: str, job: _Job) -> None:
-        with self._lock:
-            if self._closed or job.endpoint not in self._endpoints.get(organisation, ()):
-                return
-            key = (organisation, job.endpoint.id)
-            worker = self._workers.get(key)
-            if worker is None:
-                worker = self._workers[key] = _Worker(self, organisation, job.endpoint)
-        if worker.jobs.qsize() >= MAX_BACKLOG:
-            self._journal(job, None, "dropped: too many deliveries waiting", 0.0, "dropped", None)
+        if job.endpoint not in self._endpoints.get(organisation, ()):
             return
-        worker.jobs.put(job)
+        key = (organisation, job.endpoint.id)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane(job.endpoint)
+        if len(lane.jobs) >= MAX_BACKLOG:
+            self._dropped[organisation] = self._dropped.get(organisation, 0) + 1
+            return
+        lane.jobs.append(job)
+        self._kick(organisation, lane)
+
+    def _kick(self, organisation: str, lane: _Lane) -> None:
+        loop = self._loop
+        if loop is None or self._closed or (lane.task is not None and not lane.task.done()):
+            return
+        lane.task = loop.create_task(self._drain(organisation, lane))
+
+    async def _drain(self, organisation: str, lane: _Lane) -> None:
+        while lane.jobs and not self._closed:
+            job = lane.jobs.popleft()
+            lane.busy = True
+            try:
+                await self._deliver(lane.sender, job)
+            except Exception:  # a bug here must not stop the lane
+                logger.exception("webhook delivery failed")
+            finally:
+                lane.busy = False
 
     # ------------------------------------------------------------------ retries
 
@@ -245,12 +266,8 @@ class Dispatcher:
         now = backend.clock.now()
         if job.due <= now:
             self._run_due(organisation, now)
-        elif backend.clock.mode == "real":  # wall-clock time passes by itself: wake up when the retry is due
-            timer = threading.Timer((job.due - now) / 1000, self._wake, args=(organisation,))
-            timer.daemon = True
-            with self._lock:
-                self._timers = [t for t in self._timers if t.is_alive()] + [timer]
-            timer.start()
+        elif backend.clock.mode == "real" and self._loop is not None:  # wall-clock time passes by itself
+            self._loop.call_later((job.due - now) / 1000, self._wake, organisation)
 
     def _wake(self, organisation: str) -> None:
         backend = self._backends.get(organisation)
@@ -258,10 +275,8 @@ class Dispatcher:
             self._run_due(organisation, backend.clock.now())
 
     def _run_due(self, organisation: str, now: int) -> None:
-        try:
-            if self._retries[organisation][0][0] > now:  # the common case, without the lock
-                return
-        except (KeyError, IndexError):  # no retry pending
+        heap = self._retries.get(organisation)
+        if not heap or heap[0][0] > now:  # the common case (on the loop: no other thread pops)
             return
         due: list[_Job] = []
         with self._lock:
@@ -271,20 +286,21 @@ class Dispatcher:
         for job in due:
             self._queue(organisation, job)
 
-    # ------------------------------------------------------------------ delivering (worker threads)
+    # ------------------------------------------------------------------ delivering
 
-    def _deliver(self, sender: Sender, job: _Job) -> None:
+    async def _deliver(self, sender: AsyncSender, job: _Job) -> None:
         event = job.event
         organisation = event.organisation
         if job.generation != self._generation.get(organisation, 0):
             return  # queued before a reset: that world is gone
         if job.endpoint not in self._endpoints.get(organisation, ()):
             return  # the endpoint was removed meanwhile
-        backend = self._backends.get(organisation)
-        seed = backend.base.seed if backend is not None else 0
         if job.body is None:
-            job.body = orjson.dumps(render(event, seed))
-        outcome = sender.post(job.body)
+            backend = self._backends.get(organisation)
+            payload = render(event, backend.base.seed if backend is not None else 0)
+            job.event_id = payload["event_id"]
+            job.body = orjson.dumps(payload)
+        outcome = await sender.post(job.body)
         retry_at = None
         if outcome.verdict == DELIVERED:
             verdict = "delivered"
@@ -295,18 +311,14 @@ class Dispatcher:
             verdict = "gave_up" if outcome.verdict == RETRY else "discarded"
         if job.generation != self._generation.get(organisation, 0):
             return
-        self._journal(job, outcome.status, outcome.error, outcome.latency_ms, verdict, retry_at)
+        self.journal.add(Attempt(
+            organisation=organisation, event=event.name, event_id=job.event_id, seq=event.seq,
+            endpoint=job.endpoint.id, url=job.endpoint.shown_url, attempt=job.attempt, due_at=iso(job.due),
+            status=outcome.status, error=outcome.error, latency_ms=outcome.latency_ms, outcome=verdict,
+            next_attempt_at=iso(retry_at) if retry_at is not None else None,
+        ))
         if retry_at is not None:
             self._schedule(organisation, replace(job, attempt=job.attempt + 1, due=retry_at))
 
-    def _journal(self, job: _Job, status: int | None, error: str | None, latency_ms: float, verdict: str,
-                 retry_at: int | None) -> None:
-        event = job.event
-        backend = self._backends.get(event.organisation)
-        seed = backend.base.seed if backend is not None else 0
-        self.journal.add(Attempt(
-            organisation=event.organisation, event=event.name, event_id=event_id(seed, event.organisation, event.seq),
-            seq=event.seq, endpoint=job.endpoint.id, url=job.endpoint.shown()["url"], attempt=job.attempt,
-            due_at=iso(job.due), status=status, error=error, latency_ms=latency_ms, outcome=verdict,
-            next_attempt_at=iso(retry_at) if retry_at is not None else None,
-        ))
+
+__all__ = ["MAX_ATTEMPTS", "RETRY_OFFSETS", "Dispatcher"]

@@ -40,13 +40,17 @@ class Endpoint:
     def wants(self, name: str) -> bool:
         return not self.events or name in self.events
 
+    @property
+    def shown_url(self) -> str:
+        """The URL with the password masked."""
+        if self.basic is None:
+            return self.url
+        parts = urlsplit(self.url)
+        return parts._replace(netloc=f"{self.basic[0]}:***@{parts.netloc}").geturl()
+
     def shown(self) -> dict[str, Any]:
         """What `GET /__mock__/webhooks` answers: secrets masked."""
-        url = self.url
-        if self.basic is not None:
-            parts = urlsplit(url)
-            url = parts._replace(netloc=f"{self.basic[0]}:***@{parts.netloc}").geturl()
-        return {"id": self.id, "url": url, "events": sorted(self.events), "headers": dict(self.headers),
+        return {"id": self.id, "url": self.shown_url, "events": sorted(self.events), "headers": dict(self.headers),
                 "bearer": "***" if self.bearer else None, "timeout": self.timeout}
 
 
