@@ -127,3 +127,13 @@ def test_without_an_endpoint_nothing_listens_to_the_writes() -> None:
     assert not backend.listening  # an emit is one check: no event is even built
     state.webhooks.add("default", make_endpoint("http://127.0.0.1:9/never-called"))
     assert backend.listening
+
+
+def test_writes_made_while_paused_are_never_delivered(mock: RunningMock, api: httpx.Client,
+                                                      receiver: Receiver) -> None:
+    add_endpoint(api, receiver.url, events=["subscription_created"])
+    with mock.state.webhooks.paused():  # as a replay of saved writes at start-up must run
+        enrol(api, 930)
+    enrol(api, 931)
+    assert receiver.wait_for("subscription_created", contact_id=931)
+    assert [payload["contact_id"] for payload in receiver.events] == [931]
