@@ -6,6 +6,7 @@
 - ``POST /__mock__/reset``         back to the seeded world (the organisation of the ``api-key`` header
                                     sent, or every one), with an empty journal and fresh rate-limit counts
 - ``GET  /__mock__/openapi.json``  the contract the server validates against
+- ``GET/POST /__mock__/clock``     an organisation's time, moved on by tests (mock_server/clock_routes.py)
 - ``GET  /__mock__/`` and ``/__mock__/widget``  pages for a browser (mock_server/pages)
 
 They need no API key. Who may call them (loopback clients, or an --admin-from
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from mock_server.admin_guard import PREFIX, admin_allowed
 from mock_server.auth import KeyRing
+from mock_server.clock_routes import clock_routes
 from mock_server.errors import ApiError
 from mock_server.journal import Journal
 from mock_server.jsonresponse import OrjsonResponse
@@ -96,5 +98,6 @@ def admin_routes(state: MockState) -> list[Route]:
         Route(f"{PREFIX}/world", world, methods=["GET"]),
         *journal_routes(state.journal, also_reset=reset_state),
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
+        *clock_routes(state),  # GET/POST /__mock__/clock
         *page_routes(state),  # GET /__mock__/ (browse) and /__mock__/widget: mock_server/pages
     ]

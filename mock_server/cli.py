@@ -200,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "default '*': any origin)")
     serve.add_argument("--clock", choices=CLOCK_MODES, default=None,
                        help="fixed: a logical clock that starts at the world's reference time and moves one second "
-                       "per accepted write, so answers are reproducible (default); real: the wall clock")
+                       "per accepted write, so answers are reproducible (default); real: the wall clock. Either is "
+                       "moved on by POST /__mock__/clock (advance or set), which runs what falls due meanwhile "
+                       "(expiries, reminders, anniversaries); on the real clock a move adds an offset to the wall "
+                       "clock, which keeps running from there")
     serve.add_argument("--admin-from", dest="admin_from", action="append", type=_checked(parse_admin_from),
                        metavar="CIDR", help="also let clients of this network use /__mock__/, such as "
                        "172.17.0.0/16 for a container's port-forward (repeatable; default loopback only)")

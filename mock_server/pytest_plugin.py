@@ -6,8 +6,10 @@ Installed with the package (entry point ``pytest11``), it offers:
   session and handed to each test with an empty request journal. It has
   ``.base_url`` (ending in /v3: what a Brevo client takes), ``.api_key``,
   ``.world`` (the seeded ids), ``.requests`` (what the test's client sent,
-  with each request's contract violations), ``.violations``, ``.reset()`` and
-  ``.load_fixture(path)`` (undone after the test);
+  with each request's contract violations), ``.violations``, ``.reset()``,
+  ``.load_fixture(path)`` (undone after the test) and ``.clock`` (``now()``,
+  ``advance(days=30)``, ``set(datetime)``: the organisation's time, which
+  starts again at the reference time in each test; see docs/time.md);
 - the ``brevo_contract`` marker, and the ``--brevo-check-client`` option (or
   ``brevo_check_client = true`` in the ini file) for every test: a test whose
   client broke the contract while it ran fails, listing each bad request.
