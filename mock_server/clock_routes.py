@@ -27,13 +27,16 @@ from mock_server.bodyread import NO_BODY, parse_json_body
 from mock_server.duration import DurationError, parse_duration
 from mock_server.errors import ApiError, BadRequest, InvalidParameter
 from mock_server.jsonresponse import OrjsonResponse
-from mock_server.store.models import iso, parse_iso
+from mock_server.store.models import add_period, iso, parse_iso
 
 if TYPE_CHECKING:
     from mock_server.app import MockState
 
 # Dates past this year are not rendered by ISO 8601's four digits.
 LAST_MOMENT = parse_iso("9999-12-31T23:59:59.999Z")
+# One move runs every anniversary of every member on its way (a month of a big world is many events):
+# longer spans are made in several moves.
+MAX_MOVE_YEARS = 10
 
 
 def clock_routes(state: MockState) -> list[Route]:
@@ -106,5 +109,9 @@ def move_clock(backend: Backend, body: Any) -> dict[str, Any]:
         if target > LAST_MOMENT:
             raise InvalidParameter(f"body: the clock would pass {iso(LAST_MOMENT)}, the last moment the mock "
                                    "renders")
+        if target > add_period(before, MAX_MOVE_YEARS, "year"):
+            field = "advance" if "advance" in body else "set"
+            raise InvalidParameter(f"body.{field}: a move of more than {MAX_MOVE_YEARS} years at once (from "
+                                   f"{iso(before)} to {iso(target)}); move in several steps")
         ran = backend.advance_clock(target)
     return {**describe(backend), "from": iso(before), "ran": ran}

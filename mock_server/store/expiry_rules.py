@@ -37,6 +37,7 @@ EXPIRY_SOURCE = "balance_expiration"
 # Brevo sends the reminders "N days before"; N is configured in its console, not in the API: the mock uses 7.
 REMINDER_DAYS = 7
 REMINDER = REMINDER_DAYS * DAY
+NEVER = 2**62  # a moment no clock reaches
 
 
 def is_expiry(tx: Transaction) -> bool:
@@ -139,6 +140,8 @@ def tier_since(data: ProgramData, group: TierGroup, member: Member) -> tuple[Tie
 def _month_start(index: int) -> tuple[int, int]:
     """(first moment, number of days) of the calendar month `index` (months since year 0)."""
     year, month = divmod(index, 12)
+    if year > 9999:  # past what dates render: never due
+        return NEVER, 31
     return calendar.timegm((year, month + 1, 1, 0, 0, 0)) * 1000, calendar.monthrange(year, month + 1)[1]
 
 
