@@ -13,7 +13,7 @@ goes back: a ``set`` before now is a 422 and moves nothing. Guarded like every /
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,10 +27,8 @@ from mock_server.bodyread import NO_BODY, parse_json_body
 from mock_server.duration import DurationError, parse_duration
 from mock_server.errors import ApiError, BadRequest, InvalidParameter
 from mock_server.jsonresponse import OrjsonResponse
+from mock_server.state import MockState
 from mock_server.store.models import add_period, iso, parse_iso
-
-if TYPE_CHECKING:
-    from mock_server.app import MockState
 
 # Dates past this year are not rendered by ISO 8601's four digits.
 LAST_MOMENT = parse_iso("9999-12-31T23:59:59.999Z")
