@@ -111,5 +111,8 @@ def move_clock(backend: Backend, body: Any) -> dict[str, Any]:
             field = "advance" if "advance" in body else "set"
             raise InvalidParameter(f"body.{field}: a move of more than {MAX_MOVE_YEARS} years at once (from "
                                    f"{iso(before)} to {iso(target)}); move in several steps")
-        ran = backend.advance_clock(target)
+        try:
+            ran = backend.advance_clock(target)
+        except ValueError as error:  # moved back meanwhile (checked above under the same lock: not expected)
+            raise InvalidParameter(f"body: {error}") from None
     return {**describe(backend), "from": iso(before), "ran": ran}
