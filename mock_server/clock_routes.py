@@ -7,8 +7,9 @@
 
 The organisation is the one of the ``api-key`` header, as for the API (401/403 for a key the mock
 does not accept), or the default one (the first ``--api-key``) when none is sent. The clock never
-goes back: a ``set`` before now is a 422 and moves nothing. Guarded like every /__mock__/ endpoint
-(`mock_server.admin_guard`): a POST needs a JSON body or ``X-Brevo-Mock: 1``.
+goes back: a ``set`` before now is a 422 and moves nothing. With ``--read-only`` a move is a 405.
+Guarded like every /__mock__/ endpoint (`mock_server.admin_guard`): a POST needs a JSON body or
+``X-Brevo-Mock: 1``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mock_server.auth import KeyRing
 from mock_server.backend import Backend
 from mock_server.bodyread import NO_BODY, parse_json_body
 from mock_server.duration import DurationError, parse_duration
-from mock_server.errors import ApiError, BadRequest, InvalidParameter
+from mock_server.errors import ApiError, BadRequest, InvalidParameter, MethodNotAllowed
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.state import MockState
 from mock_server.store.models import add_period, iso, parse_iso
@@ -54,6 +55,8 @@ def clock_routes(state: MockState) -> list[Route]:
 
     async def move(request: Request) -> Response:
         try:
+            if state.settings.read_only:  # a fixed world (and with --workers, one state per process)
+                raise MethodNotAllowed("The mock runs --read-only: its world and its clock do not move")
             backend = backend_of(request)
             body = parse_json_body(request.headers.get("content-type", "").encode("latin-1"), await request.body())
             answer = await run_in_threadpool(move_clock, backend, body)

@@ -126,3 +126,11 @@ def test_a_real_clock_is_moved_ahead_of_the_wall_clock():
         assert after["now"][:4] == str(int(before["now"][:4]) + 1)
         later = client.get("/__mock__/clock").json()
         assert later["now"] >= after["now"]  # it keeps running from there
+
+
+def test_a_read_only_mock_does_not_move_its_clock():
+    app = create_app(make_settings(contacts=5, read_only=True))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        refused = client.post("/__mock__/clock", json={"advance": "P1D"})
+        assert refused.status_code == 405 and "read-only" in refused.json()["message"]
+        assert client.get("/__mock__/clock").json()["now"] == REFERENCE_NOW_ISO
