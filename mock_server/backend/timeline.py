@@ -386,11 +386,13 @@ def _facts(data: ProgramData, member: Member) -> tuple[list[OneOff], list[tuple[
         for active in ledger.active_balances:
             if active.expires_at is not None:
                 one_offs.append((active.expires_at, BALANCE_EXPIRY, d, active.amount))
-                one_offs.append((active.expires_at - REMINDER, BALANCE_REMINDER, d, active.amount))
+                if active.expires_at - REMINDER >= active.created_at:  # not before the credit existed
+                    one_offs.append((active.expires_at - REMINDER, BALANCE_REMINDER, d, active.amount))
     for voucher in member.vouchers:
         if voucher.consumed_at is None:
             one_offs.append((voucher.expiration_date, VOUCHER_EXPIRY, ("id", voucher.id), 0))
-            one_offs.append((voucher.expiration_date - REMINDER, VOUCHER_REMINDER, ("id", voucher.id), 0))
+            if voucher.expiration_date - REMINDER >= voucher.created_at:
+                one_offs.append((voucher.expiration_date - REMINDER, VOUCHER_REMINDER, ("id", voucher.id), 0))
     tiers: list[tuple[str, str, int]] = []
     for group in data.tier_groups:
         if not group.tier_ids or group.balance_definition_id not in data.definition_by_id:

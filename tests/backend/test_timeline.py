@@ -339,3 +339,20 @@ def test_transactions_expiring_at_the_same_moment_lapse_together():
     assert sorted(item.transaction.id for item in lapsed) == ["a", "b"]
     assert {tx.status for tx in after.transactions} == {"expired"}
     assert expire_ledger(ledger, DAY - 1, lambda: "new") == (ledger, [])
+
+
+def test_no_reminder_before_a_short_lived_credit_existed():
+    backend, seen = _backend()
+    data = _active_program(backend)
+    definition = data.definitions[0]
+    contact = _empty_member(data)
+    backend.advance_clock(backend.clock.now() + 10 * DAY)  # the timeline ran up to here
+    backend.clock.move_to(backend.clock.now() + 20 * DAY)  # as the wall clock would, with no move
+    credit = backend.balances.begin_transaction(data.id, balance_definition_id=definition.id, amount=5,
+                                                contact_id=contact, auto_complete=True,
+                                                balance_expiry_minutes=3 * 1440).transaction
+    seen.clear()
+    backend.advance_clock(backend.clock.now() + 4 * DAY)
+    mine = [(event.name, event.at) for event in seen if event.contact_id == contact and event.program_id == data.id
+            and event.name.startswith("balance_")]
+    assert mine == [("balance_value_expired", credit.balance_expiration_date)]
