@@ -356,3 +356,25 @@ def test_no_reminder_before_a_short_lived_credit_existed():
     mine = [(event.name, event.at) for event in seen if event.contact_id == contact and event.program_id == data.id
             and event.name.startswith("balance_")]
     assert mine == [("balance_value_expired", credit.balance_expiration_date)]
+
+
+def test_a_move_generates_only_the_seeded_members_something_is_due_for(monkeypatch: pytest.MonkeyPatch):
+    from mock_server.seeding.members import SeededMembers
+
+    backend, seen = _backend()
+    backend.advance_clock(backend.clock.now() + HOUR)  # the first move draws the agenda from the seed, once
+    generated: list[int] = []
+    original = SeededMembers.member
+
+    def counting(self: SeededMembers, data: ProgramData, position: int) -> Member:
+        generated.append(data.members.contact_ids[position])
+        return original(self, data, position)
+
+    monkeypatch.setattr(SeededMembers, "member", counting)
+    seen.clear()
+    backend.advance_clock(backend.clock.now() + 20 * DAY)
+    # Only a credit or voucher falling due needs the member's record; anniversaries and reminders do not.
+    needing = {event.contact_id for event in seen if event.name in ("balance_value_expired", "voucher_expired",
+                                                                     "voucher_expiration_reminder")}
+    assert generated and set(generated) <= needing
+    assert len(generated) < sum(len(data.members) for data in WORLD.programs) / 2
