@@ -108,7 +108,8 @@ class Backend:
         refused, or failing, it changes nothing); returns how many due items ran.
 
         Every move of an organisation's time goes through here (``POST /__mock__/clock``), so that a log
-        of accepted writes can replay it. Moving back is a ValueError.
+        of accepted writes can replay it. Moving back is a ValueError (on the real clock, a moment the wall
+        clock has passed since is a move to now).
         """
         with self.writing():
             now = self.clock.now()
