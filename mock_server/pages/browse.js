@@ -81,6 +81,7 @@
     state.world = world;
     $("base-url").replaceChildren(copyable(world.baseUrl));
     $("api-keys").replaceChildren(...(world.apiKeys || []).flatMap((key, i) => [i ? " " : "", copyable(key)]));
+    if (world.keyWorld) $("api-keys").replaceChildren(el("code", {}, world.keyWorld.apiKey || "—"), " (masked)");
     const stats = world.stats;
     $("world-stats").textContent = `seed ${world.seed}, ${world.contacts.toLocaleString("en-US")} contacts per ` +
       `program, ${stats.programs} programs, ${stats.transactions.toLocaleString("en-US")} transactions ` +
