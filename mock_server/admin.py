@@ -20,7 +20,7 @@ JSON or an X-Brevo-Mock header) is checked before any of them answers, by
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,10 +31,9 @@ from mock_server.backend import KeyWorld
 from mock_server.errors import ApiError
 from mock_server.journal import Journal
 from mock_server.jsonresponse import OrjsonResponse
+from mock_server.pages import page_routes
+from mock_server.state import MockState
 from mock_server.store.models import iso
-
-if TYPE_CHECKING:
-    from mock_server.app import MockState
 
 __all__ = ["PREFIX", "admin_routes", "journal_routes"]
 
@@ -65,8 +64,6 @@ def journal_routes(journal: Journal, also_reset: Callable[[Request], bool | None
 
 
 def admin_routes(state: MockState) -> list[Route]:
-    from mock_server.pages import page_routes  # here: the pages module imports this one
-
     async def health(request: Request) -> Response:
         if not admin_allowed(request):  # a readiness probe from elsewhere: up or not, no organisation names
             return OrjsonResponse({"status": "ok"})

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mock_server.fixtures import fixture_file
 from mock_server.remote import DEFAULT_KEY_PREFIX, RemoteMock, RemoteMockError, worker_key
-from mock_server.settings import DEFAULT_CONTACTS
+from mock_server.settings import DEFAULT_CONTACTS, ApiKey, Settings
 
 if TYPE_CHECKING:
     from mock_server.testing import RunningMock
@@ -75,8 +76,8 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock | Rem
             pytest.fail(str(error), pytrace=False)
         yield remote
         return
-    from mock_server.fixtures import fixture_file
-    from mock_server.settings import ApiKey, Settings
+    # Here, not at the top: pytest loads this plugin in every session of an environment that has the mock
+    # installed, and uvicorn and the app (about 0.1 s) are only needed once a test asks for the fixture.
     from mock_server.testing import running_mock
 
     # Relative paths, here and in `load_fixture`, are read from the root directory, wherever pytest runs from.
