@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.cli import main
+from mock_server.cli import build_parser, main, settings_from_args
 from mock_server.keynames import PER_KEY_ORGANISATION, key_organisation
 from mock_server.settings import ApiKey, Settings, SettingsError, overrides_from_env, to_env
 
@@ -257,8 +257,6 @@ def test_bad_per_key_settings_are_refused_naming_why(overrides: dict[str, Any], 
 
 
 def test_the_flags_reach_the_settings_and_the_workers_environment(capsys: pytest.CaptureFixture[str]) -> None:
-    from mock_server.cli import build_parser, settings_from_args
-
     args = build_parser().parse_args(["serve", "--world-per-key", PREFIX, "--world-idle-timeout", "90"])
     parsed = settings_from_args(args)
     assert (parsed.world_per_key, parsed.world_idle_timeout) == (PREFIX, 90.0)
