@@ -29,7 +29,7 @@ class Backends(Mapping[str, Backend]):
     next one sees the new worlds; no reader ever sees a half-filled mapping.
 
     With `per_key_base` (``--world-per-key``), an organisation named like a per-key world
-    (``key-`` and 16 hex digits, `mock_server.auth.key_organisation`) is made on first use
+    (``key-`` and 16 hex digits, `mock_server.keynames.key_organisation`) is made on first use
     as a fork of `per_key_base`'s seeded world (`key_worlds`); such organisations are not
     listed by iteration, which names the configured ones.
     """
@@ -85,6 +85,13 @@ class Backends(Mapping[str, Backend]):
         assert self.key_worlds is not None
         base = self._worlds[self.key_worlds.base_organisation].fork(organisation=organisation)
         return Backend(base, self.clock_mode, self._listeners, self._clock_listeners)
+
+    def __contains__(self, organisation: object) -> bool:
+        """A configured organisation, or a live per-key world (asking never makes one, unlike `[]`)."""
+        if organisation in self._worlds:
+            return True
+        return (self.key_worlds is not None and isinstance(organisation, str)
+                and self.key_worlds.find(organisation) is not None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._worlds)

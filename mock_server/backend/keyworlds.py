@@ -32,7 +32,7 @@ class KeyWorld:
 
 
 class KeyWorlds:
-    """The live per-key worlds, by organisation name (`mock_server.auth.key_organisation`).
+    """The live per-key worlds, by organisation name (`mock_server.keynames.key_organisation`).
 
     Lookups take no lock (a dict read); making, dropping and resetting worlds
     happen under the lock given (the one `Backends` makes seeded backends under).

@@ -175,7 +175,10 @@ def test_the_admin_world_page_lists_live_per_key_worlds_with_masked_keys(client:
 def test_an_unknown_per_key_organisation_is_a_404_and_is_not_made(client: TestClient, app: Any) -> None:
     missing = client.get("/__mock__/world", params={"organisation": key_organisation(f"{PREFIX}nobody")})
     assert missing.status_code == 404 and "keyWorlds" in missing.json()["message"]
+    assert key_organisation(f"{PREFIX}nobody") not in app.state.mock.backends  # asking makes no world either
     assert len(app.state.mock.backends.key_worlds) == 0
+    program_names(client, f"{PREFIX}nobody")
+    assert key_organisation(f"{PREFIX}nobody") in app.state.mock.backends
 
 
 def test_same_key_same_requests_give_byte_identical_answers() -> None:
