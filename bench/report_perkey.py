@@ -38,12 +38,16 @@ def per_key_section(run: Run) -> list[str]:
         "program's member table into the key's world), on one keep-alive connection. Memory is the server "
         "process's, from /proc, before the first of these keys and after the last.",
         "",
-        "| keys | VmRSS before | VmRSS after | VmHWM before | VmHWM after | extra | first request p50 | p99 "
-        "| first write p50 | all keys |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| keys | VmRSS before | VmRSS after | VmHWM before | VmHWM after | extra | first request p50 | p99 | max "
+        f"| over {FIRST_ANSWER_MS:g} ms | first write p50 | all keys |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {figures.keys:,} | {figures.rss_before_mb:.0f} MiB | {figures.rss_after_mb:.0f} MiB | "
         f"{figures.hwm_before_mb:.0f} MiB | {figures.hwm_after_mb:.0f} MiB | {figures.extra_mb:.0f} MiB | "
-        f"{figures.first_p50_ms:.2f} ms | {figures.first_p99_ms:.2f} ms | {median(figures.write_ms):.2f} ms | "
-        f"{figures.seconds:.1f} s |",
+        f"{figures.first_p50_ms:.2f} ms | {figures.first_p99_ms:.2f} ms | {max(figures.first_ms):.2f} ms | "
+        f"{figures.first_slow:,} | {median(figures.write_ms):.2f} ms | {figures.seconds:.1f} s |",
+        "",
+        "The first-request target is judged on the p99. A request that meets one of the interpreter's full "
+        "garbage collections (a few per thousand keys, as the worlds add objects) shows in the max; on a "
+        "machine shared with other work, so does the scheduler.",
         "",
     ]
