@@ -2,13 +2,14 @@
 
     python -m bench.perkey [--keys 1000] [--contacts 1000]
 
-One mock with ``--world-per-key``; after warm-up (the default key's read and write,
+In each round (3), a fresh mock with ``--world-per-key``; after warm-up (the default key's read and write,
 and two throw-away keys), its resident memory is read (VmRSS and VmHWM of the
 process, /proc), then each of `keys` new keys sends its first request (a member's
 balances: the read that makes the key's world) and one write (a credit to that
 member, which copies the program's member table into the key's world), on one
 keep-alive connection from this process. The first request's latency is timed by
-the client on loopback, HTTP included; the memory is read again at the end.
+the client on loopback, HTTP included; the memory is read again at the end. The
+round kept is the one with the median p99 of first requests.
 
 `make bench` runs it as one stage (`measure_per_key`); alone, it prints its figures.
 """
@@ -36,6 +37,7 @@ from mock_server.settings import DEFAULT_CONTACTS
 
 PREFIX = "xkeysib-bench-"
 KEYS = 1000
+ROUNDS = 3
 WORLDS_RSS_MB = 300.0  # the issue's targets: 1,000 extra worlds cost at most this much more memory in all,
 FIRST_ANSWER_MS = 5.0  # and a new world answers its first request within this
 WARMUP_KEYS = 2  # keys used before the memory is first read (their worlds are not counted)
@@ -54,6 +56,7 @@ class PerKey:
     first_ms: list[float] = field(default_factory=list)  # each key's first request
     write_ms: list[float] = field(default_factory=list)  # each key's first write
     seconds: float = 0.0  # the whole pass over the keys
+    round_p99_ms: list[float] = field(default_factory=list)  # the first request's p99 in every round run
 
     @property
     def extra_mb(self) -> float:
@@ -102,7 +105,17 @@ def launch(servers: ServerSet, contacts: int) -> Server:
     return servers.launch("mock-per-key", command, port, READY_PATH, HEADERS, timeout=120, cpu=SERVER_CPU)
 
 
-def measure_per_key(servers: ServerSet, keys: int = KEYS, contacts: int = DEFAULT_CONTACTS) -> PerKey:
+def measure_per_key(servers: ServerSet, keys: int = KEYS, contacts: int = DEFAULT_CONTACTS,
+                    rounds: int = ROUNDS) -> PerKey:
+    """`rounds` rounds, each on a fresh mock; the round with the median p99 of first requests, as every figure
+    of the benchmark is a median over rounds (a burst of other work on the machine spoils one round, not all)."""
+    found = [_round(servers, keys, contacts) for _ in range(max(1, rounds))]
+    chosen = sorted(found, key=lambda figures: figures.first_p99_ms)[len(found) // 2]
+    chosen.round_p99_ms = [figures.first_p99_ms for figures in found]
+    return chosen
+
+
+def _round(servers: ServerSet, keys: int, contacts: int) -> PerKey:
     mock = launch(servers, contacts)
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     try:
@@ -173,18 +186,20 @@ def summary(figures: PerKey) -> str:
             f"VmHWM {figures.hwm_before_mb:.0f} -> {figures.hwm_after_mb:.0f}); first request p50 "
             f"{figures.first_p50_ms:.2f} ms, p99 {figures.first_p99_ms:.2f} ms, max {max(figures.first_ms):.1f} ms "
             f"({figures.first_slow} over {FIRST_ANSWER_MS:g} ms); first write p50 "
-            f"{median(figures.write_ms):.2f} ms; {figures.seconds:.1f} s in all")
+            f"{median(figures.write_ms):.2f} ms; {figures.seconds:.1f} s in all; p99 per round: "
+            + ", ".join(f"{ms:.2f}" for ms in figures.round_p99_ms) + " ms")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.perkey", description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=KEYS, help=f"new keys, each a world (default {KEYS})")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds, each on a fresh mock (default {ROUNDS})")
     parser.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS,
                         help=f"contacts per program of the seeded world (default {DEFAULT_CONTACTS})")
     args = parser.parse_args(argv)
     try:
         with ServerSet(RESULTS / "logs") as servers:
-            figures = measure_per_key(servers, max(1, args.keys), args.contacts)
+            figures = measure_per_key(servers, max(1, args.keys), args.contacts, args.rounds)
     except (ServerError, ScenarioError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1

@@ -36,7 +36,9 @@ def per_key_section(run: Run) -> list[str]:
         f"{figures.keys:,} new keys each send a member's balances read (the request that makes the key's world, "
         "timed by the client on loopback, HTTP included) and one credit to that member (which copies the "
         "program's member table into the key's world), on one keep-alive connection. Memory is the server "
-        "process's, from /proc, before the first of these keys and after the last.",
+        "process's, from /proc, before the first of these keys and after the last. Each round on a fresh mock; "
+        "the round shown has the median p99 (p99 per round: "
+        + ", ".join(f"{ms:.2f}" for ms in figures.round_p99_ms) + " ms).",
         "",
         "| keys | VmRSS before | VmRSS after | VmHWM before | VmHWM after | extra | first request p50 | p99 | max "
         f"| over {FIRST_ANSWER_MS:g} ms | first write p50 | all keys |",

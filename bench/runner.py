@@ -44,7 +44,7 @@ from bench.launch import (
     with_seconds,
 )
 from bench.machine import describe
-from bench.perkey import KEYS, measure_per_key
+from bench.perkey import KEYS, ROUNDS, measure_per_key
 from bench.perkey import summary as per_key_summary
 from bench.procs import Server, ServerError, ServerSet, free_port
 from bench.report import write
@@ -230,7 +230,7 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
     if options.workers > 1:
         run.workers, run.workers_count = _workers(servers, program, small, options), options.workers
     if options.per_key_keys:
-        run.per_key = measure_per_key(servers, options.per_key_keys, options.small)
+        run.per_key = measure_per_key(servers, options.per_key_keys, options.small, min(options.rounds, ROUNDS))
         log(f"per-key worlds: {per_key_summary(run.per_key)}")
     if options.conformance:
         run.conformance_seconds, run.conformance_note = _conformance()

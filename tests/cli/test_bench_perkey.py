@@ -15,9 +15,10 @@ from bench.report_perkey import per_key_section, per_key_targets
 
 def test_the_stage_makes_a_world_per_key_and_measures_each_first_answer(tmp_path) -> None:
     with ServerSet(tmp_path) as servers:
-        figures = measure_per_key(servers, keys=12, contacts=50)  # raises unless the mock lists 12 + 2 worlds
-        assert not servers.servers  # the mock was stopped
-    assert len(figures.first_ms) == len(figures.write_ms) == 12
+        figures = measure_per_key(servers, keys=12, contacts=50, rounds=2)  # raises unless 12 + 2 worlds are listed
+        assert not servers.servers  # every round's mock was stopped
+    assert len(figures.first_ms) == len(figures.write_ms) == 12 and len(figures.round_p99_ms) == 2
+    assert figures.first_p99_ms in figures.round_p99_ms
     assert all(ms > 0 for ms in figures.first_ms)
     assert 0 < figures.rss_before_mb <= figures.hwm_after_mb
 
