@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.cli import build_parser, main, settings_from_args
 from mock_server.keynames import PER_KEY_ORGANISATION, key_organisation
-from mock_server.settings import ApiKey, Settings, SettingsError, overrides_from_env, to_env
+from mock_server.settings import ApiKey, Settings, SettingsError, overrides_from_env, parse_idle_timeout, to_env
 
 PREFIX = "xkeysib-test-"
 PROGRAMS = "/v3/loyalty/config/programs"
@@ -269,3 +269,14 @@ def test_the_flags_reach_the_settings_and_the_workers_environment(capsys: pytest
         main(["serve", "--world-per-key", "bad prefix"])
     error = capsys.readouterr().err
     assert "visible ASCII" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("never", None), ("0", None), ("1.5", 1.5), (" 600 ", 600.0)])
+def test_the_idle_timeout_reads_seconds_or_never(text: str, seconds: float | None) -> None:
+    assert parse_idle_timeout(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["-5", "soon", "inf", "nan", ""])
+def test_a_bad_idle_timeout_is_refused_naming_the_flag(text: str) -> None:
+    with pytest.raises(SettingsError, match="--world-idle-timeout"):
+        parse_idle_timeout(text)
