@@ -22,7 +22,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.admin_guard import PREFIX
-from mock_server.auth import KeyRing
 from mock_server.backend import Backend
 from mock_server.bodyread import NO_BODY, parse_json_body
 from mock_server.duration import DurationError, parse_duration
@@ -39,11 +38,9 @@ MAX_MOVE_YEARS = 10
 
 
 def clock_routes(state: MockState) -> list[Route]:
-    keys = KeyRing(state.settings)
-
     def backend_of(request: Request) -> Backend:
-        key = request.headers.get("api-key")
-        organisation = keys.organisation_of(key) if key else state.settings.api_keys[0].organisation
+        key = request.headers.get("api-key")  # the API's key ring: a per-key key moves its own world's clock
+        organisation = state.keys.organisation_of(key) if key else state.settings.api_keys[0].organisation
         return state.backends[organisation]
 
     async def read(request: Request) -> Response:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract
 from mock_server.journal import Journal
@@ -25,6 +26,7 @@ class MockState:
     backends: Backends
     journal: Journal
     limiter: RateLimiter
+    keys: KeyRing  # the API's key ring (it knows the per-key keys seen, masked, for the admin page)
 
     def base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/") + self.contract.base_path
