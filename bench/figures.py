@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.scenarios import Scenario
 from bench.write_scenarios import Write
 from bench.wrk import Load
+
+if TYPE_CHECKING:
+    from bench.perkey import PerKey
 
 
 @dataclass
@@ -159,6 +162,7 @@ class Run:
     resets: Resets | None = None
     webhooks: list[Row] = field(default_factory=list)  # mock: one webhook endpoint, baseline: none
     webhooks_note: str = ""
+    per_key: PerKey | None = None  # serve --world-per-key: extra worlds' memory, a new world's first answer
     notes: list[str] = field(default_factory=list)
 
     def row(self, key: str) -> Row:

@@ -69,12 +69,15 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     state = MockState(
         settings=settings,
         contract=contract,
-        backends=Backends(worlds if worlds is not None else build_worlds(settings), settings.clock),
+        backends=Backends(worlds if worlds is not None else build_worlds(settings), settings.clock,
+                          per_key_base=settings.organisations[0] if settings.world_per_key else None,
+                          idle_timeout=settings.world_idle_timeout),
         journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
         limiter=RateLimiter(settings.rate_limit),
+        keys=KeyRing(settings),
     )
     state.webhooks = configured_dispatcher(state.backends, settings)
-    api = LoyaltyApi(contract, state.backends, KeyRing(settings), state.limiter, state.journal, all_handlers(),
+    api = LoyaltyApi(contract, state.backends, state.keys, state.limiter, state.journal, all_handlers(),
                      all_write_handlers(), read_only=settings.read_only)
 
     access_log = JsonAccessLog(settings) if settings.log_format == "json" and settings.access_log else None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mock_server.backend.clock import CLOCK_MODES
 from mock_server.fixtures import fixture_file
+from mock_server.keynames import PER_KEY_ORGANISATION
 
 DEFAULT_API_KEY = "xkeysib-loyalty-mock-local-key"
 DEFAULT_ORGANISATION = "default"
@@ -78,6 +79,10 @@ class Settings:
     admin_from: tuple[str, ...] = ()  # networks (CIDR) whose clients may use /__mock__/, beyond loopback
     allowed_hosts: tuple[str, ...] = ()  # Host names /__mock__/ answers, beyond loopback and the bound host
     log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
+    # Any api-key starting with this gets a world of its own, forked from the default organisation's
+    # (docs/isolation.md); None: only the configured keys are accepted.
+    world_per_key: str | None = None
+    world_idle_timeout: float | None = None  # seconds a per-key world may stay unused before it is dropped
     # Webhook endpoints every organisation's events are posted to (docs/webhooks.md), and their options.
     webhooks: tuple[str, ...] = ()
     webhook_events: tuple[str, ...] = ()  # empty: every event
@@ -105,6 +110,7 @@ class Settings:
             if parse_allowed_host(host) != host:
                 raise SettingsError(f"allowed host {host!r}: write it as {parse_allowed_host(host)!r}")
         parse_log_format(self.log_format)
+        check_world_per_key(self.world_per_key, self.world_idle_timeout, self.organisations)
         if self.webhooks:
             from mock_server.webhooks.config import settings_endpoints  # reads the contract: only when used
             from mock_server.webhooks.endpoints import EndpointError
@@ -175,6 +181,48 @@ def check_keys(api_keys: tuple[ApiKey, ...], forbidden_keys: tuple[str, ...]) ->
     for key in forbidden_keys:
         if key in owners:
             raise SettingsError(f"key {key!r} is both accepted (--api-key) and forbidden (--forbidden-key)")
+
+
+def parse_world_per_key(text: str) -> str:
+    """A key prefix: what a client's key starts with to get a world of its own (``xkeysib-test-``)."""
+    prefix = text.strip()
+    if not prefix:
+        raise SettingsError("--world-per-key needs a prefix such as xkeysib-test-: an empty one would accept "
+                            "every key")
+    if not _KEY.fullmatch(prefix) or "," in prefix:
+        raise SettingsError(f"--world-per-key prefix {text!r} cannot start an 'api-key' header: use visible "
+                            "ASCII characters, without spaces or commas")
+    return prefix
+
+
+def parse_idle_timeout(text: str) -> float | None:
+    """Seconds (a positive number) after which an unused per-key world is dropped; ``never`` or ``0``: kept."""
+    lowered = text.strip().lower()
+    if lowered in ("never", "off", "none", "0"):
+        return None
+    try:
+        seconds = float(lowered)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise SettingsError(f"--world-idle-timeout must be a number of seconds > 0 (or 'never'), got {text!r}")
+    return seconds
+
+
+def check_world_per_key(prefix: str | None, idle_timeout: float | None, organisations: tuple[str, ...]) -> None:
+    """The per-key settings make sense together; raises `SettingsError` naming the problem."""
+    if prefix is None:
+        if idle_timeout is not None:
+            raise SettingsError("--world-idle-timeout applies to per-key worlds: it needs --world-per-key PREFIX")
+        return
+    if parse_world_per_key(prefix) != prefix:
+        raise SettingsError(f"--world-per-key prefix {prefix!r}: write it without surrounding spaces")
+    if idle_timeout is not None and not idle_timeout > 0:
+        raise SettingsError(f"--world-idle-timeout must be > 0 seconds, got {idle_timeout}")
+    for organisation in organisations:
+        if PER_KEY_ORGANISATION.fullmatch(organisation):
+            raise SettingsError(f"organisation {organisation!r} is named like a per-key world (key-<16 hex "
+                                "digits>): with --world-per-key, give a configured organisation another name")
 
 
 def parse_rate_limit(text: str) -> RateLimit | None:
@@ -323,6 +371,10 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["allowed_hosts"] = tuple(dict.fromkeys(parse_allowed_host(part) for part in _split(raw)))
     if (raw := get("LOG_FORMAT")) is not None:
         values["log_format"] = parse_log_format(raw)
+    if (raw := get("WORLD_PER_KEY")) is not None:
+        values["world_per_key"] = parse_world_per_key(raw)
+    if (raw := get("WORLD_IDLE_TIMEOUT")) is not None:
+        values["world_idle_timeout"] = parse_idle_timeout(raw)
     if (raw := get("WEBHOOKS")) is not None:
         values["webhooks"] = tuple(_split(raw))
     if (raw := get("WEBHOOK_EVENTS")) is not None:
@@ -388,4 +440,8 @@ def to_env(settings: Settings) -> dict[str, str]:
         env["WEBHOOK_BEARER"] = settings.webhook_bearer
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)
+    if settings.world_per_key is not None:
+        env["WORLD_PER_KEY"] = settings.world_per_key
+    if settings.world_idle_timeout is not None:
+        env["WORLD_IDLE_TIMEOUT"] = repr(settings.world_idle_timeout)
     return {ENV_PREFIX + name: value for name, value in env.items()}

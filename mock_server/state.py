@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract
 from mock_server.journal import Journal
@@ -29,6 +30,7 @@ class MockState:
     backends: Backends
     journal: Journal
     limiter: RateLimiter
+    keys: KeyRing  # the API's key ring (it knows the per-key keys seen, masked, for the admin page)
     webhooks: Dispatcher = None  # type: ignore[assignment]  # the app's webhook dispatcher, set by create_app
 
     def base_url(self, request: Request) -> str:

@@ -9,6 +9,10 @@ the same request sequence give the same bytes.
   moment and their order shows in their timestamps.
 - ``real``: the wall clock (milliseconds), for a mock left running as a long-lived
   sandbox. Never earlier than the reference time, and never backwards.
+
+Either clock is moved on by `move_to` (``POST /__mock__/clock``, through
+`Backend.advance_clock`): the logical clock jumps there; the real one keeps running
+from there, the wall clock plus an offset.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ TICK = SECOND  # how far the logical clock moves per accepted write
 
 
 class Clock:
-    __slots__ = ("_now", "mode", "start")
+    __slots__ = ("_now", "mode", "offset", "start")
 
     def __init__(self, start: int, mode: ClockMode = "fixed") -> None:
         if mode not in CLOCK_MODES:
@@ -32,11 +36,12 @@ class Clock:
         self.start = start
         self.mode = mode
         self._now = start
+        self.offset = 0  # real mode: how far the clock was moved ahead of the wall clock (ms)
 
     def now(self) -> int:
         """The current moment, in epoch milliseconds."""
         if self.mode == "real":
-            self._now = max(self._now, int(time.time() * 1000))
+            self._now = max(self._now, int(time.time() * 1000) + self.offset)
         return self._now
 
     def tick(self) -> int:
@@ -46,8 +51,25 @@ class Clock:
             return self._now
         return self.now()
 
+    def move_to(self, moment: int) -> None:
+        """Jump ahead to `moment` (never back: a ValueError); a real clock keeps running from there."""
+        current = self.now()
+        if moment < current:
+            raise ValueError(f"the clock never goes back: {moment} is before {current}")
+        if self.mode == "real":
+            self.offset = moment - int(time.time() * 1000)
+        self._now = moment
+
     def reset(self) -> None:
         self._now = self.start
+        self.offset = 0
+
+    def snapshot(self) -> tuple[int, int]:
+        """What `restore` needs to undo the moves of a refused write."""
+        return self._now, self.offset
+
+    def restore(self, snapshot: tuple[int, int]) -> None:
+        self._now, self.offset = snapshot
 
     def rewind(self, moment: int) -> None:
         """Undo the ticks of a write that was refused after it took its moment."""

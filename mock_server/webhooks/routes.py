@@ -19,7 +19,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.admin_guard import PREFIX
-from mock_server.auth import KeyRing
 from mock_server.errors import ApiError
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.webhooks.catalog import event_names
@@ -30,11 +29,9 @@ if TYPE_CHECKING:
 
 
 def webhook_routes(state: MockState) -> list[Route]:
-    keys = KeyRing(state.settings)
-
     def organisation(request: Request) -> str:
-        key = request.headers.get("api-key")
-        return keys.organisation_of(key) if key else state.settings.api_keys[0].organisation
+        key = request.headers.get("api-key")  # the API's key ring: a per-key key names its own world
+        return state.keys.organisation_of(key) if key else state.settings.api_keys[0].organisation
 
     def refused(status: int, code: str, message: str) -> Response:
         return OrjsonResponse({"code": code, "message": message}, status_code=status)
