@@ -352,7 +352,7 @@ class Timeline:
             if (before_tier.id if before_tier else None) != (after_tier.id if after_tier else None):
                 backend.emit("tier_association_updated", data.id, contact, program=data.program,
                              subscription=after.subscription, member=after, group=group, tier=after_tier,
-                             previous_tier=before_tier)
+                             previous_tier=before_tier, source="schedule")
         return len(lapsed)
 
     def _voucher(self, data: ProgramData, contact: int, ref: tuple[str, Any], kind: int, moment: int) -> int:
