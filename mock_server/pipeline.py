@@ -113,7 +113,7 @@ class LoyaltyApi:
         query_string: bytes = scope.get("query_string", b"")
         request_headers = scope.get("headers", [])
         body: bytes | None = b""
-        if method not in _BODILESS and self._reads_body(method, raw_path, request_headers):
+        if method not in _BODILESS and self.reads_body(method, raw_path, request_headers):
             try:
                 body = await read_body(receive, MAX_BODY_BYTES)
             except PayloadTooLarge:
@@ -147,7 +147,21 @@ class LoyaltyApi:
             answer.body = b""
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
 
-    def _reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    def answer_received(
+        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
+        received: bytes, extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> tuple[Answer, list[tuple[bytes, bytes]]]:
+        """`respond` for a request received whole (its body, if any, at most `MAX_BODY_BYTES`), journaled.
+
+        The server's protocol answers such requests without ASGI (mock_server/direct.py); the body is
+        used as `respond` would have read it: only where `reads_body` says the pipeline wants it.
+        """
+        body = received if received and method not in _BODILESS and self.reads_body(method, raw_path, headers) else b""
+        answer, response_headers = self.response(method, raw_path, query_string, headers, extra_headers, body)
+        self.record(method, path, query_string, answer, body if method not in _BODILESS else None)
+        return answer, response_headers
+
+    def reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether a request's body is worth reading: an accepted key, and a write operation that takes one.
 
         Anything else is answered from its head alone (401, 404, 405 ...), without waiting for a body.
