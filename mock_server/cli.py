@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import os
 import signal
 import socket
@@ -383,6 +384,10 @@ def serve(args: argparse.Namespace) -> int:
         return _serve_workers(settings, sock)
     config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
+    # The seeded worlds live as long as the server: kept out of the cyclic GC's scans, which would
+    # otherwise walk all of them on every full collection, and writes make those frequent.
+    gc.collect()
+    gc.freeze()
     # On SIGINT or SIGTERM uvicorn stops accepting, lets in-flight requests finish, runs the lifespan
     # shutdown (which prints the client-check summary), then re-raises the signal. Handlers of ours
     # turn that into a return here: a stop on a signal is the normal end of a server, exit 0 (1 with

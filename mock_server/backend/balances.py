@@ -93,7 +93,10 @@ class Balances:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._world: World | None = None  # the world the index describes (a reset starts a new one)
-        self._index: dict[str, tuple[str, int]] = {}  # transaction id -> (program id, contact id)
+        # program id -> transaction id -> contact id. Plain ints as values: a dict holding only untracked
+        # objects leaves the cyclic GC's young generation, whereas a new tuple per entry put this dict back
+        # there on every write, to be walked whole by each young collection.
+        self._index: dict[str, dict[str, int]] = {}
         # members in the index -> how many transactions of each ledger it holds (the rest are newer: other areas
         # may have added some, e.g. a reward's debit, since this backend last wrote the member)
         self._indexed: dict[tuple[str, int], tuple[int, ...]] = {}
@@ -375,8 +378,7 @@ class Balances:
             expiry = None
             if tx.transaction_type == "credit":
                 expiry = now + lifetime if lifetime is not None else definition.credit_expiry(now)
-            tx = replace(tx, amount=moved, status="completed", completed_at=now, balance_expiration_date=expiry,
-                         expires_at=None)
+            tx = tx.completed(moved, now, expiry)
             ledger = apply_completed(ledger, tx, self.backend.new_id(), known=known)
             balance = ledger.value
         else:
@@ -491,12 +493,12 @@ class Balances:
         """The transaction `tid` of the program, with its member and definition; 404 if unknown."""
         tid = norm_id(str(raw))
         self._fresh()
-        where = self._index.get(tid)
-        if where is None:
+        contact_id = self._index.get(data.id, {}).get(tid)
+        if contact_id is None:
             self._index_fixture_members(data)
-            where = self._index.get(tid)
-        if where is not None and where[0] == data.id:
-            member = self.backend.world.member(data, where[1])
+            contact_id = self._index.get(data.id, {}).get(tid)
+        if contact_id is not None:
+            member = self.backend.world.member(data, contact_id)
             if member is not None:
                 for definition, ledger in zip(data.definitions, member.ledgers, strict=True):
                     tx = find_transaction(ledger, tid)
@@ -536,10 +538,14 @@ class Balances:
         """Every transaction of the member in the index (only those added since it was last indexed)."""
         key = (program_id, member.contact_id)
         known = self._indexed.get(key, ())
+        index = self._index.get(program_id)
+        if index is None:
+            index = self._index[program_id] = {}
+        contact_id = member.contact_id
         for d, ledger in enumerate(member.ledgers):
             start = known[d] if d < len(known) and known[d] <= len(ledger.transactions) else 0
             for tx in ledger.transactions[start:]:
-                self._index[tx.id] = key
+                index[tx.id] = contact_id
         self._indexed[key] = tuple(len(ledger.transactions) for ledger in member.ledgers)
 
     def _index_fixture_members(self, data: ProgramData) -> None:
