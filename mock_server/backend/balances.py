@@ -99,7 +99,7 @@ class Balances:
         self._index: dict[str, dict[str, int]] = {}
         # members in the index -> how many transactions of each ledger it holds (the rest are newer: other areas
         # may have added some, e.g. a reward's debit, since this backend last wrote the member)
-        self._indexed: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._indexed: dict[tuple[str, int], list[int]] = {}
         # (program id, contact id, definition id) -> completions of the member's ledger, for limit windows
         # (the members written last: a member that fell out is counted anew, once, from its ledger)
         self._completions: OrderedDict[tuple[str, int, str], Completions] = OrderedDict()
@@ -536,17 +536,22 @@ class Balances:
 
     def _index_member(self, program_id: str, member: Member) -> None:
         """Every transaction of the member in the index (only those added since it was last indexed)."""
-        key = (program_id, member.contact_id)
-        known = self._indexed.get(key, ())
         index = self._index.get(program_id)
         if index is None:
             index = self._index[program_id] = {}
         contact_id = member.contact_id
+        key = (program_id, contact_id)
+        known = self._indexed.get(key)
+        if known is None or len(known) != len(member.ledgers):
+            # Counted in place, in a list made once per member: a new value per write would put the
+            # dict back in the GC's young generation (as for `_index`).
+            known = self._indexed[key] = [0] * len(member.ledgers)
         for d, ledger in enumerate(member.ledgers):
-            start = known[d] if d < len(known) and known[d] <= len(ledger.transactions) else 0
-            for tx in ledger.transactions[start:]:
-                index[tx.id] = contact_id
-        self._indexed[key] = tuple(len(ledger.transactions) for ledger in member.ledgers)
+            transactions = ledger.transactions
+            start = known[d] if known[d] <= len(transactions) else 0
+            for position in range(start, len(transactions)):
+                index[transactions[position].id] = contact_id
+            known[d] = len(transactions)
 
     def _index_fixture_members(self, data: ProgramData) -> None:
         """The members fixtures placed are few and known by contact: their drafts are addressable too."""

@@ -515,13 +515,13 @@ class Transaction:
     @property
     def last_event_at(self) -> int:
         """The latest moment this transaction changed, expiry included."""
-        moments = [self.created_at]
+        latest = self.created_at
         for moment in (self.completed_at, self.cancelled_at, self.rejected_at):
-            if moment is not None:
-                moments.append(moment)
+            if moment is not None and moment > latest:
+                latest = moment
         if self.status == "expired" and self.balance_expiration_date is not None:
-            moments.append(self.balance_expiration_date)
-        return max(moments)
+            return max(latest, self.balance_expiration_date)
+        return latest
 
 
 @dataclass(frozen=True, slots=True)

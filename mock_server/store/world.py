@@ -228,6 +228,7 @@ class ProgramData:
     """One program with its configuration, id indexes and members."""
 
     __slots__ = (
+        "_limits_of",
         "_tiers_of",
         "code_generators",
         "code_pools",
@@ -279,6 +280,7 @@ class ProgramData:
         # Static records as the API renders them, filled on first use (mock_server/routes/rendered.py).
         self.rendered: dict[Hashable, Any] = {}
         self._tiers_of: dict[str, tuple[TierGroup, tuple[Tier, ...]]] = {}  # group id -> (group, its tiers)
+        self._limits_of: dict[str, tuple[BalanceLimit, ...]] = {}  # definition id -> its limits
 
     @property
     def id(self) -> str:
@@ -306,7 +308,12 @@ class ProgramData:
         return self.program.has_active_version and bool(entity.published)
 
     def limits_of(self, balance_definition_id: str) -> tuple[BalanceLimit, ...]:
-        return tuple(limit for limit in self.limits if limit.balance_definition_id == balance_definition_id)
+        """A definition's limits (kept: `limits` is fixed for this revision of the program)."""
+        found = self._limits_of.get(balance_definition_id)
+        if found is None:
+            found = tuple(limit for limit in self.limits if limit.balance_definition_id == balance_definition_id)
+            self._limits_of[balance_definition_id] = found
+        return found
 
     def tiers_of(self, group: TierGroup) -> tuple[Tier, ...]:
         """The group's tiers, lowest first (kept per group record: a changed group or tier is a new revision)."""
