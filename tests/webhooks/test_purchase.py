@@ -56,3 +56,15 @@ def test_a_refused_write_emits_nothing(mock: RunningMock, api: httpx.Client, rec
     first = receiver.wait_count(1)[0]
     assert first["event_name"] == "subscription_created" and first["contact_id"] == 779
     assert [entry["event"] for entry in deliveries(api, 1)] == ["subscription_created"]
+
+
+def test_a_burst_of_writes_arrives_whole_and_in_order(mock: RunningMock, api: httpx.Client,
+                                                      receiver: Receiver) -> None:
+    add_endpoint(api, receiver.url, events=["subscription_created"])
+    contacts = list(range(950, 1010))
+    for contact in contacts:  # faster than one delivery each: several wait in the lane at once
+        enrol(api, contact)
+    assert [payload["contact_id"] for payload in receiver.wait_count(len(contacts))] == contacts
+    journal = deliveries(api, len(contacts))
+    assert [entry["outcome"] for entry in journal] == ["delivered"] * len(contacts)
+    assert [entry["seq"] for entry in journal] == sorted(entry["seq"] for entry in journal)
