@@ -3,8 +3,9 @@
 A group ranks members on one balance definition (the one its tiers' access
 conditions name); its tiers are kept lowest threshold first, and two tiers of a
 group never share a threshold, so a member's tier always follows from the
-balance (`ProgramData.standing`). A tier given by hand holds until that balance
-next changes (`TierAssignment`).
+balance (`ProgramData.standing`), moved in the group's real-time directions and, in
+its scheduled ones, on their schedule (`mock_server.store.tier_changes`). A tier given
+by hand holds until that balance next changes (`TierAssignment`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import Conflict, InvalidParameter, UnknownResource
-from mock_server.store.models import EMPTY_META, Member, Tier, TierAssignment, TierGroup, freeze
+from mock_server.store.models import EMPTY_META, REAL_TIME, Member, Tier, TierAssignment, TierGroup, freeze
 from mock_server.store.queries import norm_id
 from mock_server.store.world import ProgramData
 
 if TYPE_CHECKING:
     from mock_server.backend.state import Backend
 
-REAL_TIME = "real_time"
 
 
 class Tiers:
