@@ -27,7 +27,8 @@ voucher_expiration_reminder        program, subscription, member, voucher, rewar
 balance_value_expired              program, definition, subscription, member, transaction, value,
   at a credit's expiry, one per credit   balance (the member's balance after it)
 tier_association_updated           program, subscription, member, group, tier, previous_tier
-  right after, for each tier group on that definition whose tier for the member changed
+  right after, for each tier group on that definition whose tier for the member changed (its
+  real-time directions: a scheduled one only records the tier held)
 voucher_expired                    program, subscription, member, voucher, reward
   at an unused voucher's expirationDate
 membership_anniversary_reminder    program, subscription, anniversary_at, years
@@ -39,10 +40,15 @@ tier_anniversary_reminder          program, subscription, group, tier, since, an
   `REMINDER_DAYS` before each yearly anniversary of entering the tier held
 tier_association_month_anniversary program, subscription, group, tier, since, months (not 12, 24 ...)
 tier_association_year_anniversary  program, subscription, group, tier, since, years
+tier_association_updated           program, subscription, member, group, tier, previous_tier
+  a scheduled evaluation (`TIER_REVIEW`) of a group's upgrade and/or downgrade on its schedule
+  (`store.tier_changes.review_moments`), when the member's balance reaches another tier in a
+  direction evaluated; only members with a recorded tier can move (others hold what the balance gives)
 =================================  ===============================================================
 
-At one moment they run in the order above (reminders, expiries, anniversaries), then by program
-and contact id.
+At one moment they run in the order above (reminders, expiries, anniversaries, tier evaluations),
+then by program and contact id. A job that changes a member (a lapse, an evaluation) queues that
+member's evaluations still due in the step (`_queue_reviews`).
 
 `program` is the `LoyaltyProgram`, `definition` a `BalanceDefinition`, `subscription` the member's
 `Subscription`, `member` its `Member` as the job left it, `transaction` the `Transaction` showing
@@ -50,9 +56,9 @@ the expiry (the credit now `expired`, or the expiry debit of a partly spent cred
 `Voucher`, `reward` its `Reward` (None if gone), `group` a `TierGroup`, `tier`/`previous_tier`
 `Tier` or None (below every tier), `since` when the member entered the tier.
 
-Members are ranked in real time whatever a group's strategy (docs/writes.md, "Decisions: tiers"),
-so a scheduled re-evaluation has nothing left to move: tier moves are emitted when the balance
-moves (here: at a credit's expiry).
+A group moves members in real time or on a schedule, per direction (`mock_server.store.tier_changes`):
+a lapse moves a member in the real-time directions at once, and in the scheduled ones at their
+evaluation.
 
 Atomic: the whole move is one write; jobs change copies kept aside (`_pending`) and the changed
 members are committed at the end, so a failure leaves the world, the clock, the ids and the
