@@ -85,6 +85,27 @@ def with_held_tiers(data: ProgramData, before: Member, after: Member, now: int) 
     return replace(after, tier_assignments=MappingProxyType(assignments))
 
 
+def restrategised(data: ProgramData, group: TierGroup, member: Member, now: int) -> Member | None:
+    """The member once `group` (as in `data`) took new strategies: what it held moved at once in the new
+    real-time directions, recorded again (dropped in a real-time group); None when nothing is to record.
+    A tier given by hand is kept while the balance is what it was."""
+    record = member.tier_assignments.get(group.id)
+    definition = data.definition_by_id.get(group.balance_definition_id)
+    if record is None or definition is None or not group.tier_ids:
+        return None
+    value = member.ledgers[definition.index].value
+    if record.by_hand and record.balance == value:
+        return None
+    assignments = dict(member.tier_assignments)
+    if scheduled(group):
+        held, _ = data.standing_of(group, member)
+        since = record.created_at if record.tier_id == _id(held) else now
+        assignments[group.id] = TierAssignment("", group.id, _id(held), value, since, by_hand=False)
+    else:
+        del assignments[group.id]  # real time: the member holds what its balance reaches
+    return replace(member, tier_assignments=MappingProxyType(assignments))
+
+
 def reviewed(data: ProgramData, group: TierGroup, member: Member, directions: frozenset[str],
              now: int) -> tuple[Member, Tier | None, Tier | None] | None:
     """A scheduled evaluation of `directions` at `now`: (the member moved, its tier before, its tier now), or

@@ -301,3 +301,19 @@ def test_a_drop_held_by_a_lapse_is_evaluated_on_an_anniversary_later_in_the_same
     [event] = _moves(seen, contact, primary)
     assert (event.at, event.objects["previous_tier"].id, event.objects["tier"].id) == (due, silver.id, bronze.id)
     assert _guide(backend, data, contact)["tierId"] == bronze.id
+
+
+def test_a_strategy_switched_to_real_time_moves_members_at_once_and_back_keeps_them_there():
+    backend, _ = _backend()
+    data = _program(backend)
+    primary, _ = _groups(data)
+    bronze, silver, gold, _ = _tiers(data, primary)
+    contact = _with_value(data, 0, lambda value: silver.threshold <= value < gold.threshold)
+    _credit(backend, data, 0, contact, -(_member(backend, data, contact).ledgers[0].value - silver.threshold + 1))
+    assert _guide(backend, data, contact)["tierId"] == silver.id  # the drop waits for the anniversary
+    body = {"name": primary.name, "tierOrder": list(primary.tier_ids), "upgradeStrategy": "real_time"}
+    backend.tiers.update_group(data.id, primary.id, {**body, "downgradeStrategy": "real_time",
+                                                     "downgradeSchedule": None})
+    assert _guide(backend, data, contact)["tierId"] == bronze.id  # real time now: down at once
+    backend.tiers.update_group(data.id, primary.id, {**body, "downgradeStrategy": "membership_anniversary"})
+    assert _guide(backend, data, contact)["tierId"] == bronze.id  # and it stays where it went
