@@ -60,7 +60,8 @@ def scheduled(group: TierGroup) -> bool:
 def with_held_tiers(data: ProgramData, before: Member, after: Member, now: int) -> Member:
     """`after` (the member once its balances moved, at `now`) with the tier it holds recorded in every group
     that has a scheduled direction and counts a balance that moved: the tier held before, moved by the
-    group's real-time directions. Real-time groups record nothing: their members hold what the balance gives."""
+    group's real-time directions. Nothing is recorded for a member without a record that holds what its balance
+    reaches (that is what no record means), nor in real-time groups."""
     assignments = None
     for group in data.tier_groups:
         definition = data.definition_by_id.get(group.balance_definition_id)
@@ -70,9 +71,12 @@ def with_held_tiers(data: ProgramData, before: Member, after: Member, now: int) 
         if before.ledgers[definition.index].value == value:
             continue
         held, _ = data.standing_of(group, before)
-        tier = data.moved(group, held, data.standing(group, value)[0])
+        reached, _ = data.standing(group, value)
+        tier = data.moved(group, held, reached)
+        kept = before.tier_assignments.get(group.id)
+        if kept is None and _id(tier) == _id(reached):
+            continue  # holding what the balance reaches, as without a record: nothing to record (the common case)
         if _id(tier) == _id(held):
-            kept = before.tier_assignments.get(group.id)
             since = kept.created_at if kept is not None and kept.tier_id == _id(held) else None
             if since is None:
                 since = tier_since(data, group, before)[1] or now
