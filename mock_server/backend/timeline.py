@@ -280,8 +280,9 @@ class Timeline:
             items[key] = None
 
     def _queue_reviews(self, data: ProgramData, member: Member, moment: int) -> None:
-        """The scheduled tier evaluations of a member a job just changed, still due in this step."""
-        for key in _reviews(data, member, moment, self._stop):
+        """The scheduled tier evaluations of a member a job just changed, still due in this step (at this very
+        moment too: an evaluation runs after the moment's lapses)."""
+        for key in _reviews(data, member, moment - 1, self._stop):
             if key not in self._items:
                 self._items[key] = None
                 insort(self._queue, key, lo=self._at + 1)

@@ -317,3 +317,26 @@ def test_a_strategy_switched_to_real_time_moves_members_at_once_and_back_keeps_t
     assert _guide(backend, data, contact)["tierId"] == bronze.id  # real time now: down at once
     backend.tiers.update_group(data.id, primary.id, {**body, "downgradeStrategy": "membership_anniversary"})
     assert _guide(backend, data, contact)["tierId"] == bronze.id  # and it stays where it went
+
+
+def test_credits_lapsing_on_the_review_day_are_evaluated_that_same_day():
+    """Wallet credits lapse on 01/01 (the definition's yearly day), the day its group evaluates downgrades:
+    the lapse records the tier held, the evaluation right after drops it."""
+    backend, seen = _backend()
+    data = _program(backend)
+    _, wallet = _groups(data)
+    standard, plus, _ = _tiers(data, wallet)
+    backend.tiers.update_group(data.id, wallet.id, {"name": wallet.name, "tierOrder": list(wallet.tier_ids),
+                                                    "upgradeStrategy": "real_time", "upgradeSchedule": None,
+                                                    "downgradeStrategy": "membership_anniversary"})
+    contact = _with_value(data, 1, lambda value: value == 0)
+    result = backend.balances.begin_transaction(data.id, balance_definition_id=data.definitions[1].id,
+                                                amount=plus.threshold, contact_id=contact, auto_complete=True)
+    assert result.transaction.balance_expiration_date == NEW_YEAR
+    assert _held(backend, data, wallet, contact) == plus.id  # upgrades are real-time now
+
+    backend.advance_clock(NEW_YEAR + DAY)
+
+    assert _held(backend, data, wallet, contact) == standard.id
+    [event] = _moves(seen, contact, wallet)
+    assert (event.at, event.objects["previous_tier"].id, event.objects["tier"].id) == (NEW_YEAR, plus.id, standard.id)
