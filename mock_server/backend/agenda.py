@@ -29,6 +29,7 @@ from mock_server.store.world import ProgramData, World
 BALANCE_REMINDER, VOUCHER_REMINDER, BALANCE_EXPIRY, VOUCHER_EXPIRY = 0, 1, 2, 3
 MEMBERSHIP_REMINDER, SUBSCRIPTION_MONTH, SUBSCRIPTION_YEAR = 4, 5, 6
 TIER_REMINDER, TIER_MONTH, TIER_YEAR = 7, 8, 9
+TIER_REVIEW = 10  # a scheduled tier evaluation: after the day's lapses and anniversaries
 
 
 def _month_key(anchor: int) -> int:

@@ -48,7 +48,7 @@ from mock_server.store.models import (
     parse_iso,
 )
 from mock_server.store.queries import norm_id
-from mock_server.store.tier_changes import newly_reached_tiers
+from mock_server.store.tier_changes import newly_reached_tiers, with_held_tiers
 from mock_server.store.world import ProgramData, World
 
 if TYPE_CHECKING:
@@ -385,7 +385,7 @@ class Balances:
             balance = ledger.value
         else:
             ledger = with_transaction(ledger, tx)
-        after = with_ledger(member, definition.index, ledger)
+        after = with_held_tiers(data, member, with_ledger(member, definition.index, ledger), now)
         self._commit(data, after)
         self._remember(data.id, member.contact_id, completions.moved_to(ledger, tx if balance is not None else None))
         if complete and self.backend.listening:

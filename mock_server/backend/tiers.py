@@ -3,8 +3,9 @@
 A group ranks members on one balance definition (the one its tiers' access
 conditions name); its tiers are kept lowest threshold first, and two tiers of a
 group never share a threshold, so a member's tier always follows from the
-balance (`ProgramData.standing`). A tier given by hand holds until that balance
-next changes (`TierAssignment`).
+balance (`ProgramData.standing`), moved in the group's real-time directions and, in
+its scheduled ones, on their schedule (`mock_server.store.tier_changes`). A tier given
+by hand holds until that balance next changes (`TierAssignment`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import Conflict, InvalidParameter, UnknownResource
-from mock_server.store.models import EMPTY_META, Member, Tier, TierAssignment, TierGroup, freeze
+from mock_server.store.models import EMPTY_META, REAL_TIME, Member, Tier, TierAssignment, TierGroup, freeze
 from mock_server.store.queries import norm_id
+from mock_server.store.tier_changes import restrategised
 from mock_server.store.world import ProgramData
 
 if TYPE_CHECKING:
     from mock_server.backend.state import Backend
 
-REAL_TIME = "real_time"
 
 
 class Tiers:
@@ -90,6 +91,8 @@ class Tiers:
                 updated_at=now,
             )
             data = backend.edit_config(data, now, tier_groups=_swap(data.tier_groups, changed))
+            if (upgrade, downgrade) != (group.upgrade_strategy, group.downgrade_strategy):
+                data = self._restrategised(data, changed, now)
             return data, changed
 
     def delete_group(self, pid: str, gid: str) -> None:
@@ -102,6 +105,17 @@ class Tiers:
                                f"({', '.join(group.tier_ids)}): delete them first")
             now = backend.stamp()
             backend.edit_config(data, now, tier_groups=tuple(g for g in data.tier_groups if g.id != group.id))
+
+    def _restrategised(self, data: ProgramData, group: TierGroup, now: int) -> ProgramData:
+        """Members holding a recorded tier in a group whose strategies changed: moved at once in its new
+        real-time directions, so what they hold from now on starts there (seeded members record none)."""
+        backend = self.backend
+        for member in backend.world.changed_members(data.id):
+            moved = restrategised(data, group, member, now)
+            if moved is not None:
+                data = backend.writable(data)
+                backend.put_member(data, moved)
+        return data
 
     # ------------------------------------------------------------------- tiers
 

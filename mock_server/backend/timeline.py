@@ -27,7 +27,8 @@ voucher_expiration_reminder        program, subscription, member, voucher, rewar
 balance_value_expired              program, definition, subscription, member, transaction, value,
   at a credit's expiry, one per credit   balance (the member's balance after it)
 tier_association_updated           program, subscription, member, group, tier, previous_tier
-  right after, for each tier group on that definition whose tier for the member changed
+  right after, for each tier group on that definition whose tier for the member changed (its
+  real-time directions: a scheduled one only records the tier held)
 voucher_expired                    program, subscription, member, voucher, reward
   at an unused voucher's expirationDate
 membership_anniversary_reminder    program, subscription, anniversary_at, years
@@ -39,10 +40,15 @@ tier_anniversary_reminder          program, subscription, group, tier, since, an
   `REMINDER_DAYS` before each yearly anniversary of entering the tier held
 tier_association_month_anniversary program, subscription, group, tier, since, months (not 12, 24 ...)
 tier_association_year_anniversary  program, subscription, group, tier, since, years
+tier_association_updated           program, subscription, member, group, tier, previous_tier
+  a scheduled evaluation (`TIER_REVIEW`) of a group's upgrade and/or downgrade on its schedule
+  (`store.tier_changes.review_moments`), when the member's balance reaches another tier in a
+  direction evaluated; only members with a recorded tier can move (others hold what the balance gives)
 =================================  ===============================================================
 
-At one moment they run in the order above (reminders, expiries, anniversaries), then by program
-and contact id.
+At one moment they run in the order above (reminders, expiries, anniversaries, tier evaluations),
+then by program and contact id. A job that changes a member (a lapse, an evaluation) queues that
+member's evaluations still due in the step (`_queue_reviews`).
 
 `program` is the `LoyaltyProgram`, `definition` a `BalanceDefinition`, `subscription` the member's
 `Subscription`, `member` its `Member` as the job left it, `transaction` the `Transaction` showing
@@ -50,9 +56,9 @@ the expiry (the credit now `expired`, or the expiry debit of a partly spent cred
 `Voucher`, `reward` its `Reward` (None if gone), `group` a `TierGroup`, `tier`/`previous_tier`
 `Tier` or None (below every tier), `since` when the member entered the tier.
 
-Members are ranked in real time whatever a group's strategy (docs/writes.md, "Decisions: tiers"),
-so a scheduled re-evaluation has nothing left to move: tier moves are emitted when the balance
-moves (here: at a credit's expiry).
+A group moves members in real time or on a schedule, per direction (`mock_server.store.tier_changes`):
+a lapse moves a member in the real-time directions at once, and in the scheduled ones at their
+evaluation.
 
 Atomic: the whole move is one write; jobs change copies kept aside (`_pending`) and the changed
 members are committed at the end, so a failure leaves the world, the clock, the ids and the
@@ -61,6 +67,7 @@ events as they were.
 
 from __future__ import annotations
 
+from bisect import insort
 from typing import TYPE_CHECKING, Any
 
 from mock_server.backend.agenda import (
@@ -71,6 +78,7 @@ from mock_server.backend.agenda import (
     SUBSCRIPTION_YEAR,
     TIER_MONTH,
     TIER_REMINDER,
+    TIER_REVIEW,
     TIER_YEAR,
     VOUCHER_EXPIRY,
     VOUCHER_REMINDER,
@@ -81,6 +89,7 @@ from mock_server.backend.agenda import (
 from mock_server.store.balance_rules import with_ledger
 from mock_server.store.expiry_rules import REMINDER, anniversaries, expire_ledger, tier_since
 from mock_server.store.models import DAY, Member, Subscription
+from mock_server.store.tier_changes import DOWNGRADE, UPGRADE, review_moments, reviewed, scheduled, with_held_tiers
 from mock_server.store.world import MemberTable, ProgramData, World
 
 if TYPE_CHECKING:
@@ -114,6 +123,9 @@ class Timeline:
         self._pending: dict[tuple[str, int], Member] = {}
         self._changed: dict[str, dict[int, Member]] = {}  # this step's members held as records, by program
         self._by_index: dict[int, ProgramData] = {}
+        self._items: dict[Key, Any] = {}  # this step's due items, and the order they run in
+        self._queue: list[Key] = []
+        self._at, self._stop = 0, 0
 
     # ------------------------------------------------------------------ running
 
@@ -127,12 +139,17 @@ class Timeline:
             while start < end:
                 stop = min(end, start + STEP)
                 items = self._due(state, start, stop)
-                for key in sorted(items):
+                self._items, self._queue, self._stop = items, sorted(items), stop
+                self._at = 0
+                while self._at < len(self._queue):  # jobs may queue later items of this step (`_queue_reviews`)
+                    key = self._queue[self._at]
                     ran += self._run(key, items[key])
+                    self._at += 1
                 start = stop
             self._commit()
         finally:
             self._pending, self._changed, self._by_index = {}, {}, {}
+            self._items, self._queue = {}, []
         state.cursor = max(state.cursor, end)
         return ran
 
@@ -259,6 +276,16 @@ class Timeline:
                     if not (kind == TIER_MONTH and count % 12 == 0):
                         items[(moment - shift, kind, index, contact, group_id)] = {
                             "count": count, "at": moment, "since": since, "tier_id": tier_id}
+        for key in _reviews(data, member, start, end):
+            items[key] = None
+
+    def _queue_reviews(self, data: ProgramData, member: Member, moment: int) -> None:
+        """The scheduled tier evaluations of a member a job just changed, still due in this step (at this very
+        moment too: an evaluation runs after the moment's lapses)."""
+        for key in _reviews(data, member, moment - 1, self._stop):
+            if key not in self._items:
+                self._items[key] = None
+                insort(self._queue, key, lo=self._at + 1)
 
     # ------------------------------------------------------------------ running one item
 
@@ -290,6 +317,8 @@ class Timeline:
             return self._expire_credits(data, contact, ref, moment)
         if kind in (VOUCHER_EXPIRY, VOUCHER_REMINDER):
             return self._voucher(data, contact, ref, kind, moment)
+        if kind == TIER_REVIEW:
+            return self._review(data, contact, ref, moment)
         subscription = self._subscription(data, contact)
         if subscription is None:
             return 0
@@ -337,7 +366,7 @@ class Timeline:
         ledger, lapsed = expire_ledger(member.ledgers[d], moment, self.backend.new_id)
         if not lapsed:
             return 0
-        after = with_ledger(member, d, ledger)
+        after = with_held_tiers(data, member, with_ledger(member, d, ledger), moment)
         self._pending[(data.id, contact)] = after
         backend = self.backend
         for item in lapsed:
@@ -353,7 +382,27 @@ class Timeline:
                 backend.emit("tier_association_updated", data.id, contact, program=data.program,
                              subscription=after.subscription, member=after, group=group, tier=after_tier,
                              previous_tier=before_tier, source="schedule")
+        self._queue_reviews(data, after, moment)
         return len(lapsed)
+
+    def _review(self, data: ProgramData, contact: int, group_id: str, moment: int) -> int:
+        """A scheduled tier evaluation: the directions of the group due now for the member, as it is now."""
+        member = self._member(data, contact)
+        group = data.group_by_id.get(group_id)
+        if member is None or group is None:
+            return 0
+        directions = frozenset(direction for direction in (UPGRADE, DOWNGRADE)
+                               if moment in _review_moments(group, member, direction, moment - 1, moment))
+        moved = reviewed(data, group, member, directions, moment) if directions else None
+        if moved is None:
+            return 0
+        after, before_tier, after_tier = moved
+        self._pending[(data.id, contact)] = after
+        self.backend.emit("tier_association_updated", data.id, contact, program=data.program,
+                          subscription=after.subscription, member=after, group=group, tier=after_tier,
+                          previous_tier=before_tier, source="schedule")
+        self._queue_reviews(data, after, moment)
+        return 1
 
     def _voucher(self, data: ProgramData, contact: int, ref: tuple[str, Any], kind: int, moment: int) -> int:
         member = self._member(data, contact)
@@ -401,3 +450,22 @@ def _facts(data: ProgramData, member: Member) -> tuple[list[OneOff], list[tuple[
         if tier is not None and since is not None:
             tiers.append((group.id, tier.id, since))
     return one_offs, tiers
+
+
+def _review_moments(group: Any, member: Member, direction: str, start: int, end: int) -> list[int]:
+    record = member.tier_assignments.get(group.id)
+    since = record.created_at if record is not None and record.tier_id is not None else None
+    return review_moments(group, direction, member.subscription.created_at, since, start, end)
+
+
+def _reviews(data: ProgramData, member: Member, start: int, end: int) -> list[Key]:
+    """Keys of the scheduled tier evaluations of a member in (start, end]: only a member with a recorded tier
+    can move at one (without one it holds what its balance gives, `ProgramData.standing_of`)."""
+    keys: list[Key] = []
+    for group in data.tier_groups:
+        if group.id not in member.tier_assignments or not group.tier_ids or not scheduled(group):
+            continue
+        for direction in (UPGRADE, DOWNGRADE):
+            for moment in _review_moments(group, member, direction, start, end):
+                keys.append((moment, TIER_REVIEW, data.program.index, member.contact_id, group.id))
+    return keys

@@ -260,18 +260,31 @@ def tier_standing(client: Client, ids: Ids, data: st.DataObject) -> None:
     reached = 0
     while reached < len(ordered) and conditions[reached]["minimumValue"] <= balance:
         reached += 1
-    current = ordered[reached - 1] if reached else None
-    upcoming = ordered[reached] if reached < len(ordered) else None
+    # A real-time direction moves the member the moment the balance crosses a threshold; a scheduled one
+    # (membership_anniversary, tier_anniversary) waits for its evaluation, so the tier held may be above
+    # (downgrade scheduled) or below (upgrade scheduled) the one the balance reaches.
+    ids = [tier["tierId"] for tier in ordered]
+    assert standing["tierId"] is None or standing["tierId"] in ids, (
+        f"tier {standing['tierId']} is not a tier of group {standing['tierGroupId']} ({ids})")
+    held = ids.index(standing["tierId"]) + 1 if standing["tierId"] is not None else 0
+    lowest = reached if group.get("upgradeStrategy", "real_time") == "real_time" else 0
+    highest = reached if group.get("downgradeStrategy", "real_time") == "real_time" else len(ordered)
+    thresholds = [(t["name"], c["minimumValue"]) for t, c in zip(ordered, conditions, strict=True)]
+    assert lowest <= held <= highest, (
+        f"balance {balance} against thresholds {thresholds} reaches rank {reached}, and the group moves members "
+        f"up {group.get('upgradeStrategy', 'real_time')}, down {group.get('downgradeStrategy', 'real_time')}: "
+        f"tier says {standing['tierId']} ({standing['tierName']}, rank {held})")
+    current = ordered[held - 1] if held else None
+    upcoming = ordered[held] if held < len(ordered) else None
     expected = {
         "tierId": current["tierId"] if current else None,
         "tierName": current["name"] if current else None,
         "nextTierName": upcoming["name"] if upcoming else None,
-        "nextTierThreshold": conditions[reached]["minimumValue"] if upcoming else None,
+        "nextTierThreshold": conditions[held]["minimumValue"] if upcoming else None,
     }
     actual = {key: standing[key] for key in expected}
-    assert actual == expected, f"balance {balance} against thresholds " \
-        f"{[(t['name'], c['minimumValue']) for t, c in zip(ordered, conditions, strict=True)]}: " \
-        f"tier says {actual}, thresholds give {expected}"
+    assert actual == expected, f"tier {standing['tierId']} in {thresholds}: tier says {actual}, the group gives " \
+        f"{expected}"
 
 
 def vouchers_reference_rewards(client: Client, ids: Ids, data: st.DataObject) -> None:
@@ -360,7 +373,8 @@ PROPERTIES = (
              internal_balances, needs_members=True),
     Property("balance_views", "contact-balances, subscription balances and account-info agree", ANY_SERVER,
              balance_views, needs_members=True),
-    Property("tier_standing", "the member's tier follows the tier thresholds and their balance", ANY_SERVER,
+    Property("tier_standing", "the member's tier follows the thresholds and balance in the group's real-time "
+             "directions", ANY_SERVER,
              tier_standing, needs_members=True),
     Property("vouchers_reference_rewards", "every voucher names a reward that exists", ANY_SERVER,
              vouchers_reference_rewards, needs_members=True),

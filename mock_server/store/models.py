@@ -45,6 +45,7 @@ PROGRAM_STATES = ("active", "draft", "inactive")
 TRANSACTION_STATUSES = ("draft", "completed", "rejected", "cancelled", "expired")
 TRANSACTION_TYPES = ("credit", "debit")
 VERSIONS = ("active", "draft")
+REAL_TIME = "real_time"  # a tier group direction (upgrade or downgrade) that moves members as the balance moves
 
 Meta = Mapping[str, Any]
 EMPTY_META: Meta = MappingProxyType({})
@@ -347,6 +348,16 @@ class TierGroup:
     updated_at: int
     published: bool
 
+    @property
+    def upgrades_live(self) -> bool:
+        """Members move up as soon as their balance reaches a higher tier (else: on the upgrade schedule)."""
+        return self.upgrade_strategy == REAL_TIME
+
+    @property
+    def downgrades_live(self) -> bool:
+        """Members move down as soon as their balance falls below their tier (else: on the downgrade schedule)."""
+        return self.downgrade_strategy == REAL_TIME
+
 
 @dataclass(frozen=True, slots=True)
 class Tier:
@@ -605,18 +616,23 @@ class Redemption:
 
 @dataclass(frozen=True, slots=True)
 class TierAssignment:
-    """A tier given to a member by hand (addSubscriptionToTier), whatever the balance.
+    """The tier a member holds in a group when it is not simply the one its balance reaches.
 
-    It holds while the member's balance on the group's definition stays what it was
-    when the tier was given (`balance`); the next change of that balance re-evaluates
-    the tier in real time, as every other member's.
+    Given by hand (addSubscriptionToTier, `by_hand`): it holds while the member's balance on
+    the group's definition stays what it was when the tier was given (`balance`); once that
+    balance changes, the group's real-time directions move the member from it.
+
+    Held (`by_hand` False), in a group with a scheduled direction: the tier as of the last
+    evaluation, recorded at each change of the balance (`balance`) and at each scheduled
+    evaluation; `tier_id` None is "below every tier". `ProgramData.standing_of` reads both.
     """
 
-    id: str
+    id: str  # "" for a held tier (no API answer names it)
     group_id: str
-    tier_id: str
-    balance: int  # minor units, on the group's balance definition, when assigned
-    created_at: int
+    tier_id: str | None
+    balance: int  # minor units, on the group's balance definition, when recorded
+    created_at: int  # when the member entered the tier (a held tier kept through a balance change keeps it)
+    by_hand: bool = True
 
 
 @dataclass(frozen=True, slots=True)

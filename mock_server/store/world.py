@@ -341,21 +341,44 @@ class ProgramData:
         return current, upcoming
 
     def standing_of(self, group: TierGroup, member: Member) -> tuple[Tier | None, Tier | None]:
-        """(current tier, next tier) of a member in a group: a tier given by hand while it holds, else `standing`."""
+        """(current tier, next tier) of a member in a group: the tier it holds, and the one above.
+
+        Without a recorded tier (`TierAssignment`) the member holds what its balance reaches
+        (`standing`): every seeded member was evaluated at the reference time, every direction of a
+        real-time group follows the balance. A tier given by hand holds while the balance is what it
+        was then. Otherwise the recorded tier, moved by the group's real-time directions towards the
+        balance's (`moved`): a scheduled direction waits for its evaluation (`store/tier_changes.py`).
+        """
         if not group.tier_ids:  # a group created without tiers yet ranks nobody
             return None, None
         value = member.ledgers[self.definition_by_id[group.balance_definition_id].index].value
         assigned = member.tier_assignments.get(group.id)
-        if assigned is None or assigned.balance != value or assigned.tier_id not in group.tier_ids:
+        if assigned is None or (assigned.tier_id is not None and assigned.tier_id not in group.tier_ids):
             return self.standing(group, value)
+        held = self.tier_by_id[assigned.tier_id] if assigned.tier_id is not None else None
+        if not (assigned.by_hand and assigned.balance == value):
+            held = self.moved(group, held, self.standing(group, value)[0])
         tiers = self.tiers_of(group)
-        rank = group.tier_ids.index(assigned.tier_id)
-        return tiers[rank], tiers[rank + 1] if rank + 1 < len(tiers) else None
+        rank = group.tier_ids.index(held.id) if held is not None else -1
+        return held, tiers[rank + 1] if rank + 1 < len(tiers) else None
+
+    @staticmethod
+    def moved(group: TierGroup, held: Tier | None, reached: Tier | None) -> Tier | None:
+        """Where a member holding `held` stands once its balance reaches `reached`, moving only in the
+        group's real-time directions (the others wait for their schedule)."""
+        up = _rank(group, reached) > _rank(group, held)
+        down = _rank(group, reached) < _rank(group, held)
+        return reached if (up and group.upgrades_live) or (down and group.downgrades_live) else held
 
     @property
     def primary_tier_group(self) -> TierGroup | None:
         """The first tier group created: the one the member guide ranks members in."""
         return self.tier_groups[0] if self.tier_groups else None
+
+
+def _rank(group: TierGroup, tier: Tier | None) -> int:
+    """A tier's place in its group, lowest 0; -1 below every tier."""
+    return group.tier_ids.index(tier.id) if tier is not None and tier.id in group.tier_ids else -1
 
 
 _PROGRAM_PARTS = ("program", "definitions", "limits", "tier_groups", "tiers", "rewards", "code_pools",

@@ -172,6 +172,22 @@ class IgnoresSortDirection(Breakage):
         return scope
 
 
+class TierNeverUpgrades(_JsonBreakage):
+    """The guide's tier read shows every member below every tier, whatever its balance (the schema still holds):
+    wrong in a group that upgrades in real time, as the seeded ones do."""
+
+    def change_answer(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                      scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if not scope["path"].endswith("/tier"):
+            return status, headers, body
+        return super().change_answer(status, headers, body, scope)
+
+    def change_body(self, body: Any) -> Any:
+        if isinstance(body, dict) and "tierId" in body:
+            body.update(tierId=None, tierName=None)
+        return body
+
+
 # ---------------------------------------------------------- write breakages
 
 

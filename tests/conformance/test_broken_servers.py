@@ -31,6 +31,7 @@ from tests.conformance.servers import (
     ListAsObject,
     NumberAsString,
     ServerErrorOnBadInput,
+    TierNeverUpgrades,
     WrongContentType,
     WrongSuccessStatus,
     generic_spec_mock,
@@ -117,8 +118,9 @@ def test_a_generic_spec_mock_that_accepts_any_key_fails() -> None:
     assert {"ignored_auth", "negative_data_rejection"} <= found, report.to_markdown()
 
 
-@pytest.mark.parametrize(("broken", "prop"), [(IgnoresOffset, "paging"), (IgnoresSortDirection, "sort_order")],
-                         indirect=["broken"], ids=["IgnoresOffset", "IgnoresSortDirection"])
+@pytest.mark.parametrize(("broken", "prop"), [(IgnoresOffset, "paging"), (IgnoresSortDirection, "sort_order"),
+                                              (TierNeverUpgrades, "tier_standing")],
+                         indirect=["broken"], ids=["IgnoresOffset", "IgnoresSortDirection", "TierNeverUpgrades"])
 def test_schema_valid_but_wrong_answers_fail_the_properties(broken: str, prop: str) -> None:
     report = conformance(broken, phases=(), properties=True, property_names=(prop,), property_examples=20)
     assert report.exit_code == EXIT_FAILED

@@ -4,7 +4,8 @@ Random sequences of enrolments, transactions (begun, completed, cancelled, auto-
 voucher attributions and redemptions run against one app (in process, over HTTP). After every step the
 touched member is checked through the reads with the same rules the seeded world keeps
 (tests/support/invariants.py): every view agrees on the balance, the balance is the completed history
-and the sum of the active credits, the tier follows from it, the vouchers reference what exists. A
+and the sum of the active credits, the tier follows from it and the ranking group's strategies (switched at
+random between real time and scheduled: `check_tier` tracks the tier held), the vouchers reference what exists. A
 refused write must change nothing the member's reads show. `make fuzz` runs it long.
 """
 
@@ -29,6 +30,7 @@ CONTRACT = APP.state.mock.contract
 PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"  # the widget program (fixtures/widget-member.yaml)
 WIDGET_CONTACT = 12345
 NEW_CONTACTS = st.integers(min_value=900_001, max_value=900_012)
+STRATEGIES = st.sampled_from(["real_time", "membership_anniversary", "tier_anniversary"])
 EXAMPLES = int(os.environ.get("WRITE_SEQUENCE_EXAMPLES", "12"))
 
 
@@ -73,6 +75,7 @@ class WriteSequences(RuleBasedStateMachine):
         self.client = client_for(APP)
         self.reads = HttpReads(self.client)
         self.touched: set[int] = set()
+        self.held: dict[int, int] = {}  # contact -> the tier rank the last check read
         self.data = APP.state.mock.worlds["default"].program(PID)
         self.points = self.data.definitions[0].id
         offers = self.reads["getRewardPageApi"](None, {"pid": PID, "limit": 100, "offset": 0})["items"]
@@ -159,6 +162,18 @@ class WriteSequences(RuleBasedStateMachine):
         if redemption is not None:
             self.write("POST", f"/offer/programs/{PID}/rewards/redeem/{redemption['id']}/complete")
 
+    @initialize(upgrade=STRATEGIES, downgrade=STRATEGIES)
+    def starting_strategies(self, upgrade: str, downgrade: str) -> None:
+        self.strategies(upgrade, downgrade)
+
+    @rule(upgrade=STRATEGIES, downgrade=STRATEGIES)
+    def strategies(self, upgrade: str, downgrade: str) -> None:
+        """The ranking group's strategies changed: a scheduled direction holds members where they stand."""
+        group = self.reads["getListOfTierGroups"](None, {"pid": PID, "version": "draft"})["items"][0]
+        self.write("PUT", f"/tier/programs/{PID}/tier-groups/{group['id']}", {
+            "name": group["name"], "tierOrder": group["tierOrder"], "upgradeStrategy": upgrade,
+            "downgradeStrategy": downgrade})
+
     # ------------------------------------------------------------------ the rules
 
     @invariant()
@@ -175,7 +190,7 @@ class WriteSequences(RuleBasedStateMachine):
         for contact in self.touched:
             check_member_balances(self.reads, None, self.data, contact,
                                   {d: rows[contact] for d, rows in listed.items()})
-            check_tier(self.reads, None, self.data, contact, listed)
+            check_tier(self.reads, None, self.data, contact, listed, held=self.held)
             check_vouchers(self.reads, None, self.data, contact)
 
     def teardown(self) -> None:

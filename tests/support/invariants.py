@@ -80,7 +80,17 @@ def check_member_balances(H: Reads, world: Any, data: ProgramData, contact: int,
                 assert tx["balanceExpirationDate"] < NOW
 
 
-def check_tier(H: Reads, world: Any, data: ProgramData, contact: int, listed: dict[str, dict[int, dict]]) -> None:
+def check_tier(H: Reads, world: Any, data: ProgramData, contact: int, listed: dict[str, dict[int, dict]],
+               held: dict[int, int] | None = None, untouched: bool = False) -> None:
+    """The guide's tier read of the primary group against the balance and the group's strategies.
+
+    The balance reaches tier `reached` (the highest whose threshold it is at least). A real-time direction
+    moves the member there at once, a scheduled one waits for its evaluation, so the tier read is:
+    `reached` in a real-time group (or for a member `untouched` since the reference time, when the seeded
+    world was evaluated); not below it if upgrades are real-time, not above it if downgrades are. With
+    `held` (contact -> the rank the last check read; at most one balance change since), exactly the rank
+    before moved in the real-time directions; `held` is updated with what was read.
+    """
     groups = H["getListOfTierGroups"](world, {"pid": data.id, "version": "draft"})["items"]
     if not groups:
         return
@@ -90,13 +100,30 @@ def check_tier(H: Reads, world: Any, data: ProgramData, contact: int, listed: di
     definition_id = ordered[0]["accessConditions"][0]["balanceDefinitionId"]
     balance = listed[definition_id][contact]["value"]
     status = H["getSubscriptionTier"](world, {"pid": data.id, "cid": contact})
-    reached = [t for t in ordered if t["accessConditions"][0]["minimumValue"] <= balance]
-    current = reached[-1] if reached else None
-    upcoming = ordered[len(reached)] if len(reached) < len(ordered) else None
+    reached = len([t for t in ordered if t["accessConditions"][0]["minimumValue"] <= balance]) - 1
+    ids = [t["tierId"] for t in ordered]
+    assert status["tierId"] is None or status["tierId"] in ids, status
+    rank = ids.index(status["tierId"]) if status["tierId"] is not None else -1
+    up_live = primary.get("upgradeStrategy", "real_time") == "real_time"
+    down_live = primary.get("downgradeStrategy", "real_time") == "real_time"
+    current = ordered[rank] if rank >= 0 else None
+    upcoming = ordered[rank + 1] if rank + 1 < len(ordered) else None
     assert status["tierGroupId"] == primary["id"]
     assert status["tierGroupName"] == primary["name"]
     assert status["currentBalance"] == balance
-    assert status["tierId"] == (current["tierId"] if current else None)
+    if (up_live and down_live) or untouched:
+        assert rank == reached, f"tier rank {rank}, the balance {balance} reaches {reached}"
+    if up_live:
+        assert rank >= reached, f"upgrades are real-time: tier rank {rank} is below {reached}, reached by {balance}"
+    if down_live:
+        assert rank <= reached, f"downgrades are real-time: tier rank {rank} is above {reached} (balance {balance})"
+    if held is not None and contact in held:
+        before = held[contact]
+        expected = reached if (reached > before and up_live) or (reached < before and down_live) else before
+        assert rank == expected, (f"held rank {before}, balance {balance} reaches {reached} "
+                                  f"({primary['upgradeStrategy']}/{primary['downgradeStrategy']}): read {rank}")
+    if held is not None:
+        held[contact] = rank
     assert status["tierName"] == (current["name"] if current else None)
     assert status["nextTierName"] == (upcoming["name"] if upcoming else None)
     assert status["nextTierThreshold"] == (upcoming["accessConditions"][0]["minimumValue"] if upcoming else None)
