@@ -26,6 +26,8 @@ voucher_expiration_reminder        program, subscription, member, voucher, rewar
   `REMINDER_DAYS` before an unused voucher expires
 balance_value_expired              program, definition, subscription, member, transaction, value,
   at a credit's expiry, one per credit   balance (the member's balance after it)
+balance_minimum_value_reached      program, definition, member, value
+  right after, when the lapses took the balance from above the definition's minAmount to it or below
 tier_association_updated           program, subscription, member, group, tier, previous_tier
   right after, for each tier group on that definition whose tier for the member changed (its
   real-time directions: a scheduled one only records the tier held)
@@ -373,6 +375,10 @@ class Timeline:
             backend.emit("balance_value_expired", data.id, contact, program=data.program, definition=definition,
                          subscription=after.subscription, member=after, transaction=item.transaction,
                          value=item.amount, balance=ledger.value)
+        before_value = member.ledgers[d].value
+        if ledger.value <= definition.min_amount < before_value:  # the lapse took the balance down to its floor
+            backend.emit("balance_minimum_value_reached", data.id, contact, program=data.program,
+                         definition=definition, member=after, value=ledger.value, source="schedule")
         for group in data.tier_groups:
             if group.balance_definition_id != definition.id or not group.tier_ids:
                 continue

@@ -139,7 +139,8 @@ def test_a_partly_spent_credit_lapses_by_its_remainder_after_a_reminder():
     mine = [(event.name, event.at, event.objects.get("value")) for event in seen if event.contact_id == contact
             and event.name.startswith("balance_")]
     expiry = credit.balance_expiration_date
-    assert mine == [("balance_expiration_reminder", expiry - REMINDER, 70), ("balance_value_expired", expiry, 70)]
+    assert mine == [("balance_expiration_reminder", expiry - REMINDER, 70), ("balance_value_expired", expiry, 70),
+                    ("balance_minimum_value_reached", expiry, 0)]  # down to the floor (minAmount 0)
     _check_ledgers(backend)
 
 
@@ -355,7 +356,8 @@ def test_no_reminder_before_a_short_lived_credit_existed():
     backend.advance_clock(backend.clock.now() + 4 * DAY)
     mine = [(event.name, event.at) for event in seen if event.contact_id == contact and event.program_id == data.id
             and event.name.startswith("balance_")]
-    assert mine == [("balance_value_expired", credit.balance_expiration_date)]
+    assert mine == [("balance_value_expired", credit.balance_expiration_date),
+                    ("balance_minimum_value_reached", credit.balance_expiration_date)]
 
 
 def test_a_move_generates_only_the_seeded_members_something_is_due_for(monkeypatch: pytest.MonkeyPatch):

@@ -13,7 +13,8 @@ from tests.webhooks.conftest import PID, add_endpoint, advance, definition_id, e
 def test_a_lapsed_credit_is_announced_then_expired(mock: RunningMock, api: httpx.Client, receiver: Receiver) -> None:
     bdid = definition_id(api)
     enrol(api, 940)
-    add_endpoint(api, receiver.url, events=["balance_expiration_reminder", "balance_value_expired"])
+    add_endpoint(api, receiver.url, events=["balance_expiration_reminder", "balance_value_expired",
+                                            "balance_minimum_value_reached"])
     credit = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
                       json={"contactId": 940, "balanceDefinitionId": bdid, "amount": 120, "autoComplete": True,
                             "balanceExpiryInMinutes": 30 * 24 * 60})  # lapses in 30 days
@@ -21,8 +22,10 @@ def test_a_lapsed_credit_is_announced_then_expired(mock: RunningMock, api: httpx
     advance(mock, 31 * DAY)
     reminder = valid(receiver.wait_for("balance_expiration_reminder", contact_id=940))
     expired = valid(receiver.wait_for("balance_value_expired", contact_id=940))
+    floor = valid(receiver.wait_for("balance_minimum_value_reached", contact_id=940))
     mine = [p["event_name"] for p in receiver.events if p["contact_id"] == 940]  # seeded members lapse too
-    assert mine == ["balance_expiration_reminder", "balance_value_expired"]
+    assert mine == ["balance_expiration_reminder", "balance_value_expired", "balance_minimum_value_reached"]
+    assert (floor["value"], floor["source"], floor["event_date"]) == (0, "schedule", expired["event_date"])
     assert reminder["value"] == 120 and expired["value"] == 120 and expired["balance"] == 0
     assert expired["source"] == "schedule" and expired["balance_definition"]["id"] == bdid
     assert reminder["event_date"] < expired["event_date"]  # each dated when it fell due on the clock
