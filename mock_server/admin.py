@@ -88,7 +88,7 @@ def admin_routes(state: MockState) -> list[Route]:
     def reset_state(request: Request) -> None:
         # With a key, that key's organisation; without one, every organisation.
         key = request.headers.get("api-key")
-        state.backends.reset(keys.organisation_of(key) if key else None)
+        state.recorder.reset(keys.organisation_of(key) if key else None)
         state.limiter.reset()
 
     return [

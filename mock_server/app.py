@@ -28,6 +28,7 @@ from mock_server.admin_guard import AdminAccess, AdminGuard, is_admin_path
 from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract, compile_contract, load_contract
+from mock_server.durable import ChangeKind, Recorder, open_recorder
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
 from mock_server.journal import Journal, JournalEntry, print_violation
@@ -44,6 +45,10 @@ logger = logging.getLogger("brevo_loyalty_mock")
 
 Progress = Callable[[int, int], None]
 
+# Changes other than writes and resets that `state.recorder.change(organisation, kind, payload)` applies
+# (and, with --state, logs and replays): kind -> apply(backend, payload). docs/durability.md.
+CHANGE_KINDS: dict[str, ChangeKind] = {}
+
 
 @dataclass
 class MockState:
@@ -52,6 +57,7 @@ class MockState:
     backends: Backends
     journal: Journal
     limiter: RateLimiter
+    recorder: Recorder  # applies writes and resets; with --state, logs them (mock_server/durable/)
 
     def base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/") + self.contract.base_path
@@ -63,7 +69,7 @@ class MockState:
 
     def reset(self, organisation: str | None = None) -> None:
         """Back to the seeded worlds (one organisation's, or all), with an empty journal and fresh rate counts."""
-        self.backends.reset(organisation)
+        self.recorder.reset(organisation)
         self.journal.clear()
         self.limiter.reset()
 
@@ -86,15 +92,19 @@ def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[s
 def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | None = None) -> Starlette:
     settings = settings or Settings()
     contract = compile_contract(load_contract(settings.contract_path))
+    backends = Backends(worlds if worlds is not None else build_worlds(settings), settings.clock)
+    write_handlers = all_write_handlers()
     state = MockState(
         settings=settings,
         contract=contract,
-        backends=Backends(worlds if worlds is not None else build_worlds(settings), settings.clock),
+        backends=backends,
         journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
         limiter=RateLimiter(settings.rate_limit),
+        # With --state: the log replayed now, before any event listener is added (replays tell none anyway).
+        recorder=open_recorder(settings, backends, write_handlers, CHANGE_KINDS),
     )
     api = LoyaltyApi(contract, state.backends, KeyRing(settings), state.limiter, state.journal, all_handlers(),
-                     all_write_handlers(), read_only=settings.read_only)
+                     write_handlers, read_only=settings.read_only, recorder=state.recorder)
 
     access_log = JsonAccessLog(settings) if settings.log_format == "json" and settings.access_log else None
 
@@ -109,6 +119,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        state.recorder.close()
         if settings.check_client:
             summary = state.journal.summary()
             print(message(summary) if settings.log_format == "json" else summary, flush=True)

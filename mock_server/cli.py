@@ -23,6 +23,7 @@ import orjson
 from mock_server import __version__
 from mock_server.backend.clock import CLOCK_MODES
 from mock_server.contract.loader import ContractError
+from mock_server.durable.logfile import StateError
 from mock_server.fixtures import FixtureError
 from mock_server.settings import (
     DEFAULT_API_KEY,
@@ -216,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "and is refused with --check-client (default 1)")
     serve.add_argument("--read-only", action="store_true", default=None,
                        help="a fixed world: every write answers 405 (needed by --workers N > 1)")
+    serve.add_argument("--state", type=Path, metavar="PATH",
+                       help="keep every accepted write in this file (made if missing) and replay it at start-up, "
+                       "so that a restart, even after a crash, has every acknowledged write; the file is tied to "
+                       "the seed, contacts, fixtures and clock it was written with (docs/durability.md)")
+    serve.add_argument("--state-truncate", action="store_true", default=None,
+                       help="start from a corrupt --state file by cutting it where it is corrupt (the changes "
+                       "from there on are lost; without it such a file stops the start)")
 
     world = commands.add_parser(
         "world",
@@ -258,6 +266,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "clock": getattr(args, "clock", None),
         "log_format": getattr(args, "log_format", None),
         "read_only": getattr(args, "read_only", None),
+        "state": getattr(args, "state", None),
+        "state_truncate": getattr(args, "state_truncate", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:
@@ -472,7 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return int(getattr(conformance_cli, args.command)(args))
         parser.error(f"unknown command {args.command}")
-    except (CliError, SettingsError, FixtureError, ContractError) as error:
+    except (CliError, SettingsError, FixtureError, ContractError, StateError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -77,6 +77,8 @@ class Settings:
     admin_from: tuple[str, ...] = ()  # networks (CIDR) whose clients may use /__mock__/, beyond loopback
     allowed_hosts: tuple[str, ...] = ()  # Host names /__mock__/ answers, beyond loopback and the bound host
     log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
+    state: Path | None = None  # --state: the durable log of accepted changes (mock_server/durable/)
+    state_truncate: bool = False  # --state-truncate: cut a corrupt state file where it is corrupt, then start
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -310,6 +312,10 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["allowed_hosts"] = tuple(dict.fromkeys(parse_allowed_host(part) for part in _split(raw)))
     if (raw := get("LOG_FORMAT")) is not None:
         values["log_format"] = parse_log_format(raw)
+    if (raw := get("STATE")) is not None:
+        values["state"] = Path(raw) if raw else None
+    if (raw := get("STATE_TRUNCATE")) is not None:
+        values["state_truncate"] = parse_bool(ENV_PREFIX + "STATE_TRUNCATE", raw)
     return values
 
 
@@ -335,6 +341,8 @@ def to_env(settings: Settings) -> dict[str, str]:
         "ADMIN_FROM": ",".join(settings.admin_from),
         "ALLOWED_HOSTS": ",".join(settings.allowed_hosts),
         "LOG_FORMAT": settings.log_format,
+        "STATE": str(settings.state or ""),
+        "STATE_TRUNCATE": str(settings.state_truncate).lower(),
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)

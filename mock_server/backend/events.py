@@ -14,7 +14,8 @@ webhook layer's job (mock_server/webhooks/), so that one event can be shown in s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +69,12 @@ class EventLog:
     def reset(self) -> None:
         self.seq = 0
         self._pending.clear()
+
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Events numbered as usual but handed to no listener (a change replayed: they went out the first time)."""
+        listeners, self._listeners = self._listeners, ()
+        try:
+            yield
+        finally:
+            self._listeners = listeners
