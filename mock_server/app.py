@@ -29,6 +29,8 @@ from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.durable import ChangeKind, Recorder, open_recorder
+from mock_server.durable.shared import SharedBackends
+from mock_server.durable.shared_ratelimit import SharedRateLimiter
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
 from mock_server.journal import Journal, JournalEntry, print_violation
@@ -92,14 +94,18 @@ def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[s
 def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | None = None) -> Starlette:
     settings = settings or Settings()
     contract = compile_contract(load_contract(settings.contract_path))
-    backends = Backends(worlds if worlds is not None else build_worlds(settings), settings.clock)
+    # A worker of `serve --workers N` catches up with the other workers' changes before using its backends.
+    backends_type = Backends if settings.shared_dir is None else SharedBackends
+    backends = backends_type(worlds if worlds is not None else build_worlds(settings), settings.clock)
     write_handlers = all_write_handlers()
     state = MockState(
         settings=settings,
         contract=contract,
         backends=backends,
         journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
-        limiter=RateLimiter(settings.rate_limit),
+        # Workers of `serve --workers N` count together (mock_server/durable/shared_ratelimit.py).
+        limiter=RateLimiter(settings.rate_limit) if settings.shared_dir is None
+        else SharedRateLimiter(settings.rate_limit, settings.shared_dir),
         # With --state: the log replayed now, before any event listener is added (replays tell none anyway).
         recorder=open_recorder(settings, backends, write_handlers, CHANGE_KINDS),
     )

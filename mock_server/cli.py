@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -384,13 +386,24 @@ def serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     sock = bind_socket(settings.host, settings.port)
     settings = replace(settings, port=sock.getsockname()[1])
-    worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
-    app = create_app(settings, worlds=worlds)
-    text = banner(settings, app.state.mock)
-    print(message(text) if settings.log_format == "json" else text, flush=True)
-    if settings.workers > 1:
-        del app, worlds  # each worker seeds its own, identical world
-        return _serve_workers(settings, sock)
+    shared_dir = None
+    if settings.workers > 1 and (not settings.read_only or settings.state is not None):
+        # The workers share their changes through one state file (a temporary one without --state).
+        shared_dir = make_shared_dir()
+        settings = replace(settings, state=settings.state or shared_dir / "state.log")
+    try:
+        worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
+        app = create_app(settings, worlds=worlds)
+        text = banner(settings, app.state.mock)
+        print(message(text) if settings.log_format == "json" else text, flush=True)
+        if settings.workers > 1:
+            app.state.mock.recorder.close()  # each worker opens the file, and seeds its own, identical world
+            del app, worlds
+            return _serve_workers(settings, sock, shared_dir)
+    except BaseException:
+        if shared_dir is not None:
+            shutil.rmtree(shared_dir, ignore_errors=True)
+        raise
     config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
     # On SIGINT or SIGTERM uvicorn stops accepting, lets in-flight requests finish, runs the lifespan
@@ -419,26 +432,41 @@ def _stopped(signum: int, frame: Any) -> None:
     raise _Stopped()
 
 
-def _serve_workers(settings: Settings, sock: socket.socket) -> int:
+def make_shared_dir() -> Path:
+    """A directory of this run for the workers' shared state: in memory (/dev/shm) where there is one."""
+    return Path(tempfile.mkdtemp(prefix="brevo-loyalty-mock-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+
+
+def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | None = None) -> int:
     """`--workers N`: N uvicorn processes answering on one socket.
 
     The settings travel to the spawned workers by environment (`to_env`), and
     each worker builds its app with the factory `create_app_from_env`; the seed
-    makes every worker's world the same, byte for byte. State that changes at
-    run time (journal, rate-limit counts) stays per worker: docs/performance.md
-    describes the shared store that writes would need.
+    makes every worker's world the same, byte for byte. Changes go through the
+    state file they share, in `shared_dir` (mock_server/durable/shared.py,
+    docs/durability.md "Several workers").
     """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ.update(to_env(settings))
-    config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers,
-                            **uvicorn_options(settings))
+    from mock_server.durable import hold_alone
+
+    held = hold_alone(str(settings.state)) if shared_dir is not None else None  # no other mock on the file
     try:
-        supervisor = Multiprocess(config, sockets=[sock])
-    except TypeError:  # older uvicorn also takes the function each worker runs
-        supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])  # type: ignore[call-arg]
-    supervisor.run()
+        os.environ.update(to_env(replace(settings, shared_dir=shared_dir)))
+        config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers,
+                                **uvicorn_options(settings))
+        try:
+            supervisor = Multiprocess(config, sockets=[sock])
+        except TypeError:  # older uvicorn also takes the function each worker runs
+            supervisor = Multiprocess(config, target=uvicorn.Server(config).run,  # type: ignore[call-arg]
+                                      sockets=[sock])
+        supervisor.run()
+    finally:
+        if held is not None:
+            held.close()
+        if shared_dir is not None:
+            shutil.rmtree(shared_dir, ignore_errors=True)
     return 0
 
 

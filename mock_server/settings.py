@@ -79,6 +79,7 @@ class Settings:
     log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
     state: Path | None = None  # --state: the durable log of accepted changes (mock_server/durable/)
     state_truncate: bool = False  # --state-truncate: cut a corrupt state file where it is corrupt, then start
+    shared_dir: Path | None = None  # set by `serve --workers N` for its workers: where they share state
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -87,11 +88,6 @@ class Settings:
             # not see them: a CI gate that never fails. One process sees every request.
             raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
                                 "sees only its own requests; check a client with one worker")
-        if self.workers > 1 and not self.read_only:
-            # Writes change one state per organisation; separate processes would each change their own.
-            raise SettingsError(f"--workers {self.workers} needs --read-only (BREVO_MOCK_READ_ONLY=true): writes "
-                                "change one shared state that worker processes cannot share; serve writes with "
-                                "one process")
         # Settings built in code (tests, the pytest plugin) get the flags' checks and one-line errors too.
         for network in self.admin_from:
             if parse_admin_from(network) != network:
@@ -314,6 +310,8 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["log_format"] = parse_log_format(raw)
     if (raw := get("STATE")) is not None:
         values["state"] = Path(raw) if raw else None
+    if (raw := get("SHARED_DIR")) is not None:
+        values["shared_dir"] = Path(raw) if raw else None
     if (raw := get("STATE_TRUNCATE")) is not None:
         values["state_truncate"] = parse_bool(ENV_PREFIX + "STATE_TRUNCATE", raw)
     return values
@@ -343,6 +341,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "LOG_FORMAT": settings.log_format,
         "STATE": str(settings.state or ""),
         "STATE_TRUNCATE": str(settings.state_truncate).lower(),
+        "SHARED_DIR": str(settings.shared_dir or ""),
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)

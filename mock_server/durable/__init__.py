@@ -3,6 +3,7 @@
     logfile.py   the file's format: framed, checksummed records; torn tails and corruption told apart
     header.py    the first record: what the changes were made on (seed, fixtures ...), checked at start
     recorder.py  `Recorder` (nothing kept) and `DurableRecorder` (apply, append, fsync, then answer)
+    shared.py    `SharedRecorder`: the file shared by the workers of `serve --workers N`
 
 docs/durability.md says why a log rather than SQLite, and what a crash can and cannot lose.
 """
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from mock_server.routes import WriteHandler
     from mock_server.settings import Settings
 
-__all__ = ["ChangeKind", "CorruptLog", "DurableRecorder", "Recorder", "Replayed", "StateError", "open_recorder"]
+__all__ = ["ChangeKind", "CorruptLog", "DurableRecorder", "Recorder", "Replayed", "StateError", "hold_alone",
+           "open_recorder"]
 
 
 def open_recorder(settings: Settings, backends: Backends, handlers: Mapping[str, WriteHandler],
@@ -40,6 +42,8 @@ def open_recorder(settings: Settings, backends: Backends, handlers: Mapping[str,
         log = LogFile(path)
     except OSError as error:
         raise StateError(f"cannot open state file {path}: {error.strerror or error}") from None
+    if settings.shared_dir is not None:
+        return _open_shared(settings, backends, handlers, kinds, log)
     try:
         _lock_alone(log)
         header = header_of(settings)
@@ -56,6 +60,37 @@ def open_recorder(settings: Settings, backends: Backends, handlers: Mapping[str,
         raise
     report(done.summary(path))
     return recorder
+
+
+def _open_shared(settings: Settings, backends: Backends, handlers: Mapping[str, WriteHandler],
+                 kinds: Mapping[str, ChangeKind] | None, log: LogFile) -> Recorder:
+    """A worker of `serve --workers N`: the parent made the file (header, torn tail cut) and holds it alone."""
+    from mock_server.durable.shared import SharedRecorder
+
+    assert settings.shared_dir is not None
+    try:
+        recorder = SharedRecorder(backends, log, handlers, real_clock=settings.clock == "real", kinds=kinds,
+                                  shared_dir=settings.shared_dir)
+        found = recorder.scan()
+        if not found.records:
+            raise StateError(f"state file {log.path} has no header: the workers' parent should have written it")
+        check_header(log.path, found.records[0].value, header_of(settings))
+        recorder.start(found)
+    except BaseException:
+        log.close()
+        raise
+    return recorder
+
+
+def hold_alone(path: str) -> LogFile:
+    """The lock `serve --workers N` holds on its state file for the workers' lifetime (they take none on it)."""
+    log = LogFile(path)
+    try:
+        _lock_alone(log)
+    except BaseException:
+        log.close()
+        raise
+    return log
 
 
 def _lock_alone(log: LogFile) -> None:
