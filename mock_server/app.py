@@ -30,6 +30,7 @@ from mock_server.backend import Backends
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.durable import ChangeKind, Recorder, open_recorder
 from mock_server.durable.shared import SharedBackends
+from mock_server.durable.shared_journal import SharedJournal
 from mock_server.durable.shared_ratelimit import SharedRateLimiter
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
@@ -102,7 +103,9 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         settings=settings,
         contract=contract,
         backends=backends,
-        journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
+        # Workers of `serve --workers N` show every worker's requests (mock_server/durable/shared_journal.py).
+        journal=Journal(settings.journal_size, on_violation=_violation_printer(settings))
+        if settings.shared_dir is None else SharedJournal(settings.journal_size, settings.shared_dir),
         # Workers of `serve --workers N` count together (mock_server/durable/shared_ratelimit.py).
         limiter=RateLimiter(settings.rate_limit) if settings.shared_dir is None
         else SharedRateLimiter(settings.rate_limit, settings.shared_dir),

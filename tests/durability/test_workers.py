@@ -136,3 +136,19 @@ def test_workers_on_a_state_file_keep_their_writes_over_a_restart(tmp_path: Path
             pass
     with serving("--state", str(state), "--contacts", "8", "--fixture", "widget-member") as server:
         assert _account(server.port, 900_003) == 200
+
+
+def test_the_journal_shows_every_workers_requests_and_a_reset_clears_them_all(two_workers: Served) -> None:
+    port = two_workers.port
+    _reset(port)
+    targets = [f"/v3/loyalty/config/programs?offset={n}" for n in range(NEW_CONNECTIONS)]
+    for target in targets:
+        assert _request(port, "GET", target)[0] in (200, 204)
+    for _ in range(4):  # whichever worker answers the journal
+        status, body, _ = _request(port, "GET", "/__mock__/requests")
+        assert status == 200
+        seen = [f"{entry['path']}?{entry['query']}" for entry in orjson.loads(body)["requests"]]
+        assert seen == targets
+    _reset(port)
+    status, body, _ = _request(port, "GET", "/__mock__/requests")
+    assert orjson.loads(body)["count"] == 0
