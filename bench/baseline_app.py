@@ -2,7 +2,7 @@
 
 Every figure of the benchmark is a ratio against this app, measured in the same
 run, on the same machine, with the same uvicorn options as the mock
-(`mock_server.cli.uvicorn_options`). It has one route per measured request,
+(`mock_server.server.uvicorn_options`). It has one route per measured request,
 answering the very bytes the mock answered for it, so both send the same size;
 what is left between the two is the mock's own work: routing, validation from
 the contract, the world look-ups and the JSON encoding.
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.cli import bind_socket, uvicorn_options
+from mock_server.server import bind_socket, uvicorn_options
 from mock_server.settings import Settings
 
 UNAUTHORIZED = b'{"code":"unauthorized","message":"Key not found"}'

@@ -17,7 +17,6 @@ JSON or an X-Brevo-Mock header) is checked before any of them answers, by
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,9 +27,8 @@ from mock_server.auth import KeyRing
 from mock_server.errors import ApiError
 from mock_server.journal import Journal
 from mock_server.jsonresponse import OrjsonResponse
-
-if TYPE_CHECKING:
-    from mock_server.app import MockState
+from mock_server.pages import page_routes
+from mock_server.state import MockState
 
 __all__ = ["PREFIX", "admin_routes", "journal_routes"]
 
@@ -58,8 +56,6 @@ def journal_routes(journal: Journal, also_reset: Callable[[Request], None] | Non
 
 
 def admin_routes(state: MockState) -> list[Route]:
-    from mock_server.pages import page_routes  # here: the pages module imports this one
-
     async def health(request: Request) -> Response:
         if not admin_allowed(request):  # a readiness probe from elsewhere: up or not, no organisation names
             return OrjsonResponse({"status": "ok"})

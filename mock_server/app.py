@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,8 +26,8 @@ from mock_server.admin import admin_routes
 from mock_server.admin_guard import AdminAccess, AdminGuard, is_admin_path
 from mock_server.auth import KeyRing
 from mock_server.backend import Backends
-from mock_server.contract import CompiledContract, compile_contract, load_contract
-from mock_server.durable import ChangeKind, Recorder, open_recorder
+from mock_server.contract import compile_contract, load_contract
+from mock_server.durable import ChangeKind, open_recorder
 from mock_server.durable.shared import SharedBackends
 from mock_server.durable.shared_journal import SharedJournal
 from mock_server.durable.shared_ratelimit import SharedRateLimiter
@@ -42,6 +41,7 @@ from mock_server.ratelimit import RateLimiter
 from mock_server.routes import all_handlers, all_write_handlers
 from mock_server.seeding import build_world
 from mock_server.settings import Settings, overrides_from_env
+from mock_server.state import MockState
 from mock_server.store.world import World
 
 logger = logging.getLogger("brevo_loyalty_mock")
@@ -51,30 +51,6 @@ Progress = Callable[[int, int], None]
 # Changes other than writes and resets that `state.recorder.change(organisation, kind, payload)` applies
 # (and, with --state, logs and replays): kind -> apply(backend, payload). docs/durability.md.
 CHANGE_KINDS: dict[str, ChangeKind] = {}
-
-
-@dataclass
-class MockState:
-    settings: Settings
-    contract: CompiledContract
-    backends: Backends
-    journal: Journal
-    limiter: RateLimiter
-    recorder: Recorder  # applies writes and resets; with --state, logs them (mock_server/durable/)
-
-    def base_url(self, request: Request) -> str:
-        return str(request.base_url).rstrip("/") + self.contract.base_path
-
-    @property
-    def worlds(self) -> dict[str, World]:
-        """Each organisation's world as writes left it (what reads see now)."""
-        return {organisation: self.backends[organisation].world for organisation in self.backends}
-
-    def reset(self, organisation: str | None = None) -> None:
-        """Back to the seeded worlds (one organisation's, or all), with an empty journal and fresh rate counts."""
-        self.recorder.reset(organisation)
-        self.journal.clear()
-        self.limiter.reset()
 
 
 def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[str, World]:

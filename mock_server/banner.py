@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mock_server import __version__
 from mock_server.settings import Settings
-
-if TYPE_CHECKING:
-    from mock_server.app import MockState
+from mock_server.state import MockState
 
 
 def _first_member(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -8,7 +8,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import shutil
 import signal
@@ -23,10 +22,18 @@ from typing import Any, NoReturn
 import orjson
 
 from mock_server import __version__
+from mock_server.app import build_worlds, create_app
 from mock_server.backend.clock import CLOCK_MODES
+from mock_server.banner import banner
+from mock_server.cli_errors import CliError
+from mock_server.conformance import cli as conformance_cli
 from mock_server.contract.loader import ContractError
+from mock_server.durable import hold_alone
 from mock_server.durable.logfile import StateError
-from mock_server.fixtures import FixtureError
+from mock_server.fixture_format import schema_text
+from mock_server.fixtures import FixtureError, fixture_file, shipped_schema
+from mock_server.logs import message
+from mock_server.server import bind_socket, uvicorn_options
 from mock_server.settings import (
     DEFAULT_API_KEY,
     DEFAULT_CONTACTS,
@@ -87,10 +94,6 @@ SCHEMA_EXAMPLES = f"""examples:
                                                 # yaml-language-server: $schema=fixture.schema.json
   {PROG} fixture-schema --path                  # the copy installed with the mock
 """
-
-
-class CliError(Exception):
-    """A user-facing failure: printed as one line, exit status 2."""
 
 
 def _int_arg(name: str, minimum: int, maximum: int | None = None) -> Any:
@@ -246,9 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     schema.add_argument("--path", action="store_true", help="print the path of the schema installed with the mock")
-    from mock_server.conformance.cli import add_commands
-
-    add_commands(commands)  # conformance, proxy
+    conformance_cli.add_commands(commands)  # conformance, proxy
     return parser
 
 
@@ -291,47 +292,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def resolve_fixture(text: str) -> Path:
     """A path, or the name of a fixture shipped with the mock (``widget-member``)."""
-    from mock_server.fixtures import fixture_file
-
     try:
         return fixture_file(text)
     except FixtureError as error:
         raise CliError(str(error)) from None
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket whose `proto` says TCP, unlike `socket.create_server`'s (0).
-
-    asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections whose
-    socket says IPPROTO_TCP. With a proto-0 socket uvicorn's two writes per
-    answer (head, then body) wait for the client's delayed ACK: about 40 ms per
-    keep-alive request, 23 requests/s on one connection.
-    """
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         proto=socket.IPPROTO_TCP)[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        if os.name != "nt":  # as socket.create_server does: a restarted mock can rebind at once
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen()
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    try:
-        return listen(host, port)
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            raise CliError(f"port {port} on {host} is already in use (pick another with --port, or 0)") from None
-        if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
-            raise CliError(f"cannot bind to {host}: no such local address") from None
-        if error.errno == errno.EACCES:
-            raise CliError(f"not allowed to bind {host}:{port} (ports below 1024 need privileges)") from None
-        raise CliError(f"cannot bind {host}:{port}: {error.strerror or error}") from None
 
 
 def _progress(stream: Any) -> Any:
@@ -353,35 +317,8 @@ def _progress(stream: Any) -> Any:
     return report
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """How uvicorn runs the mock (bench/ runs its bare-Starlette baseline with the very same options)."""
-    from mock_server.fence import http_protocol  # imports uvicorn: only to serve
-    from mock_server.limits import MAX_HEAD_BYTES
-    from mock_server.logs import json_log_config
-
-    json_logs = settings.log_format == "json"
-    return {
-        "log_level": "info" if settings.access_log else "warning",
-        "access_log": settings.access_log and not json_logs,  # with JSON logs the app writes the access lines
-        **({"log_config": json_log_config()} if json_logs else {}),
-        "lifespan": "on",
-        "server_header": False,
-        # Limits on what never reaches the app (docs/limits.md): uvicorn's httptools protocol with
-        # bounded request heads and a head timeout, answering plain reads itself unless --no-direct-path
-        # (uvicorn's own protocol if this uvicorn lacks a member they use: mock_server/fence.py);
-        # h11's own bound in case h11 is ever chosen.
-        "http": http_protocol(settings.direct_path),
-        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
-        "timeout_graceful_shutdown": 10,
-    }
-
-
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
-
-    from mock_server.app import build_worlds, create_app
-    from mock_server.banner import banner
-    from mock_server.logs import message
 
     settings = settings_from_args(args)
     sock = bind_socket(settings.host, settings.port)
@@ -449,8 +386,6 @@ def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | N
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from mock_server.durable import hold_alone
-
     held = hold_alone(str(settings.state)) if shared_dir is not None else None  # no other mock on the file
     try:
         os.environ.update(to_env(replace(settings, shared_dir=shared_dir)))
@@ -471,8 +406,6 @@ def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | N
 
 
 def world(args: argparse.Namespace) -> int:
-    from mock_server.app import build_worlds
-
     settings = settings_from_args(args)
     found = build_worlds(settings)
     organisation = settings.organisations[0]
@@ -482,9 +415,6 @@ def world(args: argparse.Namespace) -> int:
 
 
 def fixture_schema(args: argparse.Namespace) -> int:
-    from mock_server.fixture_format import schema_text
-    from mock_server.fixtures import shipped_schema
-
     if args.path:
         found = shipped_schema()
         if found is None:
@@ -506,8 +436,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fixture-schema":
             return fixture_schema(args)
         if args.command in ("conformance", "proxy"):
-            from mock_server.conformance import cli as conformance_cli
-
             return int(getattr(conformance_cli, args.command)(args))
         parser.error(f"unknown command {args.command}")
     except (CliError, SettingsError, FixtureError, ContractError, StateError) as error:

@@ -26,6 +26,8 @@ import logging
 from functools import cache
 from typing import Any
 
+from mock_server.limits import LimitedHttpToolsProtocol
+
 logger = logging.getLogger("brevo_loyalty_mock")
 
 # Owner -> member -> what the mock uses it for. Owners are uvicorn modules (dotted names) and the
@@ -138,8 +140,6 @@ def http_protocol(direct_path: bool = True) -> type | str:
     if internals_missing():
         return "httptools"
     if not direct_path:
-        from mock_server.limits import LimitedHttpToolsProtocol
-
         return LimitedHttpToolsProtocol
     from mock_server.direct import DirectHttpToolsProtocol  # imported once the members it uses are known
 

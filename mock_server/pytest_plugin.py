@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mock_server.settings import DEFAULT_CONTACTS
+from mock_server.fixtures import fixture_file
+from mock_server.settings import DEFAULT_CONTACTS, ApiKey, Settings
 
 if TYPE_CHECKING:
     from mock_server.testing import RunningMock
@@ -55,8 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
     """The session's mock; tests should use `brevo_mock`, which isolates them from each other."""
-    from mock_server.fixtures import fixture_file
-    from mock_server.settings import ApiKey, Settings
+    # Here, not at the top: pytest loads this plugin in every session of an environment that has the mock
+    # installed, and uvicorn and the app (about 0.1 s) are only needed once a test asks for the fixture.
     from mock_server.testing import running_mock
 
     # Relative paths, here and in `load_fixture`, are read from the root directory, wherever pytest runs from.

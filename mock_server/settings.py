@@ -16,6 +16,7 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 from mock_server.backend.clock import CLOCK_MODES
+from mock_server.fixtures import fixture_file
 
 DEFAULT_API_KEY = "xkeysib-loyalty-mock-local-key"
 DEFAULT_ORGANISATION = "default"
@@ -279,8 +280,6 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
     if (raw := get("CONTACTS")) is not None:
         values["contacts"] = parse_int(ENV_PREFIX + "CONTACTS", raw, 1, MAX_CONTACTS)
     if (raw := get("FIXTURES")) is not None:
-        from mock_server.fixtures import fixture_file  # here: fixtures imports the store, settings stays light
-
         values["fixtures"] = tuple(fixture_file(part) for part in _split(raw))  # as --fixture: names or paths
     if (raw := get("ACCESS_LOG")) is not None:
         values["access_log"] = parse_bool(ENV_PREFIX + "ACCESS_LOG", raw)

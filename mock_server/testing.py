@@ -18,12 +18,14 @@ from typing import Any
 
 import uvicorn
 
-from mock_server.app import MockState, build_worlds, create_app
-from mock_server.cli import listen, uvicorn_options
+from mock_server import ast_guard
+from mock_server.app import build_worlds, create_app
 from mock_server.durable import StateError
 from mock_server.fixtures import fixture_file
 from mock_server.journal import JournalEntry
+from mock_server.server import listen, uvicorn_options
 from mock_server.settings import Settings
+from mock_server.state import MockState
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -79,13 +81,14 @@ class RunningMock:
 @contextmanager
 def running_mock(settings: Settings | None = None) -> Iterator[RunningMock]:
     settings = settings or Settings(access_log=False)
-    sock = listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see cli.listen
+    sock = listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see server.listen
     port = sock.getsockname()[1]
     settings = replace(settings, host="127.0.0.1", port=port)
     app = create_app(settings)
     # The server `serve` runs (protocol, limits, headers), without access log lines in the tests' output.
     config = uvicorn.Config(app, **uvicorn_options(replace(settings, access_log=False)))
     server = uvicorn.Server(config)
+    ast_guard.install()  # the server thread and the test may both parse (cpython#106905)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"brevo-loyalty-mock:{port}")
     thread.start()

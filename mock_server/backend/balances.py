@@ -7,7 +7,7 @@ commit through the backend. The decisions where the docs are silent are listed i
 
 Transactions are found by id through an index of the transactions this backend wrote or saw on a
 member it changed, plus the members fixtures placed; a seeded member nobody changed is generated on
-demand, so its historic drafts cannot be looked up by id without generating every member.
+demand, and its transactions' ids carry its contact id (`owner_of`), which leads to it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import InvalidParameter, UnknownResource
+from mock_server.seeding.random_source import owner_of
 from mock_server.store.balance_rules import (
     Completions,
     apply_completed,
@@ -495,6 +496,8 @@ class Balances:
         if where is None:
             self._index_fixture_members(data)
             where = self._index.get(tid)
+        if where is None and (owner := owner_of(tid)) is not None:  # a seeded member's, never written to
+            where = (data.id, owner)
         if where is not None and where[0] == data.id:
             member = self.backend.world.member(data, where[1])
             if member is not None:

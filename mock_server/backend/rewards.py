@@ -5,8 +5,9 @@ records, commit (`put_program` for code pools and reward counters, `put_member` 
 The rules themselves live in `mock_server.store.reward_rules` and on the records.
 
 Finding a voucher: with its holder named (`contactId` or `loyaltySubscriptionId`), among the
-holder's vouchers, seeded or issued; without, among the vouchers issued through the API (seeded
-vouchers are drawn per member, lazily, so only their holder leads to them).
+holder's vouchers, seeded or issued; without, by id among the vouchers issued through the API and
+the seeded ones (whose ids carry their holder's contact id: `owner_of`), and by code among the
+issued ones (seeded vouchers are drawn per member, lazily: only their holder or id leads to them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mock_server.errors import (
     PreconditionFailed,
     UnknownResource,
 )
+from mock_server.seeding.random_source import owner_of
 from mock_server.store.debits import with_debit
 from mock_server.store.models import (
     CodeGenerator,
@@ -257,7 +259,7 @@ class Rewards:
         return member
 
     def revoke_vouchers(self, pid: str, voucher_ids: Iterable[str]) -> None:
-        """Withdraw vouchers issued through the API from their holders (all of them, or none)."""
+        """Withdraw vouchers (issued through the API or seeded) from their holders (all of them, or none)."""
         b = self.backend
         with b.writing():
             data = b.program(pid)
@@ -424,7 +426,11 @@ class Rewards:
         index = self._issued.of(self.backend.world)
         if voucher_id is not None:
             place = index.vouchers.get(voucher_id)
-            contacts = [place[1]] if place is not None and place[0] == data.id else []
+            if place is not None:
+                contacts = [place[1]] if place[0] == data.id else []
+            else:  # a seeded voucher: its id carries its holder's contact id
+                owner = owner_of(voucher_id)
+                contacts = [owner] if owner is not None else []
         else:
             contacts = list(index.codes.get((data.id, code or ""), {}))
         found = (self.backend.world.member(data, contact) for contact in contacts)

@@ -16,6 +16,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mock_server.cli_errors import CliError
+from mock_server.loopback import is_loopback
+from mock_server.settings import Settings
+from mock_server.testing import running_mock
+
 PROG = "brevo-loyalty-mock"
 INSTALL_HINT = "pip install 'brevo-loyalty-mock[conformance]'"
 # Against a server with a quota (anything not on loopback, e.g. the real Brevo):
@@ -137,8 +142,6 @@ def _positive(text: str) -> int:
 
 
 def _require_extra() -> None:
-    from mock_server.cli import CliError
-
     missing = []
     for module in ("schemathesis", "hypothesis", "httpx"):
         try:
@@ -159,9 +162,6 @@ def conformance(args: argparse.Namespace) -> int:
             set_hypothesis_home_dir(scratch)
         try:
             if args.mock:
-                from mock_server.settings import Settings
-                from mock_server.testing import running_mock
-
                 with running_mock(Settings(access_log=False)) as mock:
                     return _run(args, mock.base_url, args.api_key or mock.api_key)
             return _run(args, args.base_url, args.api_key)
@@ -170,10 +170,10 @@ def conformance(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
-    from mock_server.cli import CliError
+    # Here, not at the top: these import requests, which comes with the conformance extra (see _require_extra).
     from mock_server.conformance.budget import RequestBudget, parse_rate
     from mock_server.conformance.discovery import parse_known_ids
-    from mock_server.conformance.runner import PHASES, RunOptions, is_loopback, run_conformance
+    from mock_server.conformance.runner import PHASES, RunOptions, run_conformance
 
     if not api_key:
         raise CliError("no API key: pass --api-key or set BREVO_API_KEY")
@@ -238,7 +238,7 @@ def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
 
 def proxy(args: argparse.Namespace) -> int:
     _require_extra()
-    from mock_server.conformance.proxy import serve_proxy
+    from mock_server.conformance.proxy import serve_proxy  # imports httpx, of the conformance extra
 
     return serve_proxy(upstream=args.upstream, host=args.host, port=args.port, timeout=args.timeout,
                        contract_path=args.contract, allow_writes=args.allow_writes)

@@ -42,12 +42,14 @@ from starlette.routing import Route
 from mock_server.admin import journal_routes
 from mock_server.admin_guard import AdminAccess, AdminGuard
 from mock_server.bodyread import MAX_BODY_BYTES, parse_json_body
-from mock_server.conformance.runner import is_loopback
+from mock_server.cli_errors import CliError
 from mock_server.contract import CompiledContract, compile_contract, load_contract
 from mock_server.contract.responses import ResponseValidator
 from mock_server.errors import ApiError
 from mock_server.journal import Journal, print_violation
 from mock_server.jsonresponse import OrjsonResponse
+from mock_server.loopback import is_loopback
+from mock_server.server import bind_socket
 
 READ_METHODS = ("GET", "HEAD")
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the proxy recomputes.
@@ -217,8 +219,6 @@ async def _forward(state: ProxyState, request: Request, operation_id: str | None
 def serve_proxy(*, upstream: str, host: str, port: int, timeout: float, contract_path: Path | None,
                 allow_writes: bool = False) -> int:
     import uvicorn
-
-    from mock_server.cli import CliError, bind_socket
 
     if not upstream.startswith(("http://", "https://")):
         raise CliError(f"--upstream {upstream!r} must start with http:// or https://")

@@ -21,24 +21,21 @@ bounded and paced when the target has a quota), see `budget`.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import requests
 
 from mock_server.conformance.budget import BudgetExhausted, RequestBudget, budget_schemathesis, budgeted_session
 from mock_server.conformance.discovery import Ids, TargetRefused, discover
+from mock_server.conformance.properties import run_properties
 from mock_server.conformance.report import Finding, Report, redact_key
-
-if TYPE_CHECKING:
-    from mock_server.conformance.writes import WriteScope
+from mock_server.conformance.writes import MOCK, SANDBOX, WriteScope, run_writes
 from mock_server.contract.loader import load_contract
-from mock_server.contract.operations import HTTP_METHODS
+from mock_server.contract.operations import HTTP_METHODS, compile_contract
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # schemathesis' default statuses for a schema-valid request (config/_checks.py).
@@ -82,16 +79,6 @@ class RunOptions:
     @property
     def read_only(self) -> bool:
         return self.budget.read_only
-
-
-def is_loopback(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def operation_labels(document: dict[str, Any]) -> dict[str, str]:
@@ -177,8 +164,6 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
         say("running the schemathesis checks")
         _run_schemathesis(document, selected, ids, options, report, say)
     if options.properties and not options.budget.stopped:
-        from mock_server.conformance.properties import run_properties
-
         say("checking the semantic properties")
         run_properties(session, options.base_url, ids, report, examples=options.property_examples,
                        seed=options.seed, shrink=options.shrink and options.budget.max_requests is None,
@@ -187,9 +172,6 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
     if scope is not None and options.budget.stopped:
         report.notes.append("write sequences not run: the request budget was spent first")
     elif scope is not None:
-        from mock_server.conformance.writes import run_writes
-        from mock_server.contract.operations import compile_contract
-
         say("running the write sequences")
         run_writes(session, options.base_url, ids, report, budget=options.budget, contract=compile_contract(document),
                    scope=scope, seed=options.seed, only=options.write_names)
@@ -206,8 +188,6 @@ def _known_ids(options: RunOptions) -> dict[str, list[str]]:
 
 def write_scope(options: RunOptions, ids: Ids, report: Report) -> WriteScope | None:
     """Where the write sequences may write, or None (noted in the report) when the run stays read-only."""
-    from mock_server.conformance.writes import MOCK, SANDBOX, WriteScope
-
     if options.writes is False or (options.writes is None and options.read_only and not options.allow_writes):
         report.notes.append("write sequences off (--no-writes, or a read-only run)")
         return None

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-from mock_server.contract.loader import resolve
+from mock_server.contract.loader import load_contract, resolve
 from mock_server.contract.operations import HTTP_METHODS
 
 MAX_BODY_PROBLEMS = 10  # a list of 500 broken items must not flood the journal
@@ -180,7 +180,5 @@ def _shown(value: str) -> str:
 def load_validator(document: dict[str, Any] | None = None) -> ResponseValidator:
     """A validator for `document`, or for the packaged contract."""
     if document is None:
-        from mock_server.contract.loader import load_contract
-
         document = load_contract()
     return ResponseValidator(document)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from mock_server.durable.header import check_header, header_of
 from mock_server.durable.logfile import CorruptLog, LogFile, StateError, scan
 from mock_server.durable.recorder import ChangeKind, DurableRecorder, Recorder, Replayed, report
+from mock_server.durable.shared import SharedRecorder
 
 if TYPE_CHECKING:
     from mock_server.backend import Backends
@@ -65,8 +66,6 @@ def open_recorder(settings: Settings, backends: Backends, handlers: Mapping[str,
 def _open_shared(settings: Settings, backends: Backends, handlers: Mapping[str, WriteHandler],
                  kinds: Mapping[str, ChangeKind] | None, log: LogFile) -> Recorder:
     """A worker of `serve --workers N`: the parent made the file (header, torn tail cut) and holds it alone."""
-    from mock_server.durable.shared import SharedRecorder
-
     assert settings.shared_dir is not None
     try:
         recorder = SharedRecorder(backends, log, handlers, real_clock=settings.clock == "real", kinds=kinds,

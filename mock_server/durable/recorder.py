@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mock_server.backend import Backends
 from mock_server.durable.logfile import LogFile, Record, Scan, StateError
 from mock_server.errors import ApiError, InternalError
 
 if TYPE_CHECKING:
-    from mock_server.backend import Backend, Backends
+    from mock_server.backend import Backend
     from mock_server.routes import Params, WriteHandler
 
 # A change other than a write or a reset (e.g. the clock moved by an admin call): its kind names the
@@ -216,8 +217,6 @@ class DurableRecorder(Recorder):
             handler(backend, value.get("p") or {}, value.get("b"))
 
     def _backend(self, organisation: Any, offset: int | None = None) -> Backend:
-        from mock_server.backend import Backends
-
         try:
             return Backends.__getitem__(self.backends, organisation)  # not a subclass's catching-up look-up
         except KeyError:

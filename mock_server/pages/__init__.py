@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from mock_server.admin import PREFIX
+from mock_server.admin_guard import PREFIX
+from mock_server.state import MockState
 from mock_server.store.models import POINTS
 
 if TYPE_CHECKING:
-    from mock_server.app import MockState
     from mock_server.store.world import ProgramData, World
 
 ASSETS = {

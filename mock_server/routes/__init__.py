@@ -14,16 +14,12 @@ raise an `ApiError` (usually `UnknownResource`). They never see HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mock_server.backend import Backend
-    from mock_server.store.world import World
+from mock_server.routes import balance, member, program, reward, tier
+from mock_server.routes.signatures import Handler, Params, WriteHandler
 
-Params = Mapping[str, Any]
-Handler = Callable[["World", Params], Any]
-WriteHandler = Callable[["Backend", Params, Any], Any]
+__all__ = ["Handler", "Params", "WriteHandler", "all_handlers", "all_write_handlers"]
 
 
 def all_handlers() -> dict[str, Handler]:
@@ -37,8 +33,6 @@ def all_write_handlers() -> dict[str, WriteHandler]:
 
 
 def _collect(table: str) -> dict[str, Any]:
-    from mock_server.routes import balance, member, program, reward, tier
-
     handlers: dict[str, Any] = {}
     for module in (program, balance, tier, reward, member):
         found = getattr(module, table, {})

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from orjson import Fragment
 
 from mock_server.errors import NoContent
-from mock_server.routes import Handler, Params, WriteHandler
 from mock_server.routes.rendered import rendered
+from mock_server.routes.signatures import Handler, Params, WriteHandler
 from mock_server.store.models import (
     BalanceDefinition,
     BalanceLimit,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.errors import UnknownResource
-from mock_server.routes import Handler, Params
 from mock_server.routes.balance import transaction_item
+from mock_server.routes.signatures import Handler, Params
 from mock_server.store.models import iso, render_amount
 from mock_server.store.queries import member_of, program_of
 from mock_server.store.world import World

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from orjson import Fragment
 
 from mock_server.errors import BadRequest, UnknownResource
-from mock_server.routes import Handler, Params, WriteHandler
 from mock_server.routes.rendered import rendered
+from mock_server.routes.signatures import Handler, Params, WriteHandler
 from mock_server.store.models import Ledger, LoyaltyProgram, Member, iso, render_amount, thaw
 from mock_server.store.program_rules import organization_number
 from mock_server.store.queries import descending, ordered, page, program_of

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.backend.rewards import VoucherRef
 from mock_server.errors import InvalidParameter, UnknownResource
-from mock_server.routes import Handler, Params, WriteHandler
+from mock_server.routes.signatures import Handler, Params, WriteHandler
 from mock_server.store.models import Redemption, Reward, Voucher, from_datetime, iso, iso_or_none, parse_iso, thaw
 from mock_server.store.queries import (
     descending,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mock_server.routes import Handler, Params, WriteHandler
+from mock_server.routes.signatures import Handler, Params, WriteHandler
 from mock_server.store.models import Tier, TierAssignment, TierGroup, iso, thaw
 from mock_server.store.queries import norm_id, program_of, visible_or_404
 from mock_server.store.world import ProgramData, World

@@ -339,7 +339,7 @@ class _Layer:
         updated = draw_updated_at(rng, start, self.now) if count else subscribed
         return generate_ledger(
             rng, definition, draft.profiles[definition.id],
-            subscribed_at=subscribed, count=count, value=value, updated_at=updated, now=self.now,
+            subscribed_at=subscribed, count=count, value=value, updated_at=updated, now=self.now, owner=contact_id,
         )
 
     def explicit_ledger(

@@ -83,8 +83,12 @@ def generate_ledger(
     value: int,
     updated_at: int,
     now: int,
+    owner: int | None = None,
 ) -> Ledger:
-    """The full history behind (value, count, updated_at); see the module docstring for the rules."""
+    """The full history behind (value, count, updated_at); see the module docstring for the rules.
+
+    `owner`, the member's contact id, is carried by the transactions' ids (see `uuid4_from`).
+    """
     if count == 0:
         if value != 0:
             raise LedgerError("a balance other than zero needs transactions")
@@ -99,7 +103,7 @@ def generate_ledger(
     transactions: list[Transaction] = []
     transactions.extend(_expired_credits(rng, definition, profile, expired_count, subscribed_at, start))
     transactions.extend(_rest(rng, definition, profile, rest_kinds, iter(steps), start, updated_at))
-    ledger = settle(definition, transactions, lambda: uuid4_from(rng), subscribed_at)
+    ledger = settle(definition, transactions, lambda: uuid4_from(rng, owner), subscribed_at)
     if ledger.value != value or ledger.updated_at != updated_at:  # a bug, never a data problem
         raise AssertionError(f"ledger drifted from its summary: {ledger.value} != {value}")
     return ledger

@@ -137,6 +137,7 @@ class SeededMembers:
                     value=table.values[d][position],
                     updated_at=table.updated_at[d][position],
                     now=self._now,
+                    owner=contact_id,
                 )
             )
         if override is not None and override.vouchers is not None:

@@ -24,13 +24,50 @@ def _seed_from(*parts: object) -> int:
     return int.from_bytes(blake2b(text.encode(), digest_size=16).digest(), "big")
 
 
-def uuid4_from(rng: random.Random) -> str:
-    """A random (version 4) UUID drawn from `rng`, lower-case."""
+def uuid4_from(rng: random.Random, owner: int | None = None) -> str:
+    """A random (version 4) UUID drawn from `rng`, lower-case.
+
+    With `owner` (a contact id), the UUID also carries it, scrambled (`owner_of` reads it back): a
+    seeded member's transactions and vouchers are generated on demand, and this is how a write that
+    names one of them by id alone finds its member without generating every member.
+    """
     value = rng.getrandbits(128)
     value = (value & ~(0xF << 76)) | (0x4 << 76)  # version 4
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    if owner is not None and 0 <= owner < 1 << 32:
+        high = value >> 64
+        value = (value & ~_LOW_48) | ((_check(high, owner) << 32 | owner) ^ _mix(high))
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def owner_of(uuid_text: str) -> int | None:
+    """The contact id `uuid4_from(..., owner=...)` put in this UUID, or None (any other UUID, but 1 in 65,536)."""
+    try:
+        value = int(uuid_text.replace("-", ""), 16)
+    except ValueError:
+        return None
+    if len(uuid_text) != 36:
+        return None
+    high = value >> 64
+    packed = (value & _LOW_48) ^ _mix(high)
+    owner = packed & 0xFFFFFFFF
+    return owner if packed >> 32 == _check(high, owner) else None
+
+
+_LOW_48 = (1 << 48) - 1
+_M64 = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """48 well-mixed bits of a 64-bit value (splitmix64's finaliser): cheap, and not meant to be secret."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return (x ^ (x >> 31)) & _LOW_48
+
+
+def _check(high: int, owner: int) -> int:
+    return _mix(high ^ (owner * 0x9E3779B97F4A7C15 & _M64)) & 0xFFFF
 
 
 def fill_pattern(pattern: str, rng: random.Random) -> str:

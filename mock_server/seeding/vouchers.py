@@ -62,7 +62,7 @@ def generate_vouchers(
             consumed = created + int(rng.random() * (min(expires, now) - created))
         made.append(
             Voucher(
-                id=uuid4_from(rng),
+                id=uuid4_from(rng, contact_id),
                 contact_id=contact_id,
                 reward_id=reward.id,
                 code=voucher_code(reward, patterns, rng),

@@ -255,3 +255,38 @@ def test_writes_in_one_organisation_are_invisible_to_another(validator: Response
         assert answer.status_code == 200 and answer.json()["status"] == "completed"
         assert acme.get(url).content != before
         assert globex.get(url).content == before
+
+
+def _seeded_draft(api: Api, data: ProgramData) -> tuple[int, dict[str, Any]]:
+    """A draft in the seeded history of a member no write touched (read over HTTP, as a client finds it)."""
+    bdid = data.definitions[0].id
+    for cid in data.members.contact_ids[:400]:
+        history = api.ok("getTransactionHistoryApi", {"pid": data.id},
+                         {"contactId": cid, "balanceDefinitionId": bdid, "status": "draft"})["transactionHistory"]
+        open_drafts = [tx for tx in history if "expiresAt" not in tx]
+        if open_drafts:
+            return cid, open_drafts[0]
+    raise AssertionError("no seeded draft among the first 400 members")
+
+
+def test_a_seeded_draft_is_completed_by_its_id_alone(api: Writes, world: World):
+    data = _active(world)
+    cid, draft = _seeded_draft(api, data)
+    bdid = data.definitions[0].id
+    before = _balance(api, data.id, cid, bdid)
+    done = api.done("completeTransaction", {"pid": data.id, "tid": draft["id"]})
+    assert (done["id"], done["contactId"], done["status"]) == (draft["id"], cid, "completed")
+    signed = draft["amount"] if draft["transactionType"] == "credit" else -draft["amount"]
+    assert _balance(api, data.id, cid, bdid) == done["balance"] == before + signed
+
+
+def test_a_seeded_draft_is_cancelled_by_its_id_and_unknown_ids_stay_404(api: Writes, world: World):
+    data = _active(world)
+    cid, draft = _seeded_draft(api, data)
+    cancelled = api.done("cancelTransaction", {"pid": data.id, "tid": draft["id"]})
+    assert (cancelled["status"], cancelled["contactId"]) == ("cancelled", cid)
+    history = api.ok("getTransactionHistoryApi", {"pid": data.id},
+                     {"contactId": cid, "balanceDefinitionId": data.definitions[0].id, "status": "cancelled"})
+    assert draft["id"] in {tx["id"] for tx in history["transactionHistory"]}
+    unknown = api.call("completeTransaction", {"pid": data.id, "tid": UNKNOWN_UUID})
+    assert "'tid'" in api.error(unknown, "completeTransaction", 404, "document_not_found")

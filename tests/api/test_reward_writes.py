@@ -314,3 +314,25 @@ def test_a_body_that_names_no_member_or_voucher_is_a_422_and_changes_nothing(api
     wrong = post(api, "createVoucher", {"pid": pid}, {"rewardId": reward.id, "contactId": "12"})
     assert "contactId" in api.error(wrong, "createVoucher", 422)
     assert (codes_count(api, backend, reward), backend.writes) == (before, writes)
+
+
+def test_a_seeded_voucher_is_found_by_its_id_alone(api: Api, backend: Backend) -> None:
+    """A voucher in a seeded member's list (no write touched the member) is validated and revoked by id."""
+    data = program(backend)
+    pid = data.id
+    now = backend.clock.now()
+    found = None
+    for cid in data.members.contact_ids[:400]:
+        for row in api.ok("getSubscriptionVouchers", {"pid": pid, "cid": cid}):
+            voucher = next(v for v in backend.world.member(data, cid).vouchers if v.id == row["id"])
+            if voucher.unusable_reason(now) is None:
+                found = (cid, row["id"])
+                break
+        if found:
+            break
+    assert found is not None, "no usable seeded voucher among the first 400 members"
+    cid, voucher_id = found
+    assert ok(api, "validateReward", {"pid": pid}, {"attributedRewardId": voucher_id}) == {"authorize": True}
+    revoked = api.client.delete(api.url("revokeVouchers", {"pid": pid}), params={"attributedRewardIds": voucher_id})
+    assert (revoked.status_code, revoked.content) == (204, b"")
+    assert voucher_id not in [row["id"] for row in api.ok("getSubscriptionVouchers", {"pid": pid, "cid": cid})]

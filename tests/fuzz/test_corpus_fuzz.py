@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server.app import create_app
-from mock_server.cli import listen, uvicorn_options
+from mock_server.server import listen, uvicorn_options
 from mock_server.settings import Settings
 from tests.hostile.corpus import Case, baseline, contract, fill, ids_from_summary, kind_of, mutations_for, target_of
 from tests.hostile.wire import TRACEBACK_MARKERS, Answer, in_process, over_socket, scope_for

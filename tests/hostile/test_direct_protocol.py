@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 
 from mock_server.app import build_worlds, create_app
-from mock_server.cli import uvicorn_options
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import LimitedHttpToolsProtocol
 from mock_server.logs import ACCESS_LOGGER
+from mock_server.server import uvicorn_options
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.corpus import corpus, ids_from_summary
 from tests.hostile.wire import request_bytes

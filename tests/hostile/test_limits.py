@@ -1,6 +1,6 @@
 """The HTTP-level limits of docs/limits.md, at their boundaries, on a server run with the CLI's options.
 
-The server runs in a thread with `mock_server.cli.uvicorn_options` (the very
+The server runs in a thread with `mock_server.server.uvicorn_options` (the very
 protocol and limits of `serve`), except for shorter timeouts so that the slow
 cases take a second, not ten.
 """
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from mock_server.app import create_app
-from mock_server.cli import listen, uvicorn_options
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET_BYTES
+from mock_server.server import listen, uvicorn_options
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from tests.hostile.wire import Answer, over_socket
 from tests.support.serving import serving

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from mock_server.cli import listen
+from mock_server.server import listen
 
 START_TIMEOUT_SECONDS = 30
 
@@ -19,7 +19,7 @@ START_TIMEOUT_SECONDS = 30
 @contextmanager
 def serving(app: Any, sock: socket.socket | None = None, **options: Any) -> Iterator[int]:
     """Serve `app` with uvicorn and `options`; yields the port. `sock`: a socket bound beforehand."""
-    sock = sock or listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see cli.listen
+    sock = sock or listen("127.0.0.1", 0)  # TCP_NODELAY-friendly, see server.listen
     server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -19,10 +19,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_server import fence
 from mock_server.app import create_app
-from mock_server.cli import build_parser, settings_from_args, uvicorn_options
+from mock_server.cli import build_parser, settings_from_args
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.fence import UVICORN_INTERNALS, http_protocol, internals_missing, missing_internals
 from mock_server.limits import LimitedHttpToolsProtocol
+from mock_server.server import uvicorn_options
 from mock_server.settings import DEFAULT_API_KEY, Settings, SettingsError, overrides_from_env, to_env
 from tests.support.serving import serving
 

@@ -1,0 +1,43 @@
+"""`MockState`: what one app's endpoints share (settings, contract, the organisations' backends, journal, limits).
+
+Its own module so that the app, the admin endpoints, the pages and the banner can all name it while
+the imports run one way: app -> admin -> pages -> state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from mock_server.backend import Backends
+from mock_server.contract import CompiledContract
+from mock_server.durable.recorder import Recorder
+from mock_server.journal import Journal
+from mock_server.ratelimit import RateLimiter
+from mock_server.settings import Settings
+from mock_server.store.world import World
+
+
+@dataclass
+class MockState:
+    settings: Settings
+    contract: CompiledContract
+    backends: Backends
+    journal: Journal
+    limiter: RateLimiter
+    recorder: Recorder  # applies writes and resets; with --state, logs them (mock_server/durable/)
+
+    def base_url(self, request: Request) -> str:
+        return str(request.base_url).rstrip("/") + self.contract.base_path
+
+    @property
+    def worlds(self) -> dict[str, World]:
+        """Each organisation's world as writes left it (what reads see now)."""
+        return {organisation: self.backends[organisation].world for organisation in self.backends}
+
+    def reset(self, organisation: str | None = None) -> None:
+        """Back to the seeded worlds (one organisation's, or all), with an empty journal and fresh rate counts."""
+        self.recorder.reset(organisation)
+        self.journal.clear()
+        self.limiter.reset()
