@@ -64,7 +64,8 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
   {PROG} serve --host 0.0.0.0 --admin-from 172.17.0.0/16   # in a container: its host may use /__mock__/
   {PROG} serve --rate-limit 2/second --log-format json   # a client's back-off, logged for a CI collector
-  {PROG} serve --read-only --workers 4   # a fixed world (writes answer 405) on 4 processes
+  {PROG} serve --workers 4               # 4 processes sharing one state (docs/durability.md)
+  {PROG} serve --state mock.state        # keep every write over restarts and crashes
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
 http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
@@ -217,11 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="access log lines as uvicorn writes them (text), or one JSON object a line with "
                        "time, method, path, status, latency, organisation and contract violations (default text)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
-                       help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process; N > 1 needs --read-only, "
-                       "and is refused with --check-client (default 1)")
+                       help="server processes sharing the port, each with the identical seeded world; writes, "
+                       "resets, the request journal and rate-limit counts are shared through a state file (a "
+                       "temporary one without --state), so any worker reads every acknowledged write; refused "
+                       "with --check-client (default 1)")
     serve.add_argument("--read-only", action="store_true", default=None,
-                       help="a fixed world: every write answers 405 (needed by --workers N > 1)")
+                       help="a fixed world: every write answers 405")
     serve.add_argument("--state", type=Path, metavar="PATH",
                        help="keep every accepted write in this file (made if missing) and replay it at start-up, "
                        "so that a restart, even after a crash, has every acknowledged write; the file is tied to "
