@@ -3,8 +3,9 @@
 Each worker keeps its own in-memory backends, as one process does, and the state file is the order
 of every change: a worker that makes a change takes the file's write lock (`flock` on a lock file in
 the run's shared directory), applies what other workers appended since it last looked, makes its
-change, appends it (fsync'd) and unlocks, then answers. Before any request a worker compares the
-file's size with the end of what it applied (one `fstat`), and applies what is new first: a read
+change, appends it (fsync'd), publishes the file's new end in a shared memory-mapped counter and
+unlocks, then answers. Before any request a worker compares that counter with the end of what it
+applied (a read of shared memory, no system call), and applies what is new first: a read
 through any worker sees every write acknowledged before it was sent (read-your-writes), and ids,
 which come from each organisation's counter, never collide because every worker counts the same
 changes in the same order. A reset is a record like a write, so every worker applies it in turn.
@@ -14,8 +15,9 @@ docs/durability.md, "Several workers".
 from __future__ import annotations
 
 import fcntl
+import mmap
 import os
-from collections.abc import Callable
+import struct
 from pathlib import Path
 
 from mock_server.backend import Backend, Backends
@@ -23,15 +25,19 @@ from mock_server.durable.logfile import Scan, records_in, scan
 from mock_server.durable.recorder import DurableRecorder, _live
 
 LOCK_FILE = "writes.lock"  # in the shared directory: serialises the workers' changes
+HEAD_FILE = "state.head"  # in the shared directory: where the state file's last complete record ends
+HEAD = struct.Struct("<Q")
 
 
 class SharedBackends(Backends):
     """Backends that catch up with the shared state file before they are used (reads included)."""
 
-    catch_up: Callable[[], None] = staticmethod(lambda: None)  # set by `SharedRecorder`
+    recorder: SharedRecorder | None = None  # set by the recorder, once it has replayed the file
 
     def __getitem__(self, organisation: str) -> Backend:
-        self.catch_up()
+        recorder = self.recorder
+        if recorder is not None and HEAD.unpack_from(recorder.head)[0] != recorder.applied_end:
+            recorder.catch_up()
         return super().__getitem__(organisation)
 
 
@@ -42,15 +48,22 @@ class SharedRecorder(DurableRecorder):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._lock_fd = os.open(shared_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         self._exclusive = False
-        if isinstance(self.backends, SharedBackends):
-            self.backends.catch_up = self.catch_up
+        head_fd = os.open(shared_dir / HEAD_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(head_fd).st_size < HEAD.size:
+                os.ftruncate(head_fd, HEAD.size)
+            self.head = mmap.mmap(head_fd, HEAD.size)
+        finally:
+            os.close(head_fd)
 
     def scan(self) -> Scan:
-        """Every record of the file; under the shared lock, so no append is half-way while it is read."""
+        """Every record of the file, under the workers' lock (no append is half-way); the head set to its end."""
         with self.lock:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                return scan(self.log.path, self.log.read())
+                found = scan(self.log.path, self.log.read())
+                HEAD.pack_into(self.head, 0, found.end)  # the parent wrote the file before any worker ran
+                return found
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
@@ -59,12 +72,12 @@ class SharedRecorder(DurableRecorder):
         with self.lock:
             applied = self.apply_records(_live(found.records[1:]))
             self.applied_end = found.end
+        if isinstance(self.backends, SharedBackends):
+            self.backends.recorder = self  # from now on, each use of a backend first catches up
         return applied
 
     def catch_up(self) -> None:
-        """Apply what the other workers appended since this one last looked (nothing: one `fstat`)."""
-        if self.log.size() == self.applied_end:
-            return
+        """Apply what the other workers appended since this one last looked."""
         with self.lock:
             if self._exclusive:
                 self._apply_new()
@@ -85,10 +98,17 @@ class SharedRecorder(DurableRecorder):
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._exclusive = True
         try:
+            (head,) = HEAD.unpack_from(self.head)
+            if self.log.size() > head:  # a worker killed in the middle of an append: that write never answered
+                self.log.truncate(head)
             self._apply_new()
         except BaseException:
             self._after_change()
             raise
+
+    def _append(self, record: dict[str, object]) -> None:
+        super()._append(record)
+        HEAD.pack_into(self.head, 0, self.applied_end)  # under the workers' lock: the others see it whole
 
     def _after_change(self) -> None:
         self._exclusive = False
@@ -97,3 +117,4 @@ class SharedRecorder(DurableRecorder):
     def close(self) -> None:
         super().close()
         os.close(self._lock_fd)
+        self.head.close()
