@@ -13,6 +13,7 @@ Modules, one idea each:
 - `write_scenarios`  the write measured (a transaction begin), resolved against the seeded world
 - `write_runner`  the write rounds, the reads after writes, the resets
 - `post_client`   an exact number of POSTs (wrk cannot stop at a count)
+- `perkey`        `serve --world-per-key`: memory of 1,000 extra worlds, a new world's first answer
 - `figures`       rounds, medians and ratios, as plain data
-- `report`, `report_writes`  the targets, the console table and BENCHMARKS.md
+- `report`, `report_writes`, `report_perkey`  the targets, the console table and BENCHMARKS.md
 """

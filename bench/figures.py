@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.scenarios import Scenario
 from bench.write_scenarios import Write
 from bench.wrk import Load
+
+if TYPE_CHECKING:
+    from bench.perkey import PerKey
 
 
 @dataclass
@@ -158,6 +161,7 @@ class Run:
     seeded_writes: int = 0
     after_writes_rss_mb: tuple[float, float] | None = None  # peak RSS: (written, fresh)
     resets: Resets | None = None
+    per_key: PerKey | None = None  # serve --world-per-key: extra worlds' memory, a new world's first answer
     notes: list[str] = field(default_factory=list)
 
     def row(self, key: str) -> Row:

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from bench.figures import Row, Run, Target, paired, ratio
+from bench.report_perkey import per_key_section, per_key_targets
 from bench.report_writes import write_section, write_targets
 
 PROGRAM_VS_BASELINE = 0.75
@@ -46,7 +47,7 @@ def targets(run: Run) -> list[Target]:
                             big.median_seconds <= STARTUP_BIG_SECONDS))
         found.append(Target(f"{big.contacts:,} contacts peak RSS", "<= 1.5 GB", f"{big.max_rss_mb / 1000:.2f} GB",
                             big.max_rss_mb <= BIG_RSS_MB))
-    return found + write_targets(run)
+    return found + write_targets(run) + per_key_targets(run)
 
 
 def render(run: Run) -> str:
@@ -92,6 +93,7 @@ def render(run: Run) -> str:
         "",
         *_others(run),
         *write_section(run),
+        *per_key_section(run),
     ]
     if run.notes:
         parts += ["## Notes", "", *(f"- {note}" for note in run.notes), ""]

@@ -44,6 +44,8 @@ from bench.launch import (
     with_seconds,
 )
 from bench.machine import describe
+from bench.perkey import KEYS, ROUNDS, measure_per_key
+from bench.perkey import summary as per_key_summary
 from bench.procs import Server, ServerError, ServerSet, free_port
 from bench.report import write
 from bench.scenarios import (
@@ -85,6 +87,7 @@ class Options:
     writes: bool = True
     seeded_writes: int = 100_000
     reset_writes: int = 1_000
+    per_key_keys: int = KEYS  # serve --world-per-key: new keys, each a world (0 skips the stage)
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -105,6 +108,8 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--seeded-writes", type=int, default=100_000,
                         help="writes before the reads-after-writes figures (100000)")
     parser.add_argument("--reset-writes", type=int, default=1_000, help="writes before each timed reset (1000)")
+    parser.add_argument("--per-key-keys", type=int, default=KEYS,
+                        help=f"keys of the --world-per-key figures, each a world of its own; 0 skips them ({KEYS})")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 round of 1 s, 10,000 contacts, 10,000 seeded writes")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -128,6 +133,7 @@ def parse_args(argv: list[str] | None) -> Options:
         writes=args.writes,
         seeded_writes=max(1, args.seeded_writes),
         reset_writes=max(1, args.reset_writes),
+        per_key_keys=max(0, args.per_key_keys),
     )
 
 
@@ -224,6 +230,9 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
     if options.workers > 1:
         run.workers, run.workers_write = _workers(servers, program, small, options, run.write)
         run.workers_count = options.workers
+    if options.per_key_keys:
+        run.per_key = measure_per_key(servers, options.per_key_keys, options.small, min(options.rounds, ROUNDS))
+        log(f"per-key worlds: {per_key_summary(run.per_key)}")
     if options.conformance:
         run.conformance_seconds, run.conformance_note = _conformance()
     else:

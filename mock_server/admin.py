@@ -1,11 +1,15 @@
 """The mock's own endpoints, under ``/__mock__/`` (never part of Brevo's API).
 
 - ``GET  /__mock__/health``        readiness probe for scripts and CI
-- ``GET  /__mock__/world``         the seeded ids to call the API with
+- ``GET  /__mock__/world``         the seeded ids to call the API with (and, with --world-per-key,
+                                    the live per-key worlds: masked key, last use, writes)
 - ``GET  /__mock__/requests``      the request journal, newest last
 - ``POST /__mock__/reset``         back to the seeded world (the organisation of the ``api-key`` header
-                                    sent, or every one), with an empty journal and fresh rate-limit counts
+                                    sent, or every one), with an empty journal and fresh rate-limit counts;
+                                    a per-key key resets its own world and rate count only, and leaves the
+                                    journal, which other keys' requests share
 - ``GET  /__mock__/openapi.json``  the contract the server validates against
+- ``GET/POST /__mock__/clock``     an organisation's time, moved on by tests (mock_server/clock_routes.py)
 - ``GET  /__mock__/`` and ``/__mock__/widget``  pages for a browser (mock_server/pages)
 
 They need no API key. Who may call them (loopback clients, or an --admin-from
@@ -17,24 +21,30 @@ JSON or an X-Brevo-Mock header) is checked before any of them answers, by
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.admin_guard import PREFIX, admin_allowed
-from mock_server.auth import KeyRing
+from mock_server.backend import KeyWorld
+from mock_server.clock_routes import clock_routes
 from mock_server.errors import ApiError
 from mock_server.journal import Journal
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.pages import page_routes
 from mock_server.state import MockState
+from mock_server.store.models import iso
 
 __all__ = ["PREFIX", "admin_routes", "journal_routes"]
 
 
-def journal_routes(journal: Journal, also_reset: Callable[[Request], None] | None = None) -> list[Route]:
-    """``GET /__mock__/requests`` and ``POST /__mock__/reset``, shared by the mock and the proxy."""
+def journal_routes(journal: Journal, also_reset: Callable[[Request], bool | None] | None = None) -> list[Route]:
+    """``GET /__mock__/requests`` and ``POST /__mock__/reset``, shared by the mock and the proxy.
+
+    `also_reset` resets the rest; it returns False when the journal must stay (a per-key reset).
+    """
 
     async def requests(request: Request) -> Response:
         entries = [entry.as_dict() for entry in journal.entries()]
@@ -42,11 +52,11 @@ def journal_routes(journal: Journal, also_reset: Callable[[Request], None] | Non
 
     async def reset(request: Request) -> Response:
         try:
-            if also_reset is not None:
-                also_reset(request)
+            keep_journal = also_reset is not None and also_reset(request) is False
         except ApiError as error:  # e.g. an api-key naming no organisation: nothing is reset
             return OrjsonResponse(error.body(), status_code=error.status)
-        journal.clear()
+        if not keep_journal:
+            journal.clear()
         return OrjsonResponse({"reset": True})
 
     return [
@@ -62,35 +72,68 @@ def admin_routes(state: MockState) -> list[Route]:
         return OrjsonResponse({"status": "ok", "organisations": list(state.worlds)})
 
     async def world(request: Request) -> Response:
-        organisation = request.query_params.get("organisation", state.settings.api_keys[0].organisation)
+        key = request.headers.get("api-key")
+        organisation = request.query_params.get("organisation")
+        if organisation is None and state.keys.per_key(key):  # a per-key client asking for its own world
+            organisation = state.keys.organisation_of(key)
+            state.backends[organisation]  # made now if the key has not called the API yet
+        organisation = organisation or state.settings.api_keys[0].organisation
         found = state.worlds.get(organisation)
+        key_world = state.backends.key_worlds.find(organisation) if state.backends.key_worlds else None
+        if found is None and key_world is not None:
+            found = key_world.backend.world
         if found is None:
             return OrjsonResponse(
                 {"code": "document_not_found",
-                 "message": f"No organisation '{organisation}'; known: {', '.join(state.worlds)}"},
+                 "message": f"No organisation '{organisation}'; known: {', '.join(state.worlds)}"
+                            + (" and the live per-key worlds listed in keyWorlds" if key_world is None and
+                               state.backends.key_worlds is not None else "")},
                 status_code=404,
             )
         sample = request.query_params.get("sample", "5")
         summary = found.summary(sample=int(sample) if sample.isascii() and sample.isdigit() else 5)
         keys = [k.key for k in state.settings.api_keys if k.organisation == organisation]
+        extra: dict[str, Any] = {}
+        if state.backends.key_worlds is not None:
+            extra["keyWorlds"] = key_worlds()
+        if key_world is not None:
+            extra["keyWorld"] = key_world_row(key_world)
         return OrjsonResponse({"organisation": organisation, "apiKeys": keys,
-                                "baseUrl": state.base_url(request), **summary})
+                                "baseUrl": state.base_url(request), **summary, **extra})
+
+    def key_world_row(world: KeyWorld) -> dict[str, Any]:
+        # Wall-clock times: resource management, not API data (mock_server/backend/keyworlds.py).
+        return {"organisation": world.organisation, "apiKey": state.keys.labels.get(world.organisation),
+                "createdAt": iso(int(world.created_at * 1000)), "lastUsedAt": iso(int(world.last_used * 1000)),
+                "writes": world.backend.writes}
+
+    def key_worlds() -> dict[str, Any]:
+        found = state.backends.key_worlds
+        assert found is not None
+        return {"prefix": state.settings.world_per_key, "idleTimeoutSeconds": found.idle_timeout,
+                "evicted": found.evicted, "live": [key_world_row(world) for world in found.live()]}
 
     async def openapi(request: Request) -> Response:
         return OrjsonResponse(state.contract.document)
 
-    keys = KeyRing(state.settings)
-
-    def reset_state(request: Request) -> None:
+    def reset_state(request: Request) -> bool:
         # With a key, that key's organisation; without one, every organisation.
         key = request.headers.get("api-key")
-        state.recorder.reset(keys.organisation_of(key) if key else None)
+        if state.keys.per_key(key):
+            # One parallel job's reset: its world and rate count; the journal and other keys' counts stay.
+            assert key is not None
+            state.recorder.reset(state.keys.organisation_of(key))
+            state.limiter.reset(key)
+            return False
+        state.recorder.reset(state.keys.organisation_of(key) if key else None)
         state.limiter.reset()
+        return True
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),
         Route(f"{PREFIX}/world", world, methods=["GET"]),
         *journal_routes(state.journal, also_reset=reset_state),
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
+        *clock_routes(state),  # GET/POST /__mock__/clock
         *page_routes(state),  # GET /__mock__/ (browse) and /__mock__/widget: mock_server/pages
     ]

@@ -25,7 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 from mock_server.admin import admin_routes
 from mock_server.admin_guard import AdminAccess, AdminGuard, is_admin_path
 from mock_server.auth import KeyRing
-from mock_server.backend import Backends
+from mock_server.backend import Backend, Backends
 from mock_server.contract import compile_contract, load_contract
 from mock_server.durable import ChangeKind, open_recorder
 from mock_server.durable.shared import SharedBackends
@@ -48,9 +48,17 @@ logger = logging.getLogger("brevo_loyalty_mock")
 
 Progress = Callable[[int, int], None]
 
+
+
+def _move_clock(backend: Backend, payload: Any) -> int:
+    return backend.advance_clock(payload["to"])
+
+
 # Changes other than writes and resets that `state.recorder.change(organisation, kind, payload)` applies
 # (and, with --state, logs and replays): kind -> apply(backend, payload). docs/durability.md.
-CHANGE_KINDS: dict[str, ChangeKind] = {}
+CHANGE_KINDS: dict[str, ChangeKind] = {
+    "clock": _move_clock,  # POST /__mock__/clock (mock_server/clock_routes.py)
+}
 
 
 def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[str, World]:
@@ -73,7 +81,9 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
     contract = compile_contract(load_contract(settings.contract_path))
     # A worker of `serve --workers N` catches up with the other workers' changes before using its backends.
     backends_type = Backends if settings.shared_dir is None else SharedBackends
-    backends = backends_type(worlds if worlds is not None else build_worlds(settings), settings.clock)
+    backends = backends_type(worlds if worlds is not None else build_worlds(settings), settings.clock,
+                             per_key_base=settings.organisations[0] if settings.world_per_key else None,
+                             idle_timeout=settings.world_idle_timeout)
     write_handlers = all_write_handlers()
     state = MockState(
         settings=settings,
@@ -85,10 +95,11 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         # Workers of `serve --workers N` count together (mock_server/durable/shared_ratelimit.py).
         limiter=RateLimiter(settings.rate_limit) if settings.shared_dir is None
         else SharedRateLimiter(settings.rate_limit, settings.shared_dir),
+        keys=KeyRing(settings),
         # With --state: the log replayed now, before any event listener is added (replays tell none anyway).
         recorder=open_recorder(settings, backends, write_handlers, CHANGE_KINDS),
     )
-    api = LoyaltyApi(contract, state.backends, KeyRing(settings), state.limiter, state.journal, all_handlers(),
+    api = LoyaltyApi(contract, state.backends, state.keys, state.limiter, state.journal, all_handlers(),
                      write_handlers, read_only=settings.read_only, recorder=state.recorder)
 
     access_log = JsonAccessLog(settings) if settings.log_format == "json" and settings.access_log else None

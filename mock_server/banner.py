@@ -46,6 +46,11 @@ def banner(settings: Settings, state: MockState) -> str:
         lines.append(f"             {api_key.key} (organisation {api_key.organisation})")
     for key in settings.forbidden_keys:
         lines.append(f"  forbidden  {key} (authenticates, answers 403)")
+    if settings.world_per_key is not None:
+        idle = ("kept until a reset" if settings.world_idle_timeout is None
+                else f"dropped after {settings.world_idle_timeout:g} s unused")
+        lines.append(f"  per key    {settings.world_per_key}... : a world of its own per key, from the seeded "
+                     f"world of '{organisation}' ({idle})")
     lines.append(
         f"  world      seed {settings.seed}, {settings.contacts:,} contacts per published program, "
         f"{stats['programs']} programs, {stats['transactions']:,} transactions"

@@ -47,9 +47,11 @@ from mock_server.settings import (
     parse_allowed_host,
     parse_api_key,
     parse_cors_origin,
+    parse_idle_timeout,
     parse_int,
     parse_log_format,
     parse_rate_limit,
+    parse_world_per_key,
     to_env,
 )
 
@@ -66,6 +68,7 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --rate-limit 2/second --log-format json   # a client's back-off, logged for a CI collector
   {PROG} serve --workers 4               # 4 processes sharing one state (docs/durability.md)
   {PROG} serve --state mock.state        # keep every write over restarts and crashes
+  {PROG} serve --world-per-key xkeysib-test-   # each key xkeysib-test-... gets a world of its own (parallel CI)
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
 http://127.0.0.1:8080/__mock__/widget?contactId=12345 (the guide's loyalty widget, with --fixture widget-member)
@@ -207,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "default '*': any origin)")
     serve.add_argument("--clock", choices=CLOCK_MODES, default=None,
                        help="fixed: a logical clock that starts at the world's reference time and moves one second "
-                       "per accepted write, so answers are reproducible (default); real: the wall clock")
+                       "per accepted write, so answers are reproducible (default); real: the wall clock. Either is "
+                       "moved on by POST /__mock__/clock (advance or set), which runs what falls due meanwhile "
+                       "(expiries, reminders, anniversaries); on the real clock a move adds an offset to the wall "
+                       "clock, which keeps running from there")
     serve.add_argument("--admin-from", dest="admin_from", action="append", type=_checked(parse_admin_from),
                        metavar="CIDR", help="also let clients of this network use /__mock__/, such as "
                        "172.17.0.0/16 for a container's port-forward (repeatable; default loopback only)")
@@ -231,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-truncate", action="store_true", default=None,
                        help="start from a corrupt --state file by cutting it where it is corrupt (the changes "
                        "from there on are lost; without it such a file stops the start)")
+    serve.add_argument("--world-per-key", type=_checked(parse_world_per_key), metavar="PREFIX",
+                       help="also accept any api-key starting with PREFIX (such as xkeysib-test-), each with a "
+                       "world of its own, made on its first request from the default organisation's seeded world, "
+                       "so that parallel CI jobs never see each other's writes (docs/isolation.md)")
+    serve.add_argument("--world-idle-timeout", type=_checked(parse_idle_timeout), metavar="SECONDS",
+                       help="drop a per-key world unused for SECONDS; its key starts again from the seeded world "
+                       "(default never)")
 
     world = commands.add_parser(
         "world",
@@ -273,6 +286,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "read_only": getattr(args, "read_only", None),
         "state": getattr(args, "state", None),
         "state_truncate": getattr(args, "state_truncate", None),
+        "world_per_key": getattr(args, "world_per_key", None),
+        "world_idle_timeout": getattr(args, "world_idle_timeout", None),
     }
     values.update({name: value for name, value in flags.items() if value is not None})
     if "rate_limit" in vars(args) and args.rate_limit is not None:

@@ -6,14 +6,21 @@ Installed with the package (entry point ``pytest11``), it offers:
   session and handed to each test with an empty request journal. It has
   ``.base_url`` (ending in /v3: what a Brevo client takes), ``.api_key``,
   ``.world`` (the seeded ids), ``.requests`` (what the test's client sent,
-  with each request's contract violations), ``.violations``, ``.reset()`` and
-  ``.load_fixture(path)`` (undone after the test);
+  with each request's contract violations), ``.violations``, ``.reset()``,
+  ``.load_fixture(path)`` (undone after the test) and ``.clock`` (``now()``,
+  ``advance(days=30)``, ``set(datetime)``: the organisation's time, which
+  starts again at the reference time in each test; see docs/time.md);
 - the ``brevo_contract`` marker, and the ``--brevo-check-client`` option (or
   ``brevo_check_client = true`` in the ini file) for every test: a test whose
   client broke the contract while it ran fails, listing each bad request.
 
 Settings come from the ini file: ``brevo_mock_seed``, ``brevo_mock_contacts``,
 ``brevo_mock_fixtures`` (one path per line), ``brevo_mock_api_key``.
+
+With ``--brevo-mock-url URL`` (or ``brevo_mock_url``), ``brevo_mock`` is a mock already
+running there, started with ``serve --world-per-key PREFIX``: each pytest-xdist worker
+uses the key ``brevo_mock_key_prefix`` + its worker id (``xkeysib-test-gw0`` ...), so
+each has a world of its own, reset before each test (docs/isolation.md).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mock_server.fixtures import fixture_file
+from mock_server.remote import DEFAULT_KEY_PREFIX, RemoteMock, RemoteMockError, worker_key
 from mock_server.settings import DEFAULT_CONTACTS, ApiKey, Settings
 
 if TYPE_CHECKING:
@@ -46,6 +54,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("brevo_mock_fixtures", "fixture files layered on the brevo_mock world", type="linelist",
                   default=[])
     parser.addini("brevo_mock_api_key", "the key brevo_mock accepts (default: the mock's own)", default="")
+    group.addoption("--brevo-mock-url", default=None, metavar="URL",
+                    help="use the mock running at URL (started with --world-per-key), each xdist worker with a key "
+                    "and a world of its own, instead of starting one")
+    parser.addini("brevo_mock_url", "like --brevo-mock-url", default="")
+    parser.addini("brevo_mock_key_prefix", f"with --brevo-mock-url: the start of each worker's key, the server's "
+                  f"--world-per-key prefix or longer (default {DEFAULT_KEY_PREFIX})", default=DEFAULT_KEY_PREFIX)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,8 +68,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
+def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock | RemoteMock]:
     """The session's mock; tests should use `brevo_mock`, which isolates them from each other."""
+    url = pytestconfig.getoption("--brevo-mock-url") or pytestconfig.getini("brevo_mock_url")
+    if url:
+        try:
+            remote = RemoteMock.connect(url, worker_key(pytestconfig.getini("brevo_mock_key_prefix")))
+        except RemoteMockError as error:
+            pytest.fail(str(error), pytrace=False)
+        yield remote
+        return
     # Here, not at the top: pytest loads this plugin in every session of an environment that has the mock
     # installed, and uvicorn and the app (about 0.1 s) are only needed once a test asks for the fixture.
     from mock_server.testing import running_mock
@@ -78,9 +100,13 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
 
 
 @pytest.fixture
-def brevo_mock(brevo_mock_server: RunningMock) -> Iterator[RunningMock]:
+def brevo_mock(brevo_mock_server: RunningMock | RemoteMock) -> Iterator[RunningMock | RemoteMock]:
     """A running Brevo Loyalty mock, reset to its seeded world with an empty journal; fixtures loaded by the test
     are undone after it."""
+    if isinstance(brevo_mock_server, RemoteMock):  # a shared mock: this worker's world only
+        brevo_mock_server.reset()
+        yield brevo_mock_server
+        return
     state = brevo_mock_server.state
     settings, worlds = state.settings, state.backends.worlds
     brevo_mock_server.reset()

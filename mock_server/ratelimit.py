@@ -60,5 +60,9 @@ class RateLimiter:
         """Headers for a request that is not counted (no valid key)."""
         return RateState(self.limit, self.limit, int(self._seconds), False)
 
-    def reset(self) -> None:
-        self._windows.clear()
+    def reset(self, key: str | None = None) -> None:
+        """Fresh counts for one key, or for every key."""
+        if key is None:
+            self._windows.clear()
+        else:
+            self._windows.pop(key, None)

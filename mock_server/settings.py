@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mock_server.backend.clock import CLOCK_MODES
 from mock_server.fixtures import fixture_file
+from mock_server.keynames import PER_KEY_ORGANISATION
 
 DEFAULT_API_KEY = "xkeysib-loyalty-mock-local-key"
 DEFAULT_ORGANISATION = "default"
@@ -81,6 +82,10 @@ class Settings:
     state: Path | None = None  # --state: the durable log of accepted changes (mock_server/durable/)
     state_truncate: bool = False  # --state-truncate: cut a corrupt state file where it is corrupt, then start
     shared_dir: Path | None = None  # set by `serve --workers N` for its workers: where they share state
+    # Any api-key starting with this gets a world of its own, forked from the default organisation's
+    # (docs/isolation.md); None: only the configured keys are accepted.
+    world_per_key: str | None = None
+    world_idle_timeout: float | None = None  # seconds a per-key world may stay unused before it is dropped
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -89,6 +94,12 @@ class Settings:
             # not see them: a CI gate that never fails. One process sees every request.
             raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
                                 "sees only its own requests; check a client with one worker")
+        if self.world_idle_timeout is not None and (self.state is not None or self.shared_dir is not None
+                                                    or (self.workers > 1 and not self.read_only)):
+            # A dropped world would come back from the state file at the next start, or stay in the other
+            # workers: its changes are in the log every process replays.
+            raise SettingsError("--world-idle-timeout cannot be combined with --state or --workers N > 1: "
+                                "their log keeps a dropped world's writes")
         # Settings built in code (tests, the pytest plugin) get the flags' checks and one-line errors too.
         for network in self.admin_from:
             if parse_admin_from(network) != network:
@@ -97,6 +108,7 @@ class Settings:
             if parse_allowed_host(host) != host:
                 raise SettingsError(f"allowed host {host!r}: write it as {parse_allowed_host(host)!r}")
         parse_log_format(self.log_format)
+        check_world_per_key(self.world_per_key, self.world_idle_timeout, self.organisations)
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -159,6 +171,48 @@ def check_keys(api_keys: tuple[ApiKey, ...], forbidden_keys: tuple[str, ...]) ->
     for key in forbidden_keys:
         if key in owners:
             raise SettingsError(f"key {key!r} is both accepted (--api-key) and forbidden (--forbidden-key)")
+
+
+def parse_world_per_key(text: str) -> str:
+    """A key prefix: what a client's key starts with to get a world of its own (``xkeysib-test-``)."""
+    prefix = text.strip()
+    if not prefix:
+        raise SettingsError("--world-per-key needs a prefix such as xkeysib-test-: an empty one would accept "
+                            "every key")
+    if not _KEY.fullmatch(prefix) or "," in prefix:
+        raise SettingsError(f"--world-per-key prefix {text!r} cannot start an 'api-key' header: use visible "
+                            "ASCII characters, without spaces or commas")
+    return prefix
+
+
+def parse_idle_timeout(text: str) -> float | None:
+    """Seconds (a positive number) after which an unused per-key world is dropped; ``never`` or ``0``: kept."""
+    lowered = text.strip().lower()
+    if lowered in ("never", "off", "none", "0"):
+        return None
+    try:
+        seconds = float(lowered)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise SettingsError(f"--world-idle-timeout must be a number of seconds > 0 (or 'never'), got {text!r}")
+    return seconds
+
+
+def check_world_per_key(prefix: str | None, idle_timeout: float | None, organisations: tuple[str, ...]) -> None:
+    """The per-key settings make sense together; raises `SettingsError` naming the problem."""
+    if prefix is None:
+        if idle_timeout is not None:
+            raise SettingsError("--world-idle-timeout applies to per-key worlds: it needs --world-per-key PREFIX")
+        return
+    if parse_world_per_key(prefix) != prefix:
+        raise SettingsError(f"--world-per-key prefix {prefix!r}: write it without surrounding spaces")
+    if idle_timeout is not None and not idle_timeout > 0:
+        raise SettingsError(f"--world-idle-timeout must be > 0 seconds, got {idle_timeout}")
+    for organisation in organisations:
+        if PER_KEY_ORGANISATION.fullmatch(organisation):
+            raise SettingsError(f"organisation {organisation!r} is named like a per-key world (key-<16 hex "
+                                "digits>): with --world-per-key, give a configured organisation another name")
 
 
 def parse_rate_limit(text: str) -> RateLimit | None:
@@ -313,6 +367,10 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["shared_dir"] = Path(raw) if raw else None
     if (raw := get("STATE_TRUNCATE")) is not None:
         values["state_truncate"] = parse_bool(ENV_PREFIX + "STATE_TRUNCATE", raw)
+    if (raw := get("WORLD_PER_KEY")) is not None:
+        values["world_per_key"] = parse_world_per_key(raw)
+    if (raw := get("WORLD_IDLE_TIMEOUT")) is not None:
+        values["world_idle_timeout"] = parse_idle_timeout(raw)
     return values
 
 
@@ -344,4 +402,8 @@ def to_env(settings: Settings) -> dict[str, str]:
     }
     if settings.contract_path is not None:
         env["CONTRACT"] = str(settings.contract_path)
+    if settings.world_per_key is not None:
+        env["WORLD_PER_KEY"] = settings.world_per_key
+    if settings.world_idle_timeout is not None:
+        env["WORLD_IDLE_TIMEOUT"] = repr(settings.world_idle_timeout)
     return {ENV_PREFIX + name: value for name, value in env.items()}

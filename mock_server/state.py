@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract
 from mock_server.durable.recorder import Recorder
@@ -27,6 +28,7 @@ class MockState:
     journal: Journal
     limiter: RateLimiter
     recorder: Recorder  # applies writes and resets; with --state, logs them (mock_server/durable/)
+    keys: KeyRing  # the API's key ring (it knows the per-key keys seen, masked, for the admin page)
 
     def base_url(self, request: Request) -> str:
         return str(request.base_url).rstrip("/") + self.contract.base_path

@@ -26,6 +26,7 @@ from mock_server.journal import JournalEntry
 from mock_server.server import listen, uvicorn_options
 from mock_server.settings import Settings
 from mock_server.state import MockState
+from mock_server.testclock import MockClock
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -55,6 +56,12 @@ class RunningMock:
     @property
     def violations(self) -> list[str]:
         return [violation for entry in self.requests for violation in entry.violations]
+
+    @property
+    def clock(self) -> MockClock:
+        """The default organisation's clock (``.now()``, ``.advance(days=30)``, ``.set(datetime)``; ``.of(key)``
+        for another organisation's), moved through ``/__mock__/clock`` like any client would."""
+        return MockClock(self.root_url, self.api_key)
 
     def reset(self) -> None:
         """Back to the seeded world (every organisation), with an empty journal and fresh rate-limit counts."""

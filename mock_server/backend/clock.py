@@ -9,6 +9,10 @@ the same request sequence give the same bytes.
   moment and their order shows in their timestamps.
 - ``real``: the wall clock (milliseconds), for a mock left running as a long-lived
   sandbox. Never earlier than the reference time, and never backwards.
+
+Either clock is moved on by `move_to` (``POST /__mock__/clock``, through
+`Backend.advance_clock`): the logical clock jumps there; the real one keeps running
+from there, the wall clock plus an offset.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ TICK = SECOND  # how far the logical clock moves per accepted write
 
 
 class Clock:
-    __slots__ = ("_held", "_now", "mode", "start")
+    __slots__ = ("_held", "_now", "mode", "offset", "start")
 
     def __init__(self, start: int, mode: ClockMode = "fixed") -> None:
         if mode not in CLOCK_MODES:
@@ -34,12 +38,13 @@ class Clock:
         self.start = start
         self.mode = mode
         self._now = start
+        self.offset = 0  # real mode: how far the clock was moved ahead of the wall clock (ms)
         self._held = False  # inside `held()`: the wall clock is not read
 
     def now(self) -> int:
         """The current moment, in epoch milliseconds."""
         if self.mode == "real" and not self._held:
-            self._now = max(self._now, int(time.time() * 1000))
+            self._now = max(self._now, int(time.time() * 1000) + self.offset)
         return self._now
 
     def tick(self) -> int:
@@ -49,8 +54,25 @@ class Clock:
             return self._now
         return self.now()
 
+    def move_to(self, moment: int) -> None:
+        """Jump ahead to `moment` (never back: a ValueError); a real clock keeps running from there."""
+        current = self.now()
+        if moment < current:
+            raise ValueError(f"the clock never goes back: {moment} is before {current}")
+        if self.mode == "real":
+            self.offset = moment - int(time.time() * 1000)
+        self._now = moment
+
     def reset(self) -> None:
         self._now = self.start
+        self.offset = 0
+
+    def snapshot(self) -> tuple[int, int]:
+        """What `restore` needs to undo the moves of a refused write."""
+        return self._now, self.offset
+
+    def restore(self, snapshot: tuple[int, int]) -> None:
+        self._now, self.offset = snapshot
 
     def rewind(self, moment: int) -> None:
         """Undo the ticks of a write that was refused after it took its moment."""

@@ -26,8 +26,9 @@ from mock_server.backend.ids import IdSource
 from mock_server.backend.programs import Programs
 from mock_server.backend.rewards import Rewards
 from mock_server.backend.tiers import Tiers
+from mock_server.backend.timeline import Timeline
 from mock_server.errors import UnknownResource
-from mock_server.store.models import Member
+from mock_server.store.models import Member, iso
 from mock_server.store.queries import norm_id
 from mock_server.store.world import MemberTable, ProgramData, World
 
@@ -53,6 +54,7 @@ class Backend:
         self.programs = Programs(self)
         self.tiers = Tiers(self)
         self.rewards = Rewards(self)
+        self.timeline = Timeline(self)  # what the clock drives when moved on (advance_clock)
 
     def reset(self) -> None:
         """Back to the seeded world (with its fixtures): drops every change, reseeds nothing."""
@@ -73,12 +75,12 @@ class Backend:
             if self._writing:  # a write inside a write (e.g. a clock tick's own steps): one unit with it
                 yield
                 return
-            moment, issued = self.clock.now(), self.ids.issued
+            moment, issued = self.clock.snapshot(), self.ids.issued
             self._writing = True
             try:
                 yield
             except BaseException:
-                self.clock.rewind(moment)
+                self.clock.restore(moment)
                 self.ids.issued = issued
                 self.events.discard()
                 raise
@@ -110,6 +112,27 @@ class Backend:
                 yield
             finally:
                 self._clock_listeners = clock_listeners
+
+    def advance_clock(self, to: int) -> int:
+        """Move the clock on to `to` (epoch ms), running everything due meanwhile in time order (one write:
+        refused, or failing, it changes nothing); returns how many due items ran.
+
+        Every move of an organisation's time goes through here (``POST /__mock__/clock``), so that a log
+        of accepted writes can replay it. Moving back is a ValueError (on the real clock, a moment the wall
+        clock has passed since is a move to now).
+        """
+        with self.writing():
+            now = self.clock.now()
+            if to < now and self.clock.mode == "real":
+                to = now  # the wall clock ran past it since it was asked for: a move to now
+            if to < now:
+                raise ValueError(f"the clock never goes back: {iso(to)} is before {iso(now)}")
+            ran = self.timeline.run_until(to)
+            self.clock.move_to(to)
+            # Reads judge what is usable now (e.g. a member's vouchers) on the world's clock.
+            self.world.reference_now = max(self.world.reference_now, to)
+        self.clock_moved()
+        return ran
 
     def new_id(self) -> str:
         return self.ids.uuid()

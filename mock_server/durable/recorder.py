@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +44,20 @@ class Recorder:
         """Make one write's backend call (the pipeline's write step); returns the handler's result."""
         return handler(backend, params, body)
 
-    def change(self, organisation: str, kind: str, payload: Any) -> None:
-        """Apply a change of a registered kind (`kinds`) to an organisation, e.g. ``("clock", {"to": ms})``."""
+    def change(self, organisation: str, kind: str, payload: Any) -> Any:
+        """Apply a change of a registered kind (`kinds`) to an organisation, e.g. ``("clock", {"to": ms})``;
+        returns what its function returns."""
         apply = self._kind(kind)
+        with self.changing(organisation) as backend:
+            return apply(backend, payload)
+
+    @contextmanager
+    def changing(self, organisation: str) -> Iterator[Backend]:
+        """Hold what a change of `organisation` needs, for a caller that reads the state before it decides
+        (e.g. the clock's current time, then `change(...)` with the move): here, the organisation's lock."""
         backend = self.backends[organisation]
         with backend.lock:
-            apply(backend, payload)
+            yield backend
 
     def reset(self, organisation: str | None = None) -> None:
         """Back to the seeded world: one organisation, or every one."""
@@ -98,49 +107,74 @@ class DurableRecorder(Recorder):
         # Taken before any organisation's lock, by every change and by replay: one order for both locks.
         self.lock = threading.RLock()
         self.applied_end = 0  # the end of the last record applied here
+        self._depth = 0  # `changing` blocks entered (a change made inside another one joins it)
 
     # ----------------------------------------------------------------- changes
 
     def write(self, backend: Backend, operation_id: str, handler: WriteHandler, params: Params, body: Any) -> Any:
-        with self.lock, backend.lock:
-            self._before_change()
-            try:
-                record: dict[str, Any] = {"k": "w", "o": backend.organisation, "op": operation_id,
-                                          "p": dict(params), "b": body}
-                if self.real_clock:  # the moment the write takes, so that its replay sets the same timestamps
-                    moment = record["t"] = backend.clock.now()
-                    with backend.clock.held(moment):
-                        result = handler(backend, params, body)
-                else:
+        with self.changing(backend.organisation) as backend:
+            record: dict[str, Any] = {"k": "w", "o": backend.organisation, "op": operation_id,
+                                      "p": dict(params), "b": body}
+            if self.real_clock:  # the moment the write takes, so that its replay sets the same timestamps
+                moment = record["t"] = backend.clock.now()
+                with backend.clock.held(moment):
                     result = handler(backend, params, body)
-                self._append(record)  # only once accepted: a refused write raised above and logs nothing
-            finally:
-                self._after_change()
+            else:
+                result = handler(backend, params, body)
+            self._append(record)  # only once accepted: a refused write raised above and logs nothing
         return result
 
-    def change(self, organisation: str, kind: str, payload: Any) -> None:
+    def change(self, organisation: str, kind: str, payload: Any) -> Any:
         apply = self._kind(kind)
+        with self.changing(organisation) as backend:
+            record: dict[str, Any] = {"k": kind, "o": organisation, "d": payload}
+            if self.real_clock:  # its moment, and the clock's lead on the wall clock after it (a clock move)
+                moment = record["t"] = backend.clock.now()
+                with backend.clock.held(moment):
+                    result = apply(backend, payload)
+                record["f"] = backend.clock.offset
+            else:
+                result = apply(backend, payload)
+            self._append(record)
+        return result
+
+    @contextmanager
+    def changing(self, organisation: str) -> Iterator[Backend]:
+        # The recorder's lock, then (several workers) the file's, caught up, then the organisation's lock.
         with self.lock:
-            self._before_change()
+            outermost = self._depth == 0
+            self._depth += 1
             try:
-                backend = self._backend(organisation)
-                with backend.lock:
-                    apply(backend, payload)
-                    self._append({"k": kind, "o": organisation, "d": payload})
+                if outermost:
+                    self._before_change()
+                try:
+                    backend = self._backend(organisation)
+                    with backend.lock:
+                        yield backend
+                finally:
+                    if outermost:
+                        self._after_change()
             finally:
-                self._after_change()
+                self._depth -= 1
 
     def reset(self, organisation: str | None = None) -> None:
         # A reset record: replay drops what came before it (docs/durability.md, "Reset").
         with self.lock:
-            self._before_change()
+            outermost = self._depth == 0
+            self._depth += 1
             try:
-                if organisation is not None:
-                    self._backend(organisation)  # KeyError for an unknown one, before anything is logged
-                self.backends.reset(organisation)
-                self._append({"k": "reset", "o": organisation})
+                if outermost:
+                    self._before_change()
+                try:
+                    if organisation is not None:
+                        self._backend(organisation)  # KeyError for an unknown one, before anything is logged
+                    self.backends.reset(organisation)
+                    self._append({"k": "reset", "o": organisation})
+                finally:
+                    if outermost:
+                        self._after_change()
             finally:
-                self._after_change()
+                self._depth -= 1
 
     def close(self) -> None:
         self.log.close()
@@ -194,7 +228,7 @@ class DurableRecorder(Recorder):
                 if kind == "w":
                     self._replay_write(backend, value, record.offset)
                 elif kind in self.kinds:
-                    self.kinds[kind](backend, value.get("d"))
+                    self._replay_change(backend, kind, value)
                 else:
                     raise StateError(f"state file {self.log.path}: the record at byte {record.offset} is a change "
                                      f"of kind {kind!r}, which this mock cannot replay")
@@ -215,6 +249,15 @@ class DurableRecorder(Recorder):
                 handler(backend, value.get("p") or {}, value.get("b"))
         else:
             handler(backend, value.get("p") or {}, value.get("b"))
+
+    def _replay_change(self, backend: Backend, kind: str, value: dict[str, Any]) -> None:
+        moment = value.get("t")
+        if moment is None:
+            self.kinds[kind](backend, value.get("d"))
+            return
+        with backend.clock.held(moment):
+            self.kinds[kind](backend, value.get("d"))
+        backend.clock.offset = value.get("f", 0)  # the lead on the wall clock the change left
 
     def _backend(self, organisation: Any, offset: int | None = None) -> Backend:
         try:

@@ -76,9 +76,18 @@ class SharedRateLimiter(RateLimiter):
         reset = max(1, math.ceil(min(start, earliest) + self._seconds - now))
         return RateState(self.limit, max(0, self.limit - total), reset, self.enforced and total > self.limit)
 
-    def reset(self) -> None:
-        RESET.pack_into(self._reset, 0, time.monotonic())
-        self._own[:] = bytes(len(self._own))
+    def reset(self, key: str | None = None) -> None:
+        """Fresh counts for every key (a time every worker reads), or for one key (its entries, everywhere)."""
+        if key is None:
+            RESET.pack_into(self._reset, 0, time.monotonic())
+            self._own[:] = bytes(len(self._own))
+            return
+        wanted = int.from_bytes(blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).digest(),
+                                "little") or 1
+        for table in (self._own, *self._others.values()):
+            slot, _, used = _find(table, wanted, wanted % SLOTS)
+            if used:  # the window ends: the next request of the key, on any worker, opens a new one
+                ENTRY.pack_into(table, slot * ENTRY.size, wanted, 0.0, 0)
 
     def _scan(self, now: float) -> None:
         """Map the tables of the other workers (and forget those of workers gone)."""

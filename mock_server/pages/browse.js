@@ -81,6 +81,7 @@
     state.world = world;
     $("base-url").replaceChildren(copyable(world.baseUrl));
     $("api-keys").replaceChildren(...(world.apiKeys || []).flatMap((key, i) => [i ? " " : "", copyable(key)]));
+    if (world.keyWorld) $("api-keys").replaceChildren(el("code", {}, world.keyWorld.apiKey || "—"), " (masked)");
     const stats = world.stats;
     $("world-stats").textContent = `seed ${world.seed}, ${world.contacts.toLocaleString("en-US")} contacts per ` +
       `program, ${stats.programs} programs, ${stats.transactions.toLocaleString("en-US")} transactions ` +
@@ -91,6 +92,23 @@
     const fixtureFirst = [...world.programs].sort((a, b) =>
       Number(b.members.some((m) => m.fixture)) - Number(a.members.some((m) => m.fixture)));
     $("programs").replaceChildren(...fixtureFirst.map((program) => programCard(program, world)));
+    showKeyWorlds(world.keyWorlds);
+  }
+
+  // With --world-per-key: the live per-key worlds (keys masked), each a link to its world.
+  function showKeyWorlds(keyWorlds) {
+    $("key-worlds").hidden = !keyWorlds;
+    if (!keyWorlds) return;
+    const idle = keyWorlds.idleTimeoutSeconds === null ? "never dropped" : `dropped after ${keyWorlds.idleTimeoutSeconds} s idle`;
+    $("key-worlds-count").textContent = `${keyWorlds.live.length}`;
+    $("key-worlds-rule").textContent = `any api-key starting with ${keyWorlds.prefix}; ${idle}; ${keyWorlds.evicted} dropped so far`;
+    $("key-worlds-rows").replaceChildren(...keyWorlds.live.map((w) => el("tr",
+      { class: w.organisation === state.organisation ? "current" : null },
+      el("td", {}, el("a", { href: `${config.prefix}/?${new URLSearchParams({ organisation: w.organisation })}` },
+        w.organisation)),
+      el("td", {}, el("code", {}, w.apiKey || "—")),
+      el("td", {}, new Date(w.lastUsedAt).toLocaleTimeString("en-GB")),
+      el("td", {}, w.writes))));
   }
 
   async function loadWorld() {

@@ -23,6 +23,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidO
 from typing import Any
 
 from mock_server.errors import InvalidParameter
+from mock_server.store.expiry_rules import is_expiry
 from mock_server.store.models import (
     POINTS,
     ActiveBalance,
@@ -110,7 +111,7 @@ class Completions:
     @classmethod
     def of(cls, ledger: Ledger) -> Completions:
         done = sorted((tx.completed_at, tx.transaction_type, tx.amount) for tx in ledger.transactions
-                      if tx.status == "completed" and tx.completed_at is not None)
+                      if tx.status == "completed" and tx.completed_at is not None and not is_expiry(tx))
         times: dict[str, list[int]] = {"credit": [], "debit": []}
         totals: dict[str, list[int]] = {"credit": [0], "debit": [0]}
         for moment, kind, amount in done:

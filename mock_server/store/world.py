@@ -391,10 +391,13 @@ class World:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def fork(self) -> World:
-        """A world that starts equal to this one and takes changes without affecting it."""
+    def fork(self, organisation: str | None = None) -> World:
+        """A world that starts equal to this one and takes changes without affecting it.
+
+        `organisation` names the fork otherwise (a per-key world forked from the default organisation's).
+        """
         twin = object.__new__(World)
-        twin.organisation = self.organisation
+        twin.organisation = self.organisation if organisation is None else organisation
         twin.seed = self.seed
         twin.contacts = self.contacts
         twin.reference_now = self.reference_now

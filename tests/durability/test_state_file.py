@@ -15,6 +15,7 @@ from mock_server.backend import Backends
 from mock_server.durable import StateError, open_recorder
 from mock_server.durable.logfile import FRAME, MAGIC, scan
 from mock_server.routes import all_write_handlers
+from tests.api.support import client_for
 from tests.durability.support import MEMBER, PID, app_on, begin, client, closed, history, points_of
 
 
@@ -167,16 +168,16 @@ def test_reset_drops_the_organisations_changes_for_good(tmp_path: Path) -> None:
 
 
 def _clock_to(backend: Any, payload: Any) -> None:
-    backend.clock.rewind(payload["to"])  # a logical clock set forward, as an admin clock move does
+    backend.clock.rewind(payload["to"])  # a logical clock set forward, bluntly
 
 
 def test_a_change_of_another_kind_replays_through_its_function(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state.log"
-    monkeypatch.setitem(app_module.CHANGE_KINDS, "clock", _clock_to)  # as an admin clock move would register
+    monkeypatch.setitem(app_module.CHANGE_KINDS, "jump", _clock_to)  # a kind of change this test defines
     app = app_on(state)
     later = 1_900_000_000_000
-    app.state.mock.recorder.change("default", "clock", {"to": later})
+    app.state.mock.recorder.change("default", "jump", {"to": later})
     api, points = client(app), points_of(app)
     made = begin(api, points, 12).json()
     assert made["createdAt"].startswith("2030-03-17")  # a second after the clock's new time
@@ -185,8 +186,8 @@ def test_a_change_of_another_kind_replays_through_its_function(tmp_path: Path,
     app = app_on(state)
     assert history(client(app), points) == expected
     closed(app)
-    monkeypatch.delitem(app_module.CHANGE_KINDS, "clock")
-    with pytest.raises(StateError, match="kind 'clock', which this mock cannot replay"):
+    monkeypatch.delitem(app_module.CHANGE_KINDS, "jump")
+    with pytest.raises(StateError, match="kind 'jump', which this mock cannot replay"):
         app_on(state)
 
 
@@ -244,3 +245,38 @@ def test_a_replay_tells_no_event_listener(tmp_path: Path) -> None:
     assert answer["status"] == "completed"
     assert [event.seq for event in heard] == [2]  # numbered after the replayed write's, as without a restart
     recorder.close()
+
+
+@pytest.mark.parametrize("clock", ["fixed", "real"])
+def test_a_clock_move_replays_with_what_it_ran(tmp_path: Path, clock: str) -> None:
+    state = tmp_path / "state.log"
+    app = app_on(state, clock=clock)
+    api, points = client(app), points_of(app)
+    begin(api, points, 40)
+    moved = api.post("/__mock__/clock", json={"advance": "P400D"}, headers={"X-Brevo-Mock": "1"})
+    assert moved.status_code == 200, moved.text
+    begin(api, points, 3)  # a write at the moved time
+    expected, now = history(api, points), api.get("/__mock__/clock").json()["now"]
+    closed(app)
+    app = app_on(state, clock=clock)
+    api = client(app)
+    assert history(api, points) == expected  # what the move ran (lapsed credits ...) and the later write
+    assert api.get("/__mock__/clock").json()["now"] >= now
+    closed(app)
+    kinds = [record.value["k"] for record in scan(str(state), state.read_bytes()).records]
+    assert kinds == ["header", "w", "clock", "w"]
+
+
+def test_the_world_of_a_per_key_key_comes_back_made_the_same_way(tmp_path: Path) -> None:
+    state = tmp_path / "state.log"
+    app = app_on(state, world_per_key="xkeysib-test-")
+    job, other = client_for(app, "xkeysib-test-job-1"), client_for(app, "xkeysib-test-job-2")
+    points = points_of(app)
+    made = begin(job, points, 25).json()
+    expected, untouched = history(job, points), history(other, points)
+    assert made["id"].encode() in expected and made["id"].encode() not in untouched
+    closed(app)
+    app = app_on(state, world_per_key="xkeysib-test-")
+    assert history(client_for(app, "xkeysib-test-job-1"), points) == expected
+    assert history(client_for(app, "xkeysib-test-job-2"), points) == untouched
+    closed(app)

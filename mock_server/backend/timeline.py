@@ -1,0 +1,403 @@
+"""`Timeline`: everything the organisation's clock drives, run in time order when it is moved on.
+
+`Backend.advance_clock(to)` calls `Timeline.run_until(to)` inside one write. The window from where
+the timeline last ran (its cursor; the clock's start after a reset) to `to` is walked in steps of
+at most `STEP` (so a tier entered during a move has its monthly anniversary found in a later
+step). Each step gathers the items due in it, sorts them by (moment, kind, program, contact) and
+runs them one by one; each emits its events at its own moment (the clock is moved there first).
+
+Where due items come from, without scanning every member on every move:
+
+- seeded members no write touched: the program's `SeededAgenda` (one pass over the seed, kept
+  across resets) for credits, vouchers and tiers, and an `AnniversaryIndex` of the member table
+  for subscription anniversaries (bisections);
+- members a write (or an earlier step) changed: their own records, read whole (their number is
+  bounded by the writes made).
+
+The jobs, and the events each emits (`Backend.emit(name, program_id, contact_id, **objects)`;
+amounts are minor units of the definition: divide by `definition.scale`; moments are epoch ms):
+
+=================================  ===============================================================
+event (what runs it, when)         objects
+=================================  ===============================================================
+balance_expiration_reminder        program, definition, subscription, value, expires_at
+  `REMINDER_DAYS` before credits lapse: one per definition and expiry moment, value = their sum
+voucher_expiration_reminder        program, subscription, member, voucher, reward, expires_at
+  `REMINDER_DAYS` before an unused voucher expires
+balance_value_expired              program, definition, subscription, member, transaction, value,
+  at a credit's expiry, one per credit   balance (the member's balance after it)
+tier_association_updated           program, subscription, member, group, tier, previous_tier
+  right after, for each tier group on that definition whose tier for the member changed
+voucher_expired                    program, subscription, member, voucher, reward
+  at an unused voucher's expirationDate
+membership_anniversary_reminder    program, subscription, anniversary_at, years
+  `REMINDER_DAYS` before each yearly anniversary of the subscription
+subscription_month_anniversary     program, subscription, months
+  each month after subscribing, except the 12th, 24th ... (the year anniversary fires then)
+subscription_year_anniversary      program, subscription, years
+tier_anniversary_reminder          program, subscription, group, tier, since, anniversary_at, years
+  `REMINDER_DAYS` before each yearly anniversary of entering the tier held
+tier_association_month_anniversary program, subscription, group, tier, since, months (not 12, 24 ...)
+tier_association_year_anniversary  program, subscription, group, tier, since, years
+=================================  ===============================================================
+
+At one moment they run in the order above (reminders, expiries, anniversaries), then by program
+and contact id.
+
+`program` is the `LoyaltyProgram`, `definition` a `BalanceDefinition`, `subscription` the member's
+`Subscription`, `member` its `Member` as the job left it, `transaction` the `Transaction` showing
+the expiry (the credit now `expired`, or the expiry debit of a partly spent credit), `voucher` a
+`Voucher`, `reward` its `Reward` (None if gone), `group` a `TierGroup`, `tier`/`previous_tier`
+`Tier` or None (below every tier), `since` when the member entered the tier.
+
+Members are ranked in real time whatever a group's strategy (docs/writes.md, "Decisions: tiers"),
+so a scheduled re-evaluation has nothing left to move: tier moves are emitted when the balance
+moves (here: at a credit's expiry).
+
+Atomic: the whole move is one write; jobs change copies kept aside (`_pending`) and the changed
+members are committed at the end, so a failure leaves the world, the clock, the ids and the
+events as they were.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mock_server.backend.agenda import (
+    BALANCE_EXPIRY,
+    BALANCE_REMINDER,
+    MEMBERSHIP_REMINDER,
+    SUBSCRIPTION_MONTH,
+    SUBSCRIPTION_YEAR,
+    TIER_MONTH,
+    TIER_REMINDER,
+    TIER_YEAR,
+    VOUCHER_EXPIRY,
+    VOUCHER_REMINDER,
+    AnniversaryIndex,
+    SeededAgenda,
+    seeded_agenda,
+)
+from mock_server.store.balance_rules import with_ledger
+from mock_server.store.expiry_rules import REMINDER, anniversaries, expire_ledger, tier_since
+from mock_server.store.models import DAY, Member, Subscription
+from mock_server.store.world import MemberTable, ProgramData, World
+
+if TYPE_CHECKING:
+    from mock_server.backend.state import Backend
+
+STEP = 28 * DAY  # at most a month: anniversaries of a tier entered during a move are found in a later step
+
+# A due item: (moment, kind, program index, contact id, ref) -> detail. The key orders the run; ref is a
+# definition index, ("i", voucher index) of a seeded member, ("id", voucher id), 0, or a tier group id.
+Key = tuple[int, int, int, int, Any]
+OneOff = tuple[int, int, Any, int]  # (moment, kind, ref, amount) of a member's credit or voucher
+
+
+class _State:
+    """What the timeline has run in one world (a reset starts a new one)."""
+
+    def __init__(self, world: World, cursor: int) -> None:
+        self.world = world
+        self.cursor = cursor  # everything due up to here has run
+        self.seeded_next: dict[str, int] = {}  # program id -> first seeded item not run yet
+        self.subscriptions: dict[str, tuple[MemberTable, AnniversaryIndex]] = {}
+        # (program id, contact) -> (record, its one-off due items, its tiers): what `_facts` found for a record
+        self.facts: dict[tuple[str, int], tuple[Member, list[OneOff], list[tuple[str, str, int]]]] = {}
+
+
+class Timeline:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._seeded: dict[str, tuple[ProgramData, SeededAgenda]] = {}  # by the base's program: kept across resets
+        self._state: _State | None = None
+        self._pending: dict[tuple[str, int], Member] = {}
+        self._changed: dict[str, dict[int, Member]] = {}  # this step's members held as records, by program
+        self._by_index: dict[int, ProgramData] = {}
+
+    # ------------------------------------------------------------------ running
+
+    def run_until(self, end: int) -> int:
+        """Run everything due up to `end` (the caller holds `backend.writing()`); returns how many items ran."""
+        state = self._current()
+        self._pending = {}
+        ran = 0
+        start = state.cursor
+        try:
+            while start < end:
+                stop = min(end, start + STEP)
+                items = self._due(state, start, stop)
+                for key in sorted(items):
+                    ran += self._run(key, items[key])
+                start = stop
+            self._commit()
+        finally:
+            self._pending, self._changed, self._by_index = {}, {}, {}
+        state.cursor = max(state.cursor, end)
+        return ran
+
+    def _current(self) -> _State:
+        world = self.backend.world
+        if self._state is None or self._state.world is not world:
+            self._state = _State(world, self.backend.clock.start)
+        return self._state
+
+    def _commit(self) -> None:
+        backend = self.backend
+        by_program: dict[str, list[Member]] = {}
+        for (program_id, _), member in self._pending.items():
+            by_program.setdefault(program_id, []).append(member)
+        for program_id, members in by_program.items():
+            data = backend.world.program(program_id)
+            if data is None:  # pragma: no cover - nothing deletes a program during a move
+                continue
+            data = backend.writable(data)
+            for member in members:
+                backend.put_member(data, member)
+
+    # ------------------------------------------------------------------ what is due
+
+    def _due(self, state: _State, start: int, end: int) -> dict[Key, Any]:
+        items: dict[Key, Any] = {}
+        world = self.backend.world
+        self._changed = {}
+        self._by_index = {data.program.index: data for data in world.programs}
+        for data in world.programs:
+            if not len(data.members):
+                continue
+            changed = {member.contact_id: member for member in world.changed_members(data.id)}
+            changed.update({cid: member for (pid, cid), member in self._pending.items() if pid == data.id})
+            self._changed[data.id] = changed
+            self._seeded_items(state, data, start, end, changed, items)
+            self._anniversaries(state, data, start, end, changed, items)
+            for member in changed.values():
+                if data.members.position(member.contact_id) is not None:
+                    self._member_items(state, data, member, start, end, items)
+        return items
+
+    def _seeded_items(self, state: _State, data: ProgramData, start: int, end: int, changed: dict[int, Member],
+                      items: dict[Key, Any]) -> None:
+        agenda = self._agenda(data.id)
+        if agenda is None:
+            return
+        index = data.program.index
+        at = state.seeded_next.get(data.id)
+        if at is None:
+            at = agenda.first_after(start)
+        table = data.members
+        while at < len(agenda) and agenda.moments[at] <= end:
+            contact = agenda.contacts[at]
+            if agenda.moments[at] > start and contact not in changed and table.position(contact) is not None:
+                kind, ref = agenda.kinds[at], agenda.refs[at]
+                if kind in (VOUCHER_EXPIRY, VOUCHER_REMINDER):
+                    items[(agenda.moments[at], kind, index, contact, ("i", ref))] = None
+                else:
+                    key = (agenda.moments[at], kind, index, contact, ref)
+                    items[key] = (items.get(key) or 0) + agenda.amounts[at]
+            at += 1
+        state.seeded_next[data.id] = at
+
+    def _agenda(self, program_id: str) -> SeededAgenda | None:
+        base = self.backend.base
+        data = base.program(program_id)
+        if data is None:  # created through the API: every member of it is a written one
+            return None
+        cached = self._seeded.get(program_id)
+        if cached is None or cached[0] is not data:
+            cached = self._seeded[program_id] = (data, seeded_agenda(base, data))
+        return cached[1]
+
+    def _anniversaries(self, state: _State, data: ProgramData, start: int, end: int, changed: dict[int, Member],
+                       items: dict[Key, Any]) -> None:
+        """Subscription anniversaries of every member (the table has their dates), tier ones of untouched seeded
+        members (`changed` ones have theirs from their records)."""
+        index = data.program.index
+        table = data.members
+        held = state.subscriptions.get(data.id)
+        if held is None or held[0] is not table:
+            held = (table, AnniversaryIndex(table.subscribed_at, table.contact_ids))
+            state.subscriptions[data.id] = held
+        subscriptions = held[1]
+        for kind, step, shift in ((SUBSCRIPTION_MONTH, 1, 0), (SUBSCRIPTION_YEAR, 12, 0),
+                                  (MEMBERSHIP_REMINDER, 12, REMINDER)):
+            for moment, count, position in subscriptions.due(start + shift, end + shift, step):
+                contact = subscriptions.contacts[position]
+                if kind == SUBSCRIPTION_MONTH and count % 12 == 0:
+                    continue
+                items[(moment - shift, kind, index, contact, 0)] = {"count": count, "at": moment}
+        agenda = self._agenda(data.id)
+        if agenda is None:
+            return
+        for group_id, tiers in agenda.tiers.items():
+            if group_id not in data.group_by_id:
+                continue
+            for kind, step, shift in ((TIER_MONTH, 1, 0), (TIER_YEAR, 12, 0), (TIER_REMINDER, 12, REMINDER)):
+                for moment, count, position in tiers.due(start + shift, end + shift, step):
+                    contact = tiers.contacts[position]
+                    if contact in changed or table.position(contact) is None or \
+                            (kind == TIER_MONTH and count % 12 == 0):
+                        continue
+                    items[(moment - shift, kind, index, contact, group_id)] = {
+                        "count": count, "at": moment, "since": tiers.anchors[position],
+                        "tier_id": tiers.payloads[position] if tiers.payloads else None}
+
+    def _member_items(self, state: _State, data: ProgramData, member: Member, start: int, end: int,
+                      items: dict[Key, Any]) -> None:
+        """What falls due in (start, end] for a member held as a record (written, or changed by an earlier step)."""
+        index, contact = data.program.index, member.contact_id
+        cached = state.facts.get((data.id, contact))
+        if cached is None or cached[0] is not member:  # records are immutable: facts hold until it is replaced
+            cached = state.facts[(data.id, contact)] = (member, *_facts(data, member))
+        _, one_offs, tiers = cached
+        for moment, kind, ref, amount in one_offs:
+            if start < moment <= end:
+                key = (moment, kind, index, contact, ref)
+                items[key] = (items.get(key) or 0) + amount if kind == BALANCE_REMINDER else amount
+        for group_id, tier_id, since in tiers:
+            for kind, step, shift in ((TIER_MONTH, 1, 0), (TIER_YEAR, 12, 0), (TIER_REMINDER, 12, REMINDER)):
+                for moment, count in anniversaries(since, start + shift, end + shift, step):
+                    if not (kind == TIER_MONTH and count % 12 == 0):
+                        items[(moment - shift, kind, index, contact, group_id)] = {
+                            "count": count, "at": moment, "since": since, "tier_id": tier_id}
+
+    # ------------------------------------------------------------------ running one item
+
+    def _member(self, data: ProgramData, contact: int) -> Member | None:
+        found = self._pending.get((data.id, contact))
+        return found if found is not None else self.backend.world.member(data, contact)
+
+    def _subscription(self, data: ProgramData, contact: int) -> Subscription | None:
+        """The member's subscription, from its record if held, else from the member table (no generation)."""
+        found = self._pending.get((data.id, contact)) or self._changed.get(data.id, {}).get(contact)
+        if found is not None:
+            return found.subscription
+        table = data.members
+        position = table.position(contact)
+        if position is None:
+            return None
+        created = table.subscribed_at[position]
+        updated = max([created, *(column[position] for column in table.updated_at)])
+        return Subscription(data.id, contact, table.subscription_ids[position], created, updated)
+
+    def _run(self, key: Key, detail: Any) -> int:
+        moment, kind, index, contact, ref = key
+        data = self._program_at(index)
+        if data is None:
+            return 0
+        backend = self.backend
+        backend.clock.move_to(max(moment, backend.clock.now()))
+        if kind == BALANCE_EXPIRY:
+            return self._expire_credits(data, contact, ref, moment)
+        if kind in (VOUCHER_EXPIRY, VOUCHER_REMINDER):
+            return self._voucher(data, contact, ref, kind, moment)
+        subscription = self._subscription(data, contact)
+        if subscription is None:
+            return 0
+        program = data.program
+        if kind == BALANCE_REMINDER:
+            definition = data.definitions[ref]
+            if definition.deleted:
+                return 0
+            backend.emit("balance_expiration_reminder", data.id, contact, program=program, definition=definition,
+                         subscription=subscription, value=detail, expires_at=moment + REMINDER)
+        elif kind in (SUBSCRIPTION_MONTH, SUBSCRIPTION_YEAR, MEMBERSHIP_REMINDER):
+            if kind == SUBSCRIPTION_MONTH:
+                backend.emit("subscription_month_anniversary", data.id, contact, program=program,
+                             subscription=subscription, months=detail["count"])
+            elif kind == SUBSCRIPTION_YEAR:
+                backend.emit("subscription_year_anniversary", data.id, contact, program=program,
+                             subscription=subscription, years=detail["count"])
+            else:
+                backend.emit("membership_anniversary_reminder", data.id, contact, program=program,
+                             subscription=subscription, anniversary_at=detail["at"], years=detail["count"])
+        else:
+            group = data.group_by_id.get(ref)
+            tier = data.tier_by_id.get(detail["tier_id"])
+            if group is None or tier is None:
+                return 0
+            common = {"program": program, "subscription": subscription, "group": group, "tier": tier,
+                      "since": detail["since"]}
+            if kind == TIER_MONTH:
+                backend.emit("tier_association_month_anniversary", data.id, contact, **common, months=detail["count"])
+            elif kind == TIER_YEAR:
+                backend.emit("tier_association_year_anniversary", data.id, contact, **common, years=detail["count"])
+            else:
+                backend.emit("tier_anniversary_reminder", data.id, contact, **common, anniversary_at=detail["at"],
+                             years=detail["count"])
+        return 1
+
+    def _program_at(self, index: int) -> ProgramData | None:
+        return self._by_index.get(index)
+
+    def _expire_credits(self, data: ProgramData, contact: int, d: int, moment: int) -> int:
+        definition = data.definitions[d]
+        member = self._member(data, contact)
+        if member is None or definition.deleted:
+            return 0
+        ledger, lapsed = expire_ledger(member.ledgers[d], moment, self.backend.new_id)
+        if not lapsed:
+            return 0
+        after = with_ledger(member, d, ledger)
+        self._pending[(data.id, contact)] = after
+        backend = self.backend
+        for item in lapsed:
+            backend.emit("balance_value_expired", data.id, contact, program=data.program, definition=definition,
+                         subscription=after.subscription, member=after, transaction=item.transaction,
+                         value=item.amount, balance=ledger.value)
+        for group in data.tier_groups:
+            if group.balance_definition_id != definition.id or not group.tier_ids:
+                continue
+            before_tier, _ = data.standing_of(group, member)
+            after_tier, _ = data.standing_of(group, after)
+            if (before_tier.id if before_tier else None) != (after_tier.id if after_tier else None):
+                backend.emit("tier_association_updated", data.id, contact, program=data.program,
+                             subscription=after.subscription, member=after, group=group, tier=after_tier,
+                             previous_tier=before_tier)
+        return len(lapsed)
+
+    def _voucher(self, data: ProgramData, contact: int, ref: tuple[str, Any], kind: int, moment: int) -> int:
+        member = self._member(data, contact)
+        if member is None:
+            return 0
+        how, which = ref
+        if how == "i":
+            voucher = member.vouchers[which] if which < len(member.vouchers) else None
+        else:
+            voucher = next((item for item in member.vouchers if item.id == which), None)
+        if voucher is None or voucher.consumed_at is not None:
+            return 0
+        reward = data.reward_by_id.get(voucher.reward_id)
+        if kind == VOUCHER_EXPIRY:
+            self.backend.emit("voucher_expired", data.id, contact, program=data.program,
+                              subscription=member.subscription, member=member, voucher=voucher, reward=reward)
+        else:
+            self.backend.emit("voucher_expiration_reminder", data.id, contact, program=data.program,
+                              subscription=member.subscription, member=member, voucher=voucher, reward=reward,
+                              expires_at=voucher.expiration_date)
+        return 1
+
+
+def _facts(data: ProgramData, member: Member) -> tuple[list[OneOff], list[tuple[str, str, int]]]:
+    """A member record's one-off due items (moment, kind, ref, amount) after its history, and (group, tier, since)."""
+    one_offs: list[OneOff] = []
+    for d, ledger in enumerate(member.ledgers):
+        if data.definitions[d].deleted:
+            continue
+        for active in ledger.active_balances:
+            if active.expires_at is not None:
+                one_offs.append((active.expires_at, BALANCE_EXPIRY, d, active.amount))
+                if active.expires_at - REMINDER >= active.created_at:  # not before the credit existed
+                    one_offs.append((active.expires_at - REMINDER, BALANCE_REMINDER, d, active.amount))
+    for voucher in member.vouchers:
+        if voucher.consumed_at is None:
+            one_offs.append((voucher.expiration_date, VOUCHER_EXPIRY, ("id", voucher.id), 0))
+            if voucher.expiration_date - REMINDER >= voucher.created_at:
+                one_offs.append((voucher.expiration_date - REMINDER, VOUCHER_REMINDER, ("id", voucher.id), 0))
+    tiers: list[tuple[str, str, int]] = []
+    for group in data.tier_groups:
+        if not group.tier_ids or group.balance_definition_id not in data.definition_by_id:
+            continue
+        tier, since = tier_since(data, group, member)
+        if tier is not None and since is not None:
+            tiers.append((group.id, tier.id, since))
+    return one_offs, tiers
