@@ -88,6 +88,7 @@ class Options:
     seeded_writes: int = 100_000
     reset_writes: int = 1_000
     per_key_keys: int = KEYS  # serve --world-per-key: new keys, each a world (0 skips the stage)
+    writes_only: bool = False
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -110,6 +111,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--reset-writes", type=int, default=1_000, help="writes before each timed reset (1000)")
     parser.add_argument("--per-key-keys", type=int, default=KEYS,
                         help=f"keys of the --world-per-key figures, each a world of its own; 0 skips them ({KEYS})")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="only the transaction begin against the baseline POST (and Prism unless --no-prism); "
+                             "prints the figures, leaves BENCHMARKS.md as it is")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 round of 1 s, 10,000 contacts, 10,000 seeded writes")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -134,6 +138,7 @@ def parse_args(argv: list[str] | None) -> Options:
         seeded_writes=max(1, args.seeded_writes),
         reset_writes=max(1, args.reset_writes),
         per_key_keys=max(0, args.per_key_keys),
+        writes_only=args.writes_only,
     )
 
 
@@ -151,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     started, load_before = time.monotonic(), _load_average()
     try:
         with ServerSet(RESULTS / "logs") as servers:
+            if options.writes_only:
+                print(measure_writes_only(run, servers, options))
+                return 0
             measure(run, servers, options)
     except (ServerError, WrkError, ScenarioError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
@@ -237,6 +245,43 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
         run.conformance_seconds, run.conformance_note = _conformance()
     else:
         run.conformance_note = "skipped with --no-conformance"
+
+
+def measure_writes_only(run: Run, servers: ServerSet, options: Options) -> str:
+    """The transaction begin against the baseline POST (and Prism), as in a full run; its figures as text."""
+    shape = LoadShape(options.seconds, options.connections, cpu=LOAD_CPU)
+    small, startup = _startups(servers, options.small, 1)
+    ids = choose_ids(_world(small, startup), _fetcher(small))
+    servers.stop(small)
+    plan = WritePlan(options.rounds, shape, options.warmup, options.small, options.seeded_writes,
+                     options.reset_writes)
+    mock, _, row = start_writes(servers, plan, ids)
+    measure_writes(servers, plan, mock, row)
+    lines = [f"transaction begin: mock {row.mock.rps:,.0f} req/s (rounds: "
+             f"{', '.join(f'{load.rps:,.0f}' for load in row.mock.loads)}), baseline POST {row.baseline.rps:,.0f} "
+             f"req/s: {row.rps_ratio:.2f}x; p50 {row.mock.p50_ms:.2f} ms against {row.baseline.p50_ms:.2f} ms"]
+    if options.prism and PRISM.exists():
+        prism_row = _prism_write_only(servers, mock, row, shape, options.rounds)
+        if prism_row is not None:
+            lines.append(f"Prism: {prism_row.baseline.rps:,.0f} req/s, the mock {prism_row.mock.rps:,.0f}: "
+                         f"{prism_row.rps_ratio:.1f}x")
+    servers.stop(mock)
+    return "\n".join(lines)
+
+
+def _prism_write_only(servers: ServerSet, mock: Server, write: Row, shape: LoadShape, rounds: int) -> Row | None:
+    port = free_port()
+    command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), "--verboseLevel", "warn", str(CONTRACT)]
+    try:
+        prism = servers.launch("prism", command, port, "/loyalty/config/programs", HEADERS, timeout=120,
+                               cpu=SERVER_CPU)
+    except ServerError as error:
+        log(f"Prism did not start: {error}")
+        return None
+    try:
+        return _prism_write(prism, mock, write, shape, rounds)
+    finally:
+        servers.stop(prism)
 
 
 def _rounds(rows: list[Row], server_of: dict[str, Server], baseline: Server, shape: LoadShape,

@@ -180,19 +180,24 @@ class _MockApp(Starlette):
             and not any(name == b"origin" for name, _ in headers)
         )
 
+    def reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Whether the API reads a request's body (else it answers from the head alone)."""
+        return self._api.reads_body(method, raw_path, headers)
+
     def answer_directly(
         self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
-        client: tuple[str, int] | None = None,
+        client: tuple[str, int] | None = None, body: bytes = b"",
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """Status, headers and body for a request `takes_directly` accepts, journaled as answered.
 
-        The server's HTTP protocol calls this for plain API reads, without building
-        an ASGI scope or a task (mock_server/direct.py); it is the answer `__call__`
-        gives the same request, header for header (and the same JSON log line).
+        The server's HTTP protocol calls this for plain API requests whose body (if any)
+        it has received whole, without building an ASGI scope or a task
+        (mock_server/direct.py); it is the answer `__call__` gives the same request,
+        header for header (and the same JSON log line).
         """
         started = time.perf_counter()
-        answer, response_headers = self._api.response(method, raw_path, query_string, headers, _VARY_ORIGIN)
-        self._api.record(method, path, query_string, answer)
+        answer, response_headers = self._api.answer_received(method, raw_path, path, query_string, headers, body,
+                                                             _VARY_ORIGIN)
         if self._access_log is not None:
             self._access_log.write(method=method, path=path, query=query_string, status=answer.status,
                                    seconds=time.perf_counter() - started, client=client, headers=headers,

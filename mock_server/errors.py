@@ -117,7 +117,8 @@ class UnknownResource(ApiError):
     Handlers raise it without choosing a status: not every operation documents
     a 404 (account-info and codes-count document 400 instead), so the request
     pipeline picks the status from what the operation documents in the
-    contract (404, else 400, else 422). See `mock_server.contract.statuses`.
+    contract (404, else 400, else 422): `Operation.not_found_status`, applied
+    in one place (`LoyaltyApi._refused`) through `answered_as`.
     """
 
     status = 404
@@ -128,6 +129,16 @@ class UnknownResource(ApiError):
         self.what = what
         self.param = param
         self.value = value
+
+    def answered_as(self, status: int) -> ApiError:
+        """This error as an operation answers it when it documents `status` for an unknown id.
+
+        The status comes from the contract (`Operation.not_found_status`); the code follows it: a
+        404 is a document not found, a 400 or 422 an invalid parameter.
+        """
+        if status == 404:
+            return DocumentNotFound(self.message)
+        return InvalidParameter(self.message, status=status)
 
 
 class NoContent(Exception):

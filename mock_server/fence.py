@@ -55,7 +55,7 @@ UVICORN_INTERNALS: dict[str, dict[str, str]] = {
         "on_message_begin": "overridden: a request head begins",
         "on_url": "overridden: the request-target limit",
         "on_headers_complete": "overridden: the header limits, then the direct path's choice",
-        "on_body": "overridden: a direct request's body is not handed to ASGI",
+        "on_body": "overridden: a direct write's body is gathered here, not handed to ASGI",
         "on_message_complete": "overridden: a direct request is answered",
         "send_400_response": "overridden: uvicorn's plain-text 400 in Brevo's error shape",
         # the connection's state

@@ -1,11 +1,12 @@
 """The Loyalty API under /v3: one linear pipeline per request.
 
-    auth -> rate limit -> route -> method -> validate (contract) -> Prefer -> handler -> JSON
+    auth -> rate limit -> route and parameters (contract) -> Prefer -> body (contract) -> handler -> JSON
 
 HEAD is answered as GET is (same status and headers), without the body, as HTTP servers do.
 
-Each step either passes the request on or raises an `ApiError`; one place turns
-errors into Brevo's error body. It is a plain ASGI app (no per-request
+Each step (a method or function named in `LoyaltyApi.answer`) either passes the
+request on or raises an `ApiError`; one place (`LoyaltyApi._refused`) turns
+errors into Brevo's error body, and chooses the status of an unknown id. It is a plain ASGI app (no per-request
 middleware stack) because this is the hot path that benchmarks measure.
 """
 
@@ -115,7 +116,7 @@ class LoyaltyApi:
         query_string: bytes = scope.get("query_string", b"")
         request_headers = scope.get("headers", [])
         body: bytes | None = b""
-        if method not in _BODILESS and self._reads_body(method, raw_path, request_headers):
+        if method not in _BODILESS and self.reads_body(method, raw_path, request_headers):
             try:
                 body = await read_body(receive, MAX_BODY_BYTES)
             except PayloadTooLarge:
@@ -149,24 +150,21 @@ class LoyaltyApi:
             answer.body = b""
         return answer, [JSON_CONTENT_TYPE, length, *answer.headers, *extra_headers]
 
-    @staticmethod
-    def _body(operation: Operation, content_type: bytes | None, body: bytes | None, violations: list[str]) -> Any:
-        """A write's body as its handler gets it: JSON, checked against the contract, defaults filled in."""
-        if operation.body is None:
-            if body:  # a client sending a body to an operation that takes none: harmless, but not the contract
-                violations.append(f"{operation.operation_id} takes no request body; the one sent was ignored")
-            return None
-        if body is None:
-            raise too_large()
-        checked = operation.validate_body(parse_json_body(content_type, body))
-        assert checked is not None
-        violations.extend(checked.tolerated)
-        if checked.problems:
-            violations.extend(problem.message for problem in checked.problems)
-            raise _validation_error(checked.problems)
-        return checked.value
+    def answer_received(
+        self, method: str, raw_path: bytes, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
+        received: bytes, extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> tuple[Answer, list[tuple[bytes, bytes]]]:
+        """`respond` for a request received whole (its body, if any, at most `MAX_BODY_BYTES`), journaled.
 
-    def _reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+        The server's protocol answers such requests without ASGI (mock_server/direct.py); the body is
+        used as `respond` would have read it: only where `reads_body` says the pipeline wants it.
+        """
+        body = received if received and method not in _BODILESS and self.reads_body(method, raw_path, headers) else b""
+        answer, response_headers = self.response(method, raw_path, query_string, headers, extra_headers, body)
+        self.record(method, path, query_string, answer, body if method not in _BODILESS else None)
+        return answer, response_headers
+
+    def reads_body(self, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether a request's body is worth reading: an accepted key, and a write operation that takes one.
 
         Anything else is answered from its head alone (401, 404, 405 ...), without waiting for a body.
@@ -187,6 +185,7 @@ class LoyaltyApi:
         self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]],
         body: bytes | None = b"",
     ) -> Answer:
+        """One request along its path; the first step that refuses it decides the answer (`_refused`)."""
         api_key = prefer = content_type = None
         keys_sent = 0
         for name, value in headers:
@@ -202,76 +201,93 @@ class LoyaltyApi:
         rate: RateState | None = None
         violations: list[str] = []
         try:
-            # 1. Auth: no data, not even the shape of a route, without a valid key.
-            if keys_sent > 1:  # two keys may name two organisations: refuse rather than pick one
-                violations.append("'api-key' header sent more than once")
-                raise Unauthorized(f"Header 'api-key' is sent {keys_sent} times: send exactly one key")
-            try:
-                organisation = self.keys.organisation_of(api_key)
-            except Unauthorized:
-                if not api_key:
-                    violations.append("missing 'api-key' header")
-                raise
-            # 2. Rate limit, counted per key.
-            rate = self.limiter.hit(api_key or "")
+            organisation = self._authenticate(api_key, keys_sent, violations)
+            rate = self.limiter.hit(api_key or "")  # counted per key, refused ones included
             if rate.exceeded:
-                raise TooManyRequests(
-                    f"Rate limit of {rate.limit} requests per {self.limiter.window} reached; "
-                    f"retry in {rate.reset_seconds} s"
-                )
-            # 3-4. Route, method and parameters: the same request line always checks the same way.
-            checked = self._checked.get((method, raw_path, query_string))
-            if checked is not None:
-                operation, validated = checked
-            else:
-                operation, path_values = self._route(method, raw_path, violations)
-                validated = self._validate(operation, path_values, query_string, violations)
-                if len(raw_path) + len(query_string) <= CHECK_MEMO_MAX_TARGET:
-                    _remember(self._checked, (method, raw_path, query_string), (operation, validated),
-                              CHECK_MEMO_SIZE)
-            violations.extend(_bounded(validated.tolerated))
-            if validated.problems:
-                violations.extend(problem.message for problem in validated.problems)
-                raise _validation_error(validated.problems)
-            # 5. A documented response the client asked for with `Prefer: code=NNN`.
-            simulated = requested_status(prefer, operation)
-            if simulated == 204:
-                raise NoContent()
-            if simulated is not None and simulated != operation.success_status:
-                raise ERROR_BY_STATUS[simulated](
-                    f"Simulated {simulated} response for {operation.operation_id}, "
-                    f"requested with 'Prefer: code={simulated}'"
-                )
-            # 6. A write's body: JSON, checked against the operation's schema.
-            backend = self.backends[organisation]
-            if operation.method == "GET":
-                # 7. A read handler reads the organisation's world as writes left it.
-                result = self.handlers[operation.operation_id](backend.world, validated.params)
-            else:
-                document = self._body(operation, content_type, body, violations)
-                # 7. A write handler makes one backend call.
-                result = self.recorder.write(backend, operation.operation_id,
-                                             self.write_handlers[operation.operation_id], validated.params, document)
-            status = operation.success_status
-            answer = Answer(status, b"" if status == 204 else orjson.dumps(result))
-        except NoContent:
-            answer = Answer(204, b"")
-        except UnknownResource as error:
-            status = operation.not_found_status if operation else 404
-            code = "document_not_found" if status == 404 else "invalid_parameter"
-            answer = Answer(status, orjson.dumps({"code": code, "message": error.message}))
-        except ApiError as error:
-            extra = [(name.encode(), value.encode()) for name, value in error.headers.items()]
-            answer = Answer(error.status, render_error(error), extra)
-        except Exception:  # a bug in the mock: log it here, never send a traceback
-            name = operation.operation_id if operation else "the request"
-            logger.exception("unexpected error while answering %s", name)
-            answer = Answer(500, render_error(InternalError(f"The mock failed to answer {name}")))
-
+                raise self._over_limit(rate)
+            operation, validated = self._route_and_params(method, raw_path, query_string, violations)
+            params = _accepted(validated, violations)
+            _simulate(prefer, operation)
+            document = None if operation.method == "GET" else self._body(operation, content_type, body, violations)
+            answer = self._handled(operation, organisation, params, document)
+        except Exception as error:  # every refusal, and every bug, ends as one answer
+            answer = self._refused(error, operation)
         answer.headers.extend((rate or self.limiter.peek()).headers())
         answer.operation_id = operation.operation_id if operation else None
         answer.violations = tuple(violations)
         return answer
+
+    # The steps of `answer`, in the request's order. Each returns what the next one needs or raises.
+
+    def _authenticate(self, api_key: str | None, keys_sent: int, violations: list[str]) -> str:
+        """The organisation of the request's key: no data, not even the shape of a route, without one."""
+        if keys_sent > 1:  # two keys may name two organisations: refuse rather than pick one
+            violations.append("'api-key' header sent more than once")
+            raise Unauthorized(f"Header 'api-key' is sent {keys_sent} times: send exactly one key")
+        try:
+            return self.keys.organisation_of(api_key)
+        except Unauthorized:
+            if not api_key:
+                violations.append("missing 'api-key' header")
+            raise
+
+    def _over_limit(self, rate: RateState) -> TooManyRequests:
+        return TooManyRequests(
+            f"Rate limit of {rate.limit} requests per {self.limiter.window} reached; retry in {rate.reset_seconds} s"
+        )
+
+    def _route_and_params(self, method: str, raw_path: bytes, query_string: bytes, violations: list[str]
+                          ) -> tuple[Operation, Validated]:
+        """Route, method and parameters; the same request line always checks the same way (memo `_checked`)."""
+        checked = self._checked.get((method, raw_path, query_string))
+        if checked is None:
+            operation, path_values = self._route(method, raw_path, violations)
+            checked = operation, self._validate(operation, path_values, query_string, violations)
+            if len(raw_path) + len(query_string) <= CHECK_MEMO_MAX_TARGET:
+                _remember(self._checked, (method, raw_path, query_string), checked, CHECK_MEMO_SIZE)
+        return checked
+
+    @staticmethod
+    def _body(operation: Operation, content_type: bytes | None, body: bytes | None, violations: list[str]) -> Any:
+        """A write's body as its handler gets it: JSON, checked against the contract, defaults filled in."""
+        if operation.body is None:
+            if body:  # a client sending a body to an operation that takes none: harmless, but not the contract
+                violations.append(f"{operation.operation_id} takes no request body; the one sent was ignored")
+            return None
+        if body is None:
+            raise too_large()
+        checked = operation.validate_body(parse_json_body(content_type, body))
+        assert checked is not None
+        violations.extend(checked.tolerated)
+        if checked.problems:
+            violations.extend(problem.message for problem in checked.problems)
+            raise _validation_error(checked.problems)
+        return checked.value
+
+    def _handled(self, operation: Operation, organisation: str, params: dict[str, Any], document: Any) -> Answer:
+        """The handler's answer: a read sees the organisation's world, a write makes one backend call."""
+        backend = self.backends[organisation]
+        if operation.method == "GET":
+            result = self.handlers[operation.operation_id](backend.world, params)
+        else:
+            result = self.recorder.write(backend, operation.operation_id, self.write_handlers[operation.operation_id],
+                                         params, document)
+        status = operation.success_status
+        return Answer(status, b"" if status == 204 else orjson.dumps(result))
+
+    @staticmethod
+    def _refused(error: Exception, operation: Operation | None) -> Answer:
+        """The answer to a request a step refused (Brevo's error body), or to a bug of the mock (a 500)."""
+        if isinstance(error, NoContent):
+            return Answer(204, b"")
+        if isinstance(error, UnknownResource):  # the one place the not-found status is chosen
+            error = error.answered_as(operation.not_found_status if operation else 404)
+        if isinstance(error, ApiError):
+            extra = [(name.encode(), value.encode()) for name, value in error.headers.items()]
+            return Answer(error.status, render_error(error), extra)
+        name = operation.operation_id if operation else "the request"  # never send a traceback: log it here
+        logger.error("unexpected error while answering %s", name, exc_info=error)
+        return Answer(500, render_error(InternalError(f"The mock failed to answer {name}")))
 
     def _match(self, raw_path: bytes) -> RouteMatch | None:
         """The route of a raw path, or None; a path seen before costs one dictionary look-up."""
@@ -310,6 +326,27 @@ class LoyaltyApi:
             raise InvalidParameter(
                 f"The query string is not valid UTF-8 once percent-decoded: parameter {where}") from None
         return operation.validate(path_values, query)
+
+
+def _accepted(validated: Validated, violations: list[str]) -> dict[str, Any]:
+    """The checked parameters, or the one error that names every problem with them."""
+    violations.extend(_bounded(validated.tolerated))
+    if validated.problems:
+        violations.extend(problem.message for problem in validated.problems)
+        raise _validation_error(validated.problems)
+    return validated.params
+
+
+def _simulate(prefer: str | None, operation: Operation) -> None:
+    """Answer a documented response the client asked for with `Prefer: code=NNN` (raised), if any."""
+    simulated = requested_status(prefer, operation)
+    if simulated == 204:
+        raise NoContent()
+    if simulated is None or simulated == operation.success_status:
+        return
+    raise ERROR_BY_STATUS[simulated](
+        f"Simulated {simulated} response for {operation.operation_id}, requested with 'Prefer: code={simulated}'"
+    )
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any, size: int) -> None:

@@ -94,10 +94,13 @@ class Balances:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._world: World | None = None  # the world the index describes (a reset starts a new one)
-        self._index: dict[str, tuple[str, int]] = {}  # transaction id -> (program id, contact id)
+        # program id -> transaction id -> contact id. Plain ints as values: a dict holding only untracked
+        # objects leaves the cyclic GC's young generation, whereas a new tuple per entry put this dict back
+        # there on every write, to be walked whole by each young collection.
+        self._index: dict[str, dict[str, int]] = {}
         # members in the index -> how many transactions of each ledger it holds (the rest are newer: other areas
         # may have added some, e.g. a reward's debit, since this backend last wrote the member)
-        self._indexed: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._indexed: dict[tuple[str, int], list[int]] = {}
         # (program id, contact id, definition id) -> completions of the member's ledger, for limit windows
         # (the members written last: a member that fell out is counted anew, once, from its ledger)
         self._completions: OrderedDict[tuple[str, int, str], Completions] = OrderedDict()
@@ -376,8 +379,7 @@ class Balances:
             expiry = None
             if tx.transaction_type == "credit":
                 expiry = now + lifetime if lifetime is not None else definition.credit_expiry(now)
-            tx = replace(tx, amount=moved, status="completed", completed_at=now, balance_expiration_date=expiry,
-                         expires_at=None)
+            tx = tx.completed(moved, now, expiry)
             ledger = apply_completed(ledger, tx, self.backend.new_id(), known=known)
             balance = ledger.value
         else:
@@ -492,14 +494,14 @@ class Balances:
         """The transaction `tid` of the program, with its member and definition; 404 if unknown."""
         tid = norm_id(str(raw))
         self._fresh()
-        where = self._index.get(tid)
-        if where is None:
+        contact_id = self._index.get(data.id, {}).get(tid)
+        if contact_id is None:
             self._index_fixture_members(data)
-            where = self._index.get(tid)
-        if where is None and (owner := owner_of(tid)) is not None:  # a seeded member's, never written to
-            where = (data.id, owner)
-        if where is not None and where[0] == data.id:
-            member = self.backend.world.member(data, where[1])
+            contact_id = self._index.get(data.id, {}).get(tid)
+        if contact_id is None:  # a seeded member's, never written to: its transactions' ids name it
+            contact_id = owner_of(tid)
+        if contact_id is not None:
+            member = self.backend.world.member(data, contact_id)
             if member is not None:
                 for definition, ledger in zip(data.definitions, member.ledgers, strict=True):
                     tx = find_transaction(ledger, tid)
@@ -537,13 +539,22 @@ class Balances:
 
     def _index_member(self, program_id: str, member: Member) -> None:
         """Every transaction of the member in the index (only those added since it was last indexed)."""
-        key = (program_id, member.contact_id)
-        known = self._indexed.get(key, ())
+        index = self._index.get(program_id)
+        if index is None:
+            index = self._index[program_id] = {}
+        contact_id = member.contact_id
+        key = (program_id, contact_id)
+        known = self._indexed.get(key)
+        if known is None or len(known) != len(member.ledgers):
+            # Counted in place, in a list made once per member: a new value per write would put the
+            # dict back in the GC's young generation (as for `_index`).
+            known = self._indexed[key] = [0] * len(member.ledgers)
         for d, ledger in enumerate(member.ledgers):
-            start = known[d] if d < len(known) and known[d] <= len(ledger.transactions) else 0
-            for tx in ledger.transactions[start:]:
-                self._index[tx.id] = key
-        self._indexed[key] = tuple(len(ledger.transactions) for ledger in member.ledgers)
+            transactions = ledger.transactions
+            start = known[d] if known[d] <= len(transactions) else 0
+            for position in range(start, len(transactions)):
+                index[transactions[position].id] = contact_id
+            known[d] = len(transactions)
 
     def _index_fixture_members(self, data: ProgramData) -> None:
         """The members fixtures placed are few and known by contact: their drafts are addressable too."""

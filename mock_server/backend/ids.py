@@ -11,10 +11,10 @@ from hashlib import blake2b
 
 
 def _uuid4_text(digest: bytes) -> str:
-    value = int.from_bytes(digest, "big")
-    value = (value & ~(0xF << 76)) | (0x4 << 76)  # version 4
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    text = f"{value:032x}"
+    marked = bytearray(digest)
+    marked[6] = (marked[6] & 0x0F) | 0x40  # version 4
+    marked[8] = (marked[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = marked.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 

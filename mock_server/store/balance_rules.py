@@ -50,6 +50,10 @@ _ROUNDING = {"natural": ROUND_HALF_UP, "upper": ROUND_CEILING, "lower": ROUND_FL
 
 def to_minor(amount: float | int, scale: int, field: str, rounding: str = "natural") -> int:
     """A displayed amount (a JSON number) in minor units, rounded the definition's way (on its size)."""
+    if type(amount) is int:  # nothing to round (most bodies): the general path's answer, without Decimal
+        if abs(amount) * scale > MAX_MINOR:
+            raise InvalidParameter(f"body.{field}: {amount} is beyond what the mock accepts (+/-{MAX_MINOR // scale})")
+        return amount * scale
     try:
         exact = Decimal(str(amount)) * scale
     except InvalidOperation:
@@ -248,8 +252,8 @@ def with_ledger(member: Member, index: int, ledger: Ledger) -> Member:
     ledgers[index] = ledger
     subscription = member.subscription
     if ledger.updated_at > subscription.updated_at:
-        subscription = replace(subscription, updated_at=ledger.updated_at)
-    return replace(member, subscription=subscription, ledgers=tuple(ledgers))
+        subscription = subscription.changed_at(ledger.updated_at)
+    return member.with_ledgers(subscription, tuple(ledgers))
 
 
 def balance_opened(definition: BalanceDefinition, member: Member, ledger: Ledger) -> bool:

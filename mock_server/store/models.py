@@ -20,7 +20,8 @@ import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +49,7 @@ VERSIONS = ("active", "draft")
 Meta = Mapping[str, Any]
 EMPTY_META: Meta = MappingProxyType({})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DATE = date(1970, 1, 1)
 
 
 # --------------------------------------------------------------------------- values
@@ -122,28 +124,41 @@ def add_period(ms: int, value: int, unit: str) -> int:
         return ms + value * DAY
     if unit == "week":
         return ms + value * 7 * DAY
-    months = value if unit == "month" else 12 * value
     if unit not in ("month", "year"):
         raise ValueError(f"unknown period unit {unit!r}")
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    index = moment.year * 12 + (moment.month - 1) + months
-    year, month = divmod(index, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    moved = moment.replace(year=year, month=month + 1, day=day)
-    return calendar.timegm(moved.utctimetuple()) * 1000 + ms % 1000
+    day, of_day = divmod(ms, DAY)  # months move the day; the time of day stays
+    return _months_later(day, value if unit == "month" else 12 * value) * DAY + of_day
 
 
 def period_start(ms: int, unit: str) -> int:
     """The start (UTC) of the calendar hour, day, ISO week (Monday), month or year holding `ms`."""
     if unit == "hour":
         return ms - ms % HOUR
-    day_start = ms - ms % DAY
+    day = ms // DAY
     if unit == "day":
-        return day_start
+        return day * DAY
     if unit == "week":
-        return day_start - datetime.fromtimestamp(day_start / 1000, tz=UTC).weekday() * DAY
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return calendar.timegm((moment.year, moment.month if unit == "month" else 1, 1, 0, 0, 0)) * 1000
+        return (day - (day + 3) % 7) * DAY  # the epoch's first day was a Thursday (weekday 3)
+    return _period_start_day(day, unit == "month") * DAY
+
+
+# Calendar arithmetic by whole days, remembered: a write's credit expiry needs it, and a run of writes
+# keeps asking about the same few days (the clock moves a second per write).
+@lru_cache(maxsize=4096)
+def _months_later(day: int, months: int) -> int:
+    """The day (since the epoch) `months` calendar months after `day`, kept inside its month (31/01 + 1 -> 28/02)."""
+    moment = _EPOCH_DATE + timedelta(days=day)
+    index = moment.year * 12 + (moment.month - 1) + months
+    year, month = divmod(index, 12)
+    moved = moment.replace(year=year, month=month + 1, day=min(moment.day, calendar.monthrange(year, month + 1)[1]))
+    return (moved - _EPOCH_DATE).days
+
+
+@lru_cache(maxsize=4096)
+def _period_start_day(day: int, month: bool) -> int:
+    """The first day of the month (else of the year) holding `day`, in days since the epoch."""
+    moment = _EPOCH_DATE + timedelta(days=day)
+    return (moment.replace(month=moment.month if month else 1, day=1) - _EPOCH_DATE).days
 
 
 def yearly_day(day_month: str) -> tuple[int, int]:
@@ -179,6 +194,8 @@ def previous_yearly(ms: int, day_month: str) -> int:
 
 def freeze(value: Any) -> Any:
     """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
+    if type(value) in _JSON_SCALARS:  # most values: no ABC check (isinstance against Mapping is slow)
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({str(key): freeze(item) for key, item in value.items()})
     if isinstance(value, list | tuple):
@@ -447,6 +464,11 @@ class Subscription:
     updated_at: int
     meta: Meta = field(default_factory=lambda: EMPTY_META)  # given at enrollment (seeded ones have none)
 
+    def changed_at(self, moment: int) -> Subscription:
+        """The same subscription, last changed at `moment` (`replace` by hand: a write's hot path)."""
+        return Subscription(self.program_id, self.contact_id, self.loyalty_subscription_id, self.created_at, moment,
+                            self.meta)
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionMember:
@@ -483,16 +505,23 @@ class Transaction:
     def signed_amount(self) -> int:
         return self.amount if self.transaction_type == "credit" else -self.amount
 
+    def completed(self, amount: int, now: int, expiry: int | None) -> Transaction:
+        """This transaction completed at `now`, moving `amount` (a credit lapsing at `expiry`); a completed
+        transaction has no draft expiry. (`replace` by hand: a write's hot path.)"""
+        return Transaction(self.id, self.balance_definition_id, self.transaction_type, amount, "completed",
+                           self.created_at, now, self.cancelled_at, self.rejected_at, self.reject_reason, expiry,
+                           self.meta, self.event_time, None)
+
     @property
     def last_event_at(self) -> int:
         """The latest moment this transaction changed, expiry included."""
-        moments = [self.created_at]
+        latest = self.created_at
         for moment in (self.completed_at, self.cancelled_at, self.rejected_at):
-            if moment is not None:
-                moments.append(moment)
+            if moment is not None and moment > latest:
+                latest = moment
         if self.status == "expired" and self.balance_expiration_date is not None:
-            moments.append(self.balance_expiration_date)
-        return max(moments)
+            return max(latest, self.balance_expiration_date)
+        return latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +638,11 @@ class Member:
     @property
     def contact_id(self) -> int:
         return self.subscription.contact_id
+
+    def with_ledgers(self, subscription: Subscription, ledgers: tuple[Ledger, ...]) -> Member:
+        """The member with a new subscription record and ledgers (`replace` by hand: a write's hot path)."""
+        return Member(subscription, ledgers, self.vouchers, self.redemptions, self.revoked, self.tier_assignments,
+                      self.subscription_members)
 
     def with_subscription_members(self, contact_ids: Sequence[int], now: int) -> Member:
         """`contact_ids` attached (those attached already are left as they are)."""

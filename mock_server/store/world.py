@@ -48,6 +48,7 @@ class MemberTable:
 
     __slots__ = (
         "_by_subscription",
+        "_order_keys",
         "_orders",
         "attached",
         "contact_ids",
@@ -92,6 +93,7 @@ class MemberTable:
         # Contacts attached to a member's subscription (`Member.subscription_members`) -> that owner's
         # contact id: a contact has one place in a program, as an owner or attached to one owner.
         self.attached: dict[int, int] = {}
+        self._order_keys: dict[tuple[int, str], list[int]] = {}  # see `_keys_of`
 
     def __len__(self) -> int:
         return len(self.contact_ids)
@@ -133,24 +135,39 @@ class MemberTable:
         twin.attached = dict(self.attached)
         twin._orders = tuple({field: array("l", order) for field, order in orders.items()}
                              for orders in self._orders)
+        twin._order_keys = {}
         return twin
 
     def set_summary(self, position: int, definition_index: int, value: int, count: int, updated_at: int) -> None:
         """A member's balance, transaction count and last change on one definition; orders follow."""
         d = definition_index
-        for field, column, new in (("value", self.values[d], value), ("updatedAt", self.updated_at[d], updated_at)):
-            if column[position] == new:
-                continue
-            order = self._orders[d][field]
-            # Ascending by the column, ties by position (= contact id order), as `_order_by` sorts: the
-            # member is found and placed by bisection, not by a scan of every member.
-            def key(p: int, column: array = column) -> tuple[int, int]:
-                return column[p], p
-
-            del order[bisect_left(order, (column[position], position), key=key)]
-            column[position] = new
-            insort(order, position, key=key)
         self.counts[d][position] = count
+        values, stamps = self.values[d], self.updated_at[d]
+        if values[position] != value:
+            self._move(d, "value", values, position, value)
+        if stamps[position] != updated_at:
+            self._move(d, "updatedAt", stamps, position, updated_at)
+
+    def _move(self, d: int, field: str, column: array, position: int, new: int) -> None:
+        """One member's entry of `column` changed: taken out of its order and put back by bisection."""
+        keys = self._keys_of(d, field, column)
+        order = self._orders[d][field]
+        at = bisect_left(keys, column[position] * _KEY_STRIDE + position)
+        del keys[at], order[at]
+        column[position] = new
+        key = new * _KEY_STRIDE + position
+        at = bisect_left(keys, key)
+        keys.insert(at, key)
+        order.insert(at, position)
+
+    def _keys_of(self, d: int, field: str, column: array) -> list[int]:
+        """The sort keys of an order, aligned with it: (column value, position) as one int, so that bisection
+        compares plain ints. Made on the first change of a table (a seeded table never has them) and
+        dropped when positions shift."""
+        keys = self._order_keys.get((d, field))
+        if keys is None:
+            keys = self._order_keys[(d, field)] = [column[p] * _KEY_STRIDE + p for p in self._orders[d][field]]
+        return keys
 
     def insert(self, contact_id: int, subscription_id: str, subscribed_at: int) -> int:
         """A new member with nothing on any definition; returns its position (later positions shift by one)."""
@@ -167,6 +184,7 @@ class MemberTable:
             self.counts[d].insert(position, 0)
             self.updated_at[d].insert(position, subscribed_at)
         self._by_subscription[subscription_id] = contact_id
+        self._order_keys.clear()
         # Later positions moved up by one: renumber the orders (their relative order holds), then place the
         # newcomer by its key, as `_order_by` would have (O(members) per order, no re-sort).
         for d, orders in enumerate(self._orders):
@@ -179,6 +197,7 @@ class MemberTable:
     def remove(self, position: int) -> None:
         """A member leaves the program (later positions shift back by one)."""
         del self._by_subscription[self.subscription_ids[position]]
+        self._order_keys.clear()
         for column in (self.contact_ids, self.subscription_ids, self.subscribed_at,
                        *self.values, *self.counts, *self.updated_at):
             del column[position]
@@ -196,6 +215,9 @@ class MemberTable:
                                         "updatedAt": _order_by(self.updated_at[-1])})
 
 
+# An order's sort key (value, position) as one int: value * stride + position (positions are below the stride).
+_KEY_STRIDE = 1 << 32
+
 
 def _order_by(column: array) -> array:
     # Positions are already in contact-id order, and sorted() is stable: ties keep it.
@@ -206,6 +228,8 @@ class ProgramData:
     """One program with its configuration, id indexes and members."""
 
     __slots__ = (
+        "_limits_of",
+        "_tiers_of",
         "code_generators",
         "code_pools",
         "definition_by_id",
@@ -255,6 +279,8 @@ class ProgramData:
         self.generator_by_id = _index(self.code_generators)
         # Static records as the API renders them, filled on first use (mock_server/routes/rendered.py).
         self.rendered: dict[Hashable, Any] = {}
+        self._tiers_of: dict[str, tuple[TierGroup, tuple[Tier, ...]]] = {}  # group id -> (group, its tiers)
+        self._limits_of: dict[str, tuple[BalanceLimit, ...]] = {}  # definition id -> its limits
 
     @property
     def id(self) -> str:
@@ -282,11 +308,22 @@ class ProgramData:
         return self.program.has_active_version and bool(entity.published)
 
     def limits_of(self, balance_definition_id: str) -> tuple[BalanceLimit, ...]:
-        return tuple(limit for limit in self.limits if limit.balance_definition_id == balance_definition_id)
+        """A definition's limits (kept: `limits` is fixed for this revision of the program)."""
+        found = self._limits_of.get(balance_definition_id)
+        if found is None:
+            found = tuple(limit for limit in self.limits if limit.balance_definition_id == balance_definition_id)
+            self._limits_of[balance_definition_id] = found
+        return found
 
     def tiers_of(self, group: TierGroup) -> tuple[Tier, ...]:
-        """The group's tiers, lowest first."""
-        return tuple(self.tier_by_id[tier_id] for tier_id in group.tier_ids)
+        """The group's tiers, lowest first (kept per group record: a changed group or tier is a new revision)."""
+        kept = self._tiers_of.get(group.id)
+        if kept is not None and kept[0] is group:
+            return kept[1]
+        tiers = tuple(self.tier_by_id[tier_id] for tier_id in group.tier_ids)
+        if self.group_by_id.get(group.id) is group:
+            self._tiers_of[group.id] = (group, tiers)
+        return tiers
 
     def standing(self, group: TierGroup, value: int) -> tuple[Tier | None, Tier | None]:
         """(current tier, next tier) for a balance of `value` minor units on the group's definition.

@@ -277,6 +277,16 @@ def test_account_info_needs_a_contact_or_a_subscription(api: Api, ids: Ids):
     assert "'contactId'" in message and "'loyaltySubscriptionId'" in message
 
 
+def test_account_info_refuses_a_malformed_contact_or_section(api: Api, ids: Ids):
+    """The contract's patterns refuse them before the handler runs, naming the parameter."""
+    for contact in ("12a", "0", " 12"):
+        response = api.get("getParameterSubscriptionInfo", {"pid": ids.pid}, {"contactId": contact})
+        assert "'contactId'" in api.error(response, "getParameterSubscriptionInfo", 400, "invalid_parameter")
+    response = api.get("getParameterSubscriptionInfo", {"pid": ids.pid}, {"contactId": ids.cid,
+                                                                           "params": "balance,points"})
+    assert "'params'" in api.error(response, "getParameterSubscriptionInfo", 422, "invalid_parameter")
+
+
 def test_account_info_refuses_a_contact_and_a_subscription_that_disagree(api: Api, ids: Ids):
     other = next(c for c in ids.data.members.contact_ids if c != ids.cid)
     response = api.get("getParameterSubscriptionInfo", {"pid": ids.pid},

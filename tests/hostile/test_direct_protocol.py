@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from mock_server.app import build_worlds, create_app
+from mock_server.bodyread import MAX_BODY_BYTES
 from mock_server.direct import DirectHttpToolsProtocol
 from mock_server.limits import LimitedHttpToolsProtocol
 from mock_server.logs import ACCESS_LOGGER
@@ -391,3 +392,120 @@ def test_a_kept_alive_connection_goes_on_after_a_head(direct: Running, ids: dict
         headed, _, rest = received.partition(b"\r\n\r\n")
         assert headed.startswith(b"HTTP/1.1 200") and rest.startswith(b"HTTP/1.1 200")  # no body in between
         assert ids["pid"].encode() in rest
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def send(method: bytes, target: str, body: bytes = b"", *headers: bytes, version: bytes = b"HTTP/1.1",
+         content_type: bytes | None = b"application/json", length: bool = True) -> bytes:
+    """A request with a body: `Content-Length` as sent unless `length` is False (then none, or chunked)."""
+    lines = [method + b" " + target.encode() + b" " + version, b"host: 127.0.0.1", b"api-key: " + KEY]
+    if content_type is not None:
+        lines.append(b"content-type: " + content_type)
+    if length:
+        lines.append(b"content-length: " + str(len(body)).encode())
+    return b"\r\n".join([*lines, *headers]) + b"\r\n\r\n" + body
+
+
+def transaction(ids: dict[str, str], amount: float = 5, **extra: Any) -> bytes:
+    return json.dumps({"contactId": int(ids["cid"]), "balanceDefinitionId": ids["bdid"], "amount": amount,
+                       "autoComplete": True, **extra}).encode()
+
+
+def write_requests(ids: dict[str, str]) -> list[bytes]:
+    """Writes accepted and refused, with every body rule, each ending its connection (`connection: close`)."""
+    pid = ids["pid"]
+    begin = f"/v3/loyalty/balance/programs/{pid}/transactions"
+    program = f"/v3/loyalty/config/programs/{pid}"
+    close = b"connection: close"
+    padded = transaction(ids)[:-1] + b', "meta": {"note": "' + b"x" * 70_000 + b'"}}'  # past DIRECT_BODY_BYTES
+    return [
+        send(b"POST", begin, transaction(ids), close),
+        send(b"POST", begin, transaction(ids, 7, meta={"orderId": "A-1"}), close),
+        send(b"POST", begin, transaction(ids, 0), close),  # 422: a zero amount
+        send(b"POST", begin, transaction(ids, "ten"), close),  # 422: the contract's type
+        send(b"POST", begin, b'{"amount": ', close),  # 400: malformed JSON
+        send(b"POST", begin, b'{"amount": NaN}', close),
+        send(b"POST", begin, transaction(ids), close, content_type=None),  # 400: no Content-Type
+        send(b"POST", begin, transaction(ids), close, content_type=b"text/plain"),
+        send(b"POST", begin, transaction(ids), close, content_type=b"application/json; charset=latin-1"),
+        send(b"POST", begin, b"", close),  # 422: the body is required
+        send(b"POST", begin, b"   ", close),
+        send(b"POST", begin, transaction(ids), close, version=b"HTTP/1.0"),
+        send(b"POST", begin + "?unknown=1", transaction(ids), close),
+        send(b"POST", begin, transaction(ids), close, b"prefer: code=422"),
+        send(b"POST", begin.replace(pid, UNKNOWN), transaction(ids), close),  # 404, after reading the body
+        send(b"POST", begin, transaction(ids), close, b"api-key: " + KEY),  # 401: two keys, not read
+        send(b"POST", f"{program}/publish", b"", close),
+        send(b"POST", f"{program}/publish", b'{"ignored": true}', close),  # a body where none is taken
+        send(b"PUT", program, b'{"name": "Renamed by a test"}', close),
+        send(b"PATCH", program, b'{"description": "patched"}', close),
+        send(b"DELETE", f"{program}/contact/{UNKNOWN_CONTACT}", b"", close, content_type=None),
+        send(b"DELETE", f"{program}/contact/{UNKNOWN_CONTACT}", b"", close, content_type=None, length=False),
+        send(b"POST", begin, padded, close),  # over DIRECT_BODY_BYTES: through ASGI on both
+        send(b"POST", begin, b"x" * (MAX_BODY_BYTES + 10), close),  # 413
+        send(b"POST", begin, b"5\r\nhello\r\n0\r\n\r\n", close, b"transfer-encoding: chunked", length=False),
+        send(b"POST", begin, transaction(ids), close, b"expect: 100-continue"),
+    ]
+
+
+UNKNOWN_CONTACT = 999_999_999
+
+
+def test_writes_get_the_same_bytes_both_ways_and_are_journaled_alike(direct: Running, through_asgi: Running,
+                                                                      ids: dict[str, str]) -> None:
+    def last_seq(running: Running) -> int:
+        entries = running.app.state.mock.journal.entries()
+        return entries[-1].seq if entries else 0
+
+    journaled = {running.port: last_seq(running) for running in (direct, through_asgi)}
+    requests = write_requests(ids)
+    before = CountingDirectProtocol.answered_directly
+    differences, answers = [], []
+    for data in requests:
+        ours, theirs = exchange(direct.port, data), exchange(through_asgi.port, data)
+        assert theirs, f"the ASGI server sent nothing for {data[:120]!r}"
+        answers.append(ours)
+        if without_clock(ours) != without_clock(theirs):
+            differences.append((data[:200], ours[:400], theirs[:400]))
+    assert not differences, differences[:3]
+    # The comparison is worth something: a write was accepted, and most requests took the direct path.
+    assert answers[0].startswith(b"HTTP/1.1 200") and b'"status":"completed"' in answers[0], answers[0][:400]
+    assert CountingDirectProtocol.answered_directly - before >= len(requests) * 2 // 3
+
+    def writes(running: Running) -> list[dict[str, Any]]:
+        entries = [entry for entry in running.app.state.mock.journal.entries() if entry.seq > journaled[running.port]]
+        return [{k: v for k, v in asdict(entry).items() if k not in ("at", "seq")} for entry in entries]
+
+    assert writes(direct) == writes(through_asgi)
+    assert any(entry["body"] for entry in writes(direct))  # write bodies are journaled on the direct path too
+
+
+def test_pipelined_writes_and_reads_answer_in_order_both_ways(direct: Running, through_asgi: Running,
+                                                              ids: dict[str, str]) -> None:
+    begin = f"/v3/loyalty/balance/programs/{ids['pid']}/transactions"
+    history = (f"/v3/loyalty/balance/programs/{ids['pid']}/transaction-history?contactId={ids['cid']}"
+               f"&balanceDefinitionId={ids['bdid']}&sortField=createdAt&sort=desc&limit=3")
+    pipelined = (send(b"POST", begin, transaction(ids, 3)) + get(history) + send(b"POST", begin, b'{"amount": ')
+                 + send(b"POST", begin, transaction(ids, 4)) + get(history, b"connection: close"))
+    ours, theirs = exchange(direct.port, pipelined), exchange(through_asgi.port, pipelined)
+    assert without_clock(ours) == without_clock(theirs)
+    assert ours.count(b"HTTP/1.1 200") == 4 and ours.count(b"HTTP/1.1 400") == 1
+    # The read after a write shows it: the newest transaction of the history is the credit of 3.
+    second = ours.split(b"HTTP/1.1 ")[2]
+    assert b'"amount":3,' in second.partition(b"\r\n\r\n")[2][:400]
+
+
+def test_a_client_that_leaves_mid_body_changes_nothing(direct: Running, ids: dict[str, str]) -> None:
+    begin = f"/v3/loyalty/balance/programs/{ids['pid']}/transactions"
+    journal = direct.app.state.mock.journal
+    before = [entry.seq for entry in journal.entries()]
+    writes = direct.app.state.mock.backends["default"].writes
+    whole = send(b"POST", begin, transaction(ids))
+    with socket.create_connection(("127.0.0.1", direct.port), timeout=10) as sock:
+        sock.sendall(whole[:-10])  # the head and all but the last 10 bytes of the body
+        time.sleep(0.2)
+    time.sleep(0.2)
+    assert [entry.seq for entry in journal.entries()] == before  # not journaled: nobody was answered
+    assert direct.app.state.mock.backends["default"].writes == writes  # and nothing written

@@ -16,6 +16,7 @@ from mock_server.store.models import (
     iso,
     next_yearly,
     parse_iso,
+    period_start,
     previous_yearly,
     render_amount,
     thaw,
@@ -49,6 +50,32 @@ def test_iso_is_the_calendars_date_to_the_millisecond(ms):
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
     assert iso(ms) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert iso(ms) == iso(ms)  # the second call reads the formatted pieces back
+
+
+def _months_later_by_datetime(ms: int, months: int) -> int:
+    """The calendar rule, spelled with datetime: the same day of the month (kept inside it), same time."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    last = (datetime(year + (month == 11), (month + 1) % 12 + 1, 1, tzinfo=UTC) - timedelta(days=1)).day
+    moved = moment.replace(year=year, month=month + 1, day=min(moment.day, last))
+    return (moved - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+@given(st.integers(min_value=-2_000_000_000_000, max_value=6_000_000_000_000), st.integers(-1200, 1200))
+def test_month_and_year_periods_follow_the_calendar(ms: int, months: int):
+    assert add_period(ms, months, "month") == _months_later_by_datetime(ms, months)
+    assert add_period(ms, months // 12, "year") == _months_later_by_datetime(ms, 12 * (months // 12))
+
+
+@given(st.integers(min_value=-2_000_000_000_000, max_value=6_000_000_000_000))
+def test_period_starts_are_calendar_starts(ms: int):
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = {"hour": moment.replace(minute=0, second=0, microsecond=0), "day": midnight,
+              "week": midnight - timedelta(days=moment.weekday()), "month": midnight.replace(day=1),
+              "year": midnight.replace(month=1, day=1)}
+    for unit, start in starts.items():
+        assert period_start(ms, unit) == (start - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 def test_add_period_clamps_month_ends_and_goes_backwards():
@@ -101,3 +128,20 @@ def test_voucher_is_available_only_unconsumed_and_unexpired():
     assert Voucher(**base, expiration_date=REFERENCE_NOW + 1, consumed_at=None).available()
     assert not Voucher(**base, expiration_date=REFERENCE_NOW, consumed_at=None).available()
     assert not Voucher(**base, expiration_date=REFERENCE_NOW + 1, consumed_at=5).available()
+
+
+def test_hand_written_copies_keep_every_field():
+    """`Transaction.completed`, `Subscription.changed_at`, `Member.with_ledgers` are `replace` written out for
+    speed: a field added to the record and forgotten there would be lost silently, so compare with `replace`."""
+    from dataclasses import fields, replace
+
+    from mock_server.store.models import Ledger, Member, Subscription, Transaction
+
+    tx = Transaction(*(f"v{i}" for i in range(len(fields(Transaction)))))
+    assert tx.completed(7, 8, 9) == replace(tx, amount=7, status="completed", completed_at=8,
+                                            balance_expiration_date=9, expires_at=None)
+    subscription = Subscription(*(f"s{i}" for i in range(len(fields(Subscription)))))
+    assert subscription.changed_at(5) == replace(subscription, updated_at=5)
+    member = Member(*(f"m{i}" for i in range(len(fields(Member)))))
+    ledgers = (Ledger("bd", 1, 2, (), ()),)
+    assert member.with_ledgers(subscription, ledgers) == replace(member, subscription=subscription, ledgers=ledgers)

@@ -37,6 +37,24 @@ def test_member_table_orders_break_ties_by_contact_id():
     assert list(table.order(0, "updatedAt")) == [3, 1, 2, 0]
 
 
+def test_member_table_orders_follow_changes_across_members_coming_and_going():
+    """Orders stay sorted (ties by contact id) when balances change before and after a member joins or leaves."""
+    table = _table().copy()
+
+    def sorted_orders() -> bool:
+        return all(list(table.order(0, field)) == sorted(range(len(table)), key=lambda p, c=column: (c[p], p))
+                   for field, column in (("value", table.values[0]), ("updatedAt", table.updated_at[0])))
+
+    table.set_summary(1, 0, 60, 2, 10)  # contact 8 overtakes both 50s
+    assert list(table.order(0, "value")) == [3, 0, 2, 1] and sorted_orders()
+    table.insert(5, "A-5", 4)  # a newcomer at 0 shifts every later position
+    table.set_summary(0, 0, 50, 1, 11)
+    assert sorted_orders()
+    table.remove(2)  # contact 8 leaves
+    table.set_summary(1, 0, -5, 1, 12)  # a negative value sorts first
+    assert table.order(0, "value")[0] == 1 and sorted_orders()
+
+
 def test_member_table_refuses_inconsistent_columns():
     with pytest.raises(ValueError, match="unique"):
         MemberTable(array("q", [1, 2]), ["X", "X"], array("q", [0, 0]), [], [], [])
