@@ -151,6 +151,7 @@ class Run:
     prism_note: str = ""
     workers: Row | None = None  # the program read: mock = `serve --workers N`, baseline = one process
     workers_count: int = 1
+    workers_write: Row | None = None  # the transaction begin: mock = `serve --workers N`, baseline = one process
     conformance_seconds: float | None = None
     conformance_note: str = ""
     write: Row | None = None  # the transaction begin against the baseline POST

@@ -26,7 +26,7 @@ def launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1,
     command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--contacts", str(contacts),
                "--no-access-log", *extra]
     if workers > 1:
-        command += ["--workers", str(workers), "--read-only"]  # several processes serve a fixed world only
+        command += ["--workers", str(workers)]  # writes taken, shared through a state file (docs/durability.md)
     return servers.launch(name, command, port, READY_PATH, HEADERS, timeout=120,
                           cpu=SERVER_CPU if workers == 1 else None)
 

@@ -183,7 +183,14 @@ def _others(run: Run) -> list[str]:
         lines.append(f"- **serve --workers {run.workers_count}**, program read, wrk not pinned: "
                      f"{workers.mock.rps:,.0f} req/s against {workers.baseline.rps:,.0f} for one process in the "
                      f"same rounds: **{workers.rps_ratio:.2f}x** "
-                     f"(p50 {workers.mock.p50_ms:.2f} ms against {workers.baseline.p50_ms:.2f} ms)")
+                     f"(p50 {workers.mock.p50_ms:.2f} ms against {workers.baseline.p50_ms:.2f} ms); the "
+                     "workers take writes, shared through a state file (docs/durability.md)")
+    if run.workers_write is not None:
+        writes = run.workers_write
+        lines.append(f"- **serve --workers {run.workers_count}**, transaction begin: {writes.mock.rps:,.0f} req/s "
+                     f"against {writes.baseline.rps:,.0f} for one process in the same rounds: "
+                     f"**{writes.rps_ratio:.2f}x** (every write is applied by every worker, and takes the "
+                     "workers' lock)")
     if run.conformance_seconds is not None:
         lines.append(f"- **In-process conformance run** (`pytest tests/conformance`): "
                      f"{run.conformance_seconds:.1f} s ({run.conformance_note})")

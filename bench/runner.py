@@ -245,7 +245,8 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
                                                                                      small_ids, write)
         run.seeded_writes = options.seeded_writes
     if options.workers > 1:
-        run.workers, run.workers_count = _workers(servers, program, small, options), options.workers
+        run.workers, run.workers_write = _workers(servers, program, small, options, run.write)
+        run.workers_count = options.workers
     if options.per_key_keys:
         run.per_key = measure_per_key(servers, options.per_key_keys, options.small, min(options.rounds, ROUNDS))
         log(f"per-key worlds: {per_key_summary(run.per_key)}")
@@ -413,25 +414,48 @@ def _prism_write(prism: Server, mock: Server | None, write: Row | None, shape: L
     return row
 
 
-def _workers(servers: ServerSet, program: Row, single: Server, options: Options) -> Row:
-    """The program read on `serve --workers N` against one process, rounds interleaved.
+def _workers(servers: ServerSet, program: Row, single: Server, options: Options,
+             write: Row | None = None) -> tuple[Row, Row | None]:
+    """The program read on `serve --workers N` against one process, rounds interleaved; and the write, if any.
 
     wrk is not pinned here: the workers and wrk share the cores (the single process stays on its one).
+    The write (`write`: the transaction begin's row) runs on the same workers against a single-process
+    mock of its own, after the reads.
     """
     server = launch_mock(servers, f"mock-workers-{options.workers}", options.small, workers=options.workers)
     server.wait_workers(options.workers, timeout=120)
     shape = LoadShape(options.seconds, options.connections * options.workers)
     row = Row(program.scenario, program.contacts, program.body)  # mock: N workers; baseline: one process
+    writes: Row | None = None
     try:
         _load(server, row, with_seconds(shape, options.warmup))
         for _ in range(options.rounds):
             row.mock.loads.append(_load(server, row, shape))
             row.baseline.loads.append(_load(single, row, shape))
+        if write is not None:
+            writes = _workers_writes(servers, server, write, shape, options)
     finally:
         servers.stop(server)
     _check_errors([row])
     log(f"--workers {options.workers}: {row.mock.rps:,.0f} req/s on the program read, one process "
         f"{row.baseline.rps:,.0f}")
+    return row, writes
+
+
+def _workers_writes(servers: ServerSet, workers: Server, write: Row, shape: LoadShape, options: Options) -> Row:
+    """The transaction begin on the workers against one process (a mock of its own), rounds interleaved."""
+    single = launch_mock(servers, "mock-workers-writes-single", options.small)
+    row = Row(write.scenario, write.contacts, write.body)
+    try:
+        load_write(workers, row, with_seconds(shape, options.warmup))
+        load_write(single, row, with_seconds(shape, options.warmup))
+        for _ in range(options.rounds):
+            row.mock.loads.append(load_write(workers, row, shape))
+            row.baseline.loads.append(load_write(single, row, shape))
+    finally:
+        servers.stop(single)
+    check_write_errors(row, "one process")
+    log(f"--workers {options.workers}: {row.mock.rps:,.0f} transaction begins/s, one process {row.baseline.rps:,.0f}")
     return row
 
 

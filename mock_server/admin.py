@@ -122,12 +122,12 @@ def admin_routes(state: MockState) -> list[Route]:
         if state.keys.per_key(key):
             # One parallel job's reset: its world and rate count; the journal and other keys' counts stay.
             assert key is not None
-            state.backends.reset(state.keys.organisation_of(key))
+            state.recorder.reset(state.keys.organisation_of(key))
             state.limiter.reset(key)
             state.webhooks.reset(state.keys.organisation_of(key))
             return False
         organisation = state.keys.organisation_of(key) if key else None
-        state.backends.reset(organisation)
+        state.recorder.reset(organisation)
         state.limiter.reset()
         state.webhooks.reset(organisation)
         return True

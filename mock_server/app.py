@@ -26,8 +26,12 @@ from starlette.types import Message, Receive, Scope, Send
 from mock_server.admin import admin_routes
 from mock_server.admin_guard import AdminAccess, AdminGuard, is_admin_path
 from mock_server.auth import KeyRing
-from mock_server.backend import Backends
+from mock_server.backend import Backend, Backends
 from mock_server.contract import compile_contract, load_contract
+from mock_server.durable import ChangeKind, open_recorder
+from mock_server.durable.shared import SharedBackends
+from mock_server.durable.shared_journal import SharedJournal
+from mock_server.durable.shared_ratelimit import SharedRateLimiter
 from mock_server.errors import InternalError
 from mock_server.fixtures import load_fixture
 from mock_server.journal import Journal, JournalEntry, print_violation
@@ -48,6 +52,18 @@ logger = logging.getLogger("brevo_loyalty_mock")
 Progress = Callable[[int, int], None]
 
 
+
+def _move_clock(backend: Backend, payload: Any) -> int:
+    return backend.advance_clock(payload["to"])
+
+
+# Changes other than writes and resets that `state.recorder.change(organisation, kind, payload)` applies
+# (and, with --state, logs and replays): kind -> apply(backend, payload). docs/durability.md.
+CHANGE_KINDS: dict[str, ChangeKind] = {
+    "clock": _move_clock,  # POST /__mock__/clock (mock_server/clock_routes.py)
+}
+
+
 def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[str, World]:
     """One world per organisation, each derived from the seed and the organisation's name."""
     fixtures = [load_fixture(path) for path in settings.fixtures]
@@ -66,19 +82,32 @@ def build_worlds(settings: Settings, progress: Progress | None = None) -> dict[s
 def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | None = None) -> Starlette:
     settings = settings or Settings()
     contract = compile_contract(load_contract(settings.contract_path))
+    # A worker of `serve --workers N` catches up with the other workers' changes before using its backends.
+    backends_type = Backends if settings.shared_dir is None else SharedBackends
+    backends = backends_type(worlds if worlds is not None else build_worlds(settings), settings.clock,
+                             per_key_base=settings.organisations[0] if settings.world_per_key else None,
+                             idle_timeout=settings.world_idle_timeout)
+    write_handlers = all_write_handlers()
+    # Endpoints first, so that a replayed log numbers its events as the first run did (they are not sent
+    # again: a replay is muted), and the events after it get the numbers and event_ids they would have had.
+    webhooks = configured_dispatcher(backends, settings)
     state = MockState(
         settings=settings,
         contract=contract,
-        backends=Backends(worlds if worlds is not None else build_worlds(settings), settings.clock,
-                          per_key_base=settings.organisations[0] if settings.world_per_key else None,
-                          idle_timeout=settings.world_idle_timeout),
-        journal=Journal(settings.journal_size, on_violation=_violation_printer(settings)),
-        limiter=RateLimiter(settings.rate_limit),
+        backends=backends,
+        # Workers of `serve --workers N` show every worker's requests (mock_server/durable/shared_journal.py).
+        journal=Journal(settings.journal_size, on_violation=_violation_printer(settings))
+        if settings.shared_dir is None else SharedJournal(settings.journal_size, settings.shared_dir),
+        # Workers of `serve --workers N` count together (mock_server/durable/shared_ratelimit.py).
+        limiter=RateLimiter(settings.rate_limit) if settings.shared_dir is None
+        else SharedRateLimiter(settings.rate_limit, settings.shared_dir),
         keys=KeyRing(settings),
+        # With --state: the log replayed now; its events are numbered, and told to no listener.
+        recorder=open_recorder(settings, backends, write_handlers, CHANGE_KINDS),
     )
-    state.webhooks = configured_dispatcher(state.backends, settings)
+    state.webhooks = webhooks
     api = LoyaltyApi(contract, state.backends, state.keys, state.limiter, state.journal, all_handlers(),
-                     all_write_handlers(), read_only=settings.read_only)
+                     write_handlers, read_only=settings.read_only, recorder=state.recorder)
 
     access_log = JsonAccessLog(settings) if settings.log_format == "json" and settings.access_log else None
 
@@ -96,6 +125,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         state.webhooks.start(asyncio.get_running_loop())  # deliveries run on the server's loop
         yield
         state.webhooks.close()
+        state.recorder.close()
         if settings.check_client:
             summary = state.journal.summary()
             print(message(summary) if settings.log_format == "json" else summary, flush=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +29,8 @@ from mock_server.banner import banner
 from mock_server.cli_errors import CliError
 from mock_server.conformance import cli as conformance_cli
 from mock_server.contract.loader import ContractError
+from mock_server.durable import hold_alone
+from mock_server.durable.logfile import StateError
 from mock_server.fixture_format import schema_text
 from mock_server.fixtures import FixtureError, fixture_file, shipped_schema
 from mock_server.logs import message
@@ -66,7 +70,8 @@ SERVE_EXAMPLES = f"""examples:
   {PROG} serve --fixture widget-member --cors-origin http://localhost:3000   # only this browser origin
   {PROG} serve --host 0.0.0.0 --admin-from 172.17.0.0/16   # in a container: its host may use /__mock__/
   {PROG} serve --rate-limit 2/second --log-format json   # a client's back-off, logged for a CI collector
-  {PROG} serve --read-only --workers 4   # a fixed world (writes answer 405) on 4 processes
+  {PROG} serve --workers 4               # 4 processes sharing one state (docs/durability.md)
+  {PROG} serve --state mock.state        # keep every write over restarts and crashes
   {PROG} serve --world-per-key xkeysib-test-   # each key xkeysib-test-... gets a world of its own (parallel CI)
 
 then open http://127.0.0.1:8080/__mock__/ (the world and the request journal) or
@@ -223,11 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="access log lines as uvicorn writes them (text), or one JSON object a line with "
                        "time, method, path, status, latency, organisation and contract violations (default text)")
     serve.add_argument("--workers", type=_int_arg("--workers", 1, 64), metavar="N",
-                       help="server processes sharing the port, each with the identical seeded world; "
-                       "the request journal and rate-limit counts are per process; N > 1 needs --read-only, "
-                       "and is refused with --check-client (default 1)")
+                       help="server processes sharing the port, each with the identical seeded world; writes, "
+                       "resets, the request journal and rate-limit counts are shared through a state file (a "
+                       "temporary one without --state), so any worker reads every acknowledged write; refused "
+                       "with --check-client (default 1)")
     serve.add_argument("--read-only", action="store_true", default=None,
-                       help="a fixed world: every write answers 405 (needed by --workers N > 1)")
+                       help="a fixed world: every write answers 405")
+    serve.add_argument("--state", type=Path, metavar="PATH",
+                       help="keep every accepted write in this file (made if missing) and replay it at start-up, "
+                       "so that a restart, even after a crash, has every acknowledged write; the file is tied to "
+                       "the seed, contacts, fixtures and clock it was written with (docs/durability.md)")
+    serve.add_argument("--state-truncate", action="store_true", default=None,
+                       help="start from a corrupt --state file by cutting it where it is corrupt (the changes "
+                       "from there on are lost; without it such a file stops the start)")
     serve.add_argument("--world-per-key", type=_checked(parse_world_per_key), metavar="PREFIX",
                        help="also accept any api-key starting with PREFIX (such as xkeysib-test-), each with a "
                        "world of its own, made on its first request from the default organisation's seeded world, "
@@ -287,6 +300,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "clock": getattr(args, "clock", None),
         "log_format": getattr(args, "log_format", None),
         "read_only": getattr(args, "read_only", None),
+        "state": getattr(args, "state", None),
+        "state_truncate": getattr(args, "state_truncate", None),
         "world_per_key": getattr(args, "world_per_key", None),
         "world_idle_timeout": getattr(args, "world_idle_timeout", None),
     }
@@ -348,17 +363,27 @@ def _progress(stream: Any) -> Any:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-
     settings = settings_from_args(args)
     sock = bind_socket(settings.host, settings.port)
     settings = replace(settings, port=sock.getsockname()[1])
-    worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
-    app = create_app(settings, worlds=worlds)
-    text = banner(settings, app.state.mock)
-    print(message(text) if settings.log_format == "json" else text, flush=True)
-    if settings.workers > 1:
-        del app, worlds  # each worker seeds its own, identical world
-        return _serve_workers(settings, sock)
+    shared_dir = None
+    if settings.workers > 1 and (not settings.read_only or settings.state is not None):
+        # The workers share their changes through one state file (a temporary one without --state).
+        shared_dir = make_shared_dir()
+        settings = replace(settings, state=settings.state or shared_dir / "state.log")
+    try:
+        worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
+        app = create_app(settings, worlds=worlds)
+        text = banner(settings, app.state.mock)
+        print(message(text) if settings.log_format == "json" else text, flush=True)
+        if settings.workers > 1:
+            app.state.mock.recorder.close()  # each worker opens the file, and seeds its own, identical world
+            del app, worlds
+            return _serve_workers(settings, sock, shared_dir)
+    except BaseException:
+        if shared_dir is not None:
+            shutil.rmtree(shared_dir, ignore_errors=True)
+        raise
     config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
     # The seeded worlds live as long as the server: kept out of the cyclic GC's scans, which would
@@ -395,26 +420,39 @@ def _stopped(signum: int, frame: Any) -> None:
     raise _Stopped()
 
 
-def _serve_workers(settings: Settings, sock: socket.socket) -> int:
+def make_shared_dir() -> Path:
+    """A directory of this run for the workers' shared state: in memory (/dev/shm) where there is one."""
+    return Path(tempfile.mkdtemp(prefix="brevo-loyalty-mock-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+
+
+def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | None = None) -> int:
     """`--workers N`: N uvicorn processes answering on one socket.
 
     The settings travel to the spawned workers by environment (`to_env`), and
     each worker builds its app with the factory `create_app_from_env`; the seed
-    makes every worker's world the same, byte for byte. State that changes at
-    run time (journal, rate-limit counts) stays per worker: docs/performance.md
-    describes the shared store that writes would need.
+    makes every worker's world the same, byte for byte. Changes go through the
+    state file they share, in `shared_dir` (mock_server/durable/shared.py,
+    docs/durability.md "Several workers").
     """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ.update(to_env(settings))
-    config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers,
-                            **uvicorn_options(settings))
+    held = hold_alone(str(settings.state)) if shared_dir is not None else None  # no other mock on the file
     try:
-        supervisor = Multiprocess(config, sockets=[sock])
-    except TypeError:  # older uvicorn also takes the function each worker runs
-        supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])  # type: ignore[call-arg]
-    supervisor.run()
+        os.environ.update(to_env(replace(settings, shared_dir=shared_dir)))
+        config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers,
+                                **uvicorn_options(settings))
+        try:
+            supervisor = Multiprocess(config, sockets=[sock])
+        except TypeError:  # older uvicorn also takes the function each worker runs
+            supervisor = Multiprocess(config, target=uvicorn.Server(config).run,  # type: ignore[call-arg]
+                                      sockets=[sock])
+        supervisor.run()
+    finally:
+        if held is not None:
+            held.close()
+        if shared_dir is not None:
+            shutil.rmtree(shared_dir, ignore_errors=True)
     return 0
 
 
@@ -453,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("conformance", "proxy"):
             return int(getattr(conformance_cli, args.command)(args))
         parser.error(f"unknown command {args.command}")
-    except (CliError, SettingsError, FixtureError, ContractError) as error:
+    except (CliError, SettingsError, FixtureError, ContractError, StateError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

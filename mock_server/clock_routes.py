@@ -24,6 +24,7 @@ from starlette.routing import Route
 from mock_server.admin_guard import PREFIX
 from mock_server.backend import Backend
 from mock_server.bodyread import NO_BODY, parse_json_body
+from mock_server.durable.recorder import Recorder
 from mock_server.duration import DurationError, parse_duration
 from mock_server.errors import ApiError, BadRequest, InvalidParameter, MethodNotAllowed
 from mock_server.jsonresponse import OrjsonResponse
@@ -52,11 +53,11 @@ def clock_routes(state: MockState) -> list[Route]:
 
     async def move(request: Request) -> Response:
         try:
-            if state.settings.read_only:  # a fixed world (and with --workers, one state per process)
+            if state.settings.read_only:  # a fixed world
                 raise MethodNotAllowed("The mock runs --read-only: its world and its clock do not move")
             backend = backend_of(request)
             body = parse_json_body(request.headers.get("content-type", "").encode("latin-1"), await request.body())
-            answer = await run_in_threadpool(move_clock, backend, body)
+            answer = await run_in_threadpool(move_clock, backend, body, state.recorder)
         except ApiError as error:
             return OrjsonResponse(error.body(), status_code=error.status)
         return OrjsonResponse(answer)
@@ -73,8 +74,12 @@ def describe(backend: Backend) -> dict[str, Any]:
             "start": iso(clock.start)}
 
 
-def move_clock(backend: Backend, body: Any) -> dict[str, Any]:
-    """Move `backend`'s clock as the body says (``advance`` or ``set``); raises `ApiError`s naming the problem."""
+def move_clock(backend: Backend, body: Any, recorder: Recorder) -> dict[str, Any]:
+    """Move `backend`'s clock as the body says (``advance`` or ``set``); raises `ApiError`s naming the problem.
+
+    The move goes through `recorder` (kind ``clock``), which logs it with ``--state`` and shares it
+    between workers (mock_server/durable/).
+    """
     if body is NO_BODY or not isinstance(body, dict):
         raise BadRequest('Send a JSON object: {"advance": "P30D"} (an ISO 8601 duration) or '
                          '{"set": "2027-01-01T00:00:00Z"}')
@@ -83,7 +88,8 @@ def move_clock(backend: Backend, body: Any) -> dict[str, Any]:
         extra = f"; unknown field(s): {', '.join(unknown)}" if unknown else ""
         raise BadRequest(f'Give exactly one of "advance" (an ISO 8601 duration, e.g. "P30D") or "set" (an ISO '
                          f'8601 date-time, e.g. "2027-01-01T00:00:00Z"){extra}')
-    with backend.lock:  # `now` and the move are one step: no write slips in between
+    # `now` and the move are one step: no write slips in between (nor, with workers, another worker's).
+    with recorder.changing(backend.organisation):
         before = backend.clock.now()
         if "advance" in body:
             try:
@@ -112,7 +118,7 @@ def move_clock(backend: Backend, body: Any) -> dict[str, Any]:
             raise InvalidParameter(f"body.{field}: a move of more than {MAX_MOVE_YEARS} years at once (from "
                                    f"{iso(before)} to {iso(target)}); move in several steps")
         try:
-            ran = backend.advance_clock(target)
+            ran = recorder.change(backend.organisation, "clock", {"to": target})  # app.CHANGE_KINDS
         except ValueError as error:  # moved back meanwhile (checked above under the same lock: not expected)
             raise InvalidParameter(f"body: {error}") from None
     return {**describe(backend), "from": iso(before), "ran": ran}

@@ -24,6 +24,7 @@ from mock_server.bodyread import MAX_BODY_BYTES, ClientDisconnected, parse_json_
 from mock_server.contract.negotiate import requested_status
 from mock_server.contract.operations import CompiledContract, Operation, Problem, Validated
 from mock_server.contract.router import RouteMatch
+from mock_server.durable.recorder import Recorder
 from mock_server.errors import (
     ERROR_BY_STATUS,
     ApiError,
@@ -84,6 +85,7 @@ class LoyaltyApi:
         write_handlers: dict[str, WriteHandler],
         *,
         read_only: bool = False,
+        recorder: Recorder | None = None,
     ) -> None:
         reads = {op for op, operation in contract.operations.items() if operation.method == "GET"}
         missing = sorted((reads - set(handlers)) | (set(contract.operations) - reads - set(write_handlers)))
@@ -97,6 +99,7 @@ class LoyaltyApi:
         self.handlers = handlers
         self.write_handlers = write_handlers
         self.read_only = read_only  # a fixed world: writes answer 405 as paths without them do
+        self.recorder = recorder or Recorder(backends)  # applies each write; with --state, logs it first
         self._routes: dict[bytes, RouteMatch | None] = {}
         self._checked: dict[tuple[str, bytes, bytes], tuple[Operation, Validated]] = {}
 
@@ -267,7 +270,8 @@ class LoyaltyApi:
         if operation.method == "GET":
             result = self.handlers[operation.operation_id](backend.world, params)
         else:
-            result = self.write_handlers[operation.operation_id](backend, params, document)
+            result = self.recorder.write(backend, operation.operation_id, self.write_handlers[operation.operation_id],
+                                         params, document)
         status = operation.success_status
         return Answer(status, b"" if status == 204 else orjson.dumps(result))
 

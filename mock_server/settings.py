@@ -79,6 +79,9 @@ class Settings:
     admin_from: tuple[str, ...] = ()  # networks (CIDR) whose clients may use /__mock__/, beyond loopback
     allowed_hosts: tuple[str, ...] = ()  # Host names /__mock__/ answers, beyond loopback and the bound host
     log_format: str = "text"  # "text": uvicorn's access log; "json": one JSON object a line
+    state: Path | None = None  # --state: the durable log of accepted changes (mock_server/durable/)
+    state_truncate: bool = False  # --state-truncate: cut a corrupt state file where it is corrupt, then start
+    shared_dir: Path | None = None  # set by `serve --workers N` for its workers: where they share state
     # Any api-key starting with this gets a world of its own, forked from the default organisation's
     # (docs/isolation.md); None: only the configured keys are accepted.
     world_per_key: str | None = None
@@ -97,11 +100,12 @@ class Settings:
             # not see them: a CI gate that never fails. One process sees every request.
             raise SettingsError(f"--check-client cannot be combined with --workers {self.workers}: each worker "
                                 "sees only its own requests; check a client with one worker")
-        if self.workers > 1 and not self.read_only:
-            # Writes change one state per organisation; separate processes would each change their own.
-            raise SettingsError(f"--workers {self.workers} needs --read-only (BREVO_MOCK_READ_ONLY=true): writes "
-                                "change one shared state that worker processes cannot share; serve writes with "
-                                "one process")
+        if self.world_idle_timeout is not None and (self.state is not None or self.shared_dir is not None
+                                                    or (self.workers > 1 and not self.read_only)):
+            # A dropped world would come back from the state file at the next start, or stay in the other
+            # workers: its changes are in the log every process replays.
+            raise SettingsError("--world-idle-timeout cannot be combined with --state or --workers N > 1: "
+                                "their log keeps a dropped world's writes")
         # Settings built in code (tests, the pytest plugin) get the flags' checks and one-line errors too.
         for network in self.admin_from:
             if parse_admin_from(network) != network:
@@ -371,6 +375,12 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["allowed_hosts"] = tuple(dict.fromkeys(parse_allowed_host(part) for part in _split(raw)))
     if (raw := get("LOG_FORMAT")) is not None:
         values["log_format"] = parse_log_format(raw)
+    if (raw := get("STATE")) is not None:
+        values["state"] = Path(raw) if raw else None
+    if (raw := get("SHARED_DIR")) is not None:
+        values["shared_dir"] = Path(raw) if raw else None
+    if (raw := get("STATE_TRUNCATE")) is not None:
+        values["state_truncate"] = parse_bool(ENV_PREFIX + "STATE_TRUNCATE", raw)
     if (raw := get("WORLD_PER_KEY")) is not None:
         values["world_per_key"] = parse_world_per_key(raw)
     if (raw := get("WORLD_IDLE_TIMEOUT")) is not None:
@@ -435,6 +445,9 @@ def to_env(settings: Settings) -> dict[str, str]:
         "WEBHOOK_EVENTS": ",".join(settings.webhook_events),
         "WEBHOOK_HEADERS": "\n".join(f"{name}: {value}" for name, value in settings.webhook_headers),
         "WEBHOOK_TIMEOUT": str(settings.webhook_timeout),
+        "STATE": str(settings.state or ""),
+        "STATE_TRUNCATE": str(settings.state_truncate).lower(),
+        "SHARED_DIR": str(settings.shared_dir or ""),
     }
     if settings.webhook_bearer is not None:
         env["WEBHOOK_BEARER"] = settings.webhook_bearer

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from mock_server.auth import KeyRing
 from mock_server.backend import Backends
 from mock_server.contract import CompiledContract
+from mock_server.durable.recorder import Recorder
 from mock_server.journal import Journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.settings import Settings
@@ -30,6 +31,7 @@ class MockState:
     backends: Backends
     journal: Journal
     limiter: RateLimiter
+    recorder: Recorder  # applies writes and resets; with --state, logs them (mock_server/durable/)
     keys: KeyRing  # the API's key ring (it knows the per-key keys seen, masked, for the admin page)
     webhooks: Dispatcher = None  # type: ignore[assignment]  # the app's webhook dispatcher, set by create_app
 
@@ -43,7 +45,7 @@ class MockState:
 
     def reset(self, organisation: str | None = None) -> None:
         """Back to the seeded worlds (one organisation's, or all), with an empty journal and fresh rate counts."""
-        self.backends.reset(organisation)
+        self.recorder.reset(organisation)
         self.journal.clear()
         self.limiter.reset()
         if self.webhooks is not None:

@@ -20,6 +20,7 @@ import uvicorn
 
 from mock_server import ast_guard
 from mock_server.app import build_worlds, create_app
+from mock_server.durable import StateError
 from mock_server.fixtures import fixture_file
 from mock_server.journal import JournalEntry
 from mock_server.server import listen, uvicorn_options
@@ -105,6 +106,9 @@ class RunningMock:
         The new worlds replace the old ones in one step, so a request the server is answering
         meanwhile sees either the old world or the new one, never a half-built one.
         """
+        if self.state.recorder.durable:  # the log's writes were made on the worlds a restart seeds, not these
+            raise StateError("load_fixture cannot be combined with a state file (--state): start a mock with the "
+                             "fixture instead")
         found = fixture_file(path, base=self.fixture_root)
         settings = replace(self.state.settings, fixtures=(*self.state.settings.fixtures, found))
         worlds = build_worlds(settings)

@@ -18,6 +18,8 @@ from there, the wall clock plus an offset.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from mock_server.store.models import SECOND
@@ -28,7 +30,7 @@ TICK = SECOND  # how far the logical clock moves per accepted write
 
 
 class Clock:
-    __slots__ = ("_now", "mode", "offset", "start")
+    __slots__ = ("_held", "_now", "mode", "offset", "start")
 
     def __init__(self, start: int, mode: ClockMode = "fixed") -> None:
         if mode not in CLOCK_MODES:
@@ -37,10 +39,11 @@ class Clock:
         self.mode = mode
         self._now = start
         self.offset = 0  # real mode: how far the clock was moved ahead of the wall clock (ms)
+        self._held = False  # inside `held()`: the wall clock is not read
 
     def now(self) -> int:
         """The current moment, in epoch milliseconds."""
-        if self.mode == "real":
+        if self.mode == "real" and not self._held:
             self._now = max(self._now, int(time.time() * 1000) + self.offset)
         return self._now
 
@@ -74,3 +77,17 @@ class Clock:
     def rewind(self, moment: int) -> None:
         """Undo the ticks of a write that was refused after it took its moment."""
         self._now = moment
+
+    @contextmanager
+    def held(self, moment: int) -> Iterator[None]:
+        """The real clock stands at `moment` (or later, never backwards) for one write.
+
+        With ``--state`` a write on the real clock is recorded with its moment and replayed under
+        it, so that the timestamps it set come back the same (mock_server/durable/).
+        """
+        self._now = max(self._now, moment)
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False

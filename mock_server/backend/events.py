@@ -14,7 +14,8 @@ webhook layer's job (mock_server/webhooks/), so that one event can be shown in s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ ClockListener = Callable[[str, int], None]  # (organisation, its clock's new tim
 class EventLog:
     """One organisation's events: those of the write under way, then the accepted ones, numbered."""
 
-    __slots__ = ("_listeners", "_pending", "organisation", "seq")
+    __slots__ = ("_listeners", "_muted", "_pending", "organisation", "seq")
 
     def __init__(self, organisation: str, listeners: Sequence[Listener] = ()) -> None:
         self.organisation = organisation
@@ -45,6 +46,7 @@ class EventLog:
         # (name, at, program id, contact id, objects, kept even if the write is refused)
         self._pending: list[tuple[str, int, str | None, int | None, dict[str, Any], bool]] = []
         self._listeners = listeners
+        self._muted = False
 
     @property
     def listening(self) -> bool:
@@ -76,10 +78,22 @@ class EventLog:
             self.seq += 1
             batch.append(Event(self.seq, name, at, self.organisation, program_id, contact_id, objects))
         self._pending.clear()
-        for listener in self._listeners:
-            listener(self.organisation, batch)
+        if not self._muted:
+            for listener in self._listeners:
+                listener(self.organisation, batch)
         return batch
 
     def reset(self) -> None:
         self.seq = 0
         self._pending.clear()
+
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Events built and numbered as usual but handed to no listener (a change replayed: they went out the
+        first time). `listening` stays as it is, so a replay numbers the events as the first run did and the
+        events that follow it get the numbers (and webhook `event_id`s) they would have had."""
+        self._muted = True
+        try:
+            yield
+        finally:
+            self._muted = False

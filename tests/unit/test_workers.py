@@ -1,10 +1,9 @@
 """`serve --workers N`: the flag, and the settings each worker rebuilds from its environment."""
 
-import pytest
 
 from mock_server.app import create_app, create_app_from_env
 from mock_server.cli import build_parser, settings_from_args
-from mock_server.settings import ApiKey, Settings, SettingsError, overrides_from_env, to_env
+from mock_server.settings import ApiKey, Settings, overrides_from_env, to_env
 
 
 def test_workers_flag_reaches_the_settings(monkeypatch):
@@ -27,16 +26,14 @@ def test_a_worker_rebuilds_the_same_settings_and_world(monkeypatch):
             parent.state.mock.worlds[organisation].summary(sample=5)
 
 
-def test_several_workers_need_a_read_only_world(monkeypatch):
+def test_several_workers_take_writes_and_share_a_directory(monkeypatch, tmp_path):
     for name in ("BREVO_MOCK_WORKERS", "BREVO_MOCK_READ_ONLY"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SettingsError, match=r"--workers 2 needs --read-only .*one shared state"):
-        Settings(workers=2)
-    with pytest.raises(SettingsError, match="--workers 4 needs --read-only"):
-        settings_from_args(build_parser().parse_args(["serve", "--workers", "4"]))
-    assert settings_from_args(build_parser().parse_args(["serve"])).read_only is False
-    monkeypatch.setenv("BREVO_MOCK_READ_ONLY", "true")
-    assert settings_from_args(build_parser().parse_args(["serve", "--workers", "4"])).read_only is True
+    settings = settings_from_args(build_parser().parse_args(["serve", "--workers", "4"]))
+    assert (settings.workers, settings.read_only) == (4, False)  # writes shared through a state file
+    shared = Settings(workers=4, state=tmp_path / "state.log", shared_dir=tmp_path)
+    assert overrides_from_env(to_env(shared))["shared_dir"] == tmp_path
+    assert overrides_from_env(to_env(shared))["state"] == tmp_path / "state.log"
 
 
 def test_read_only_reaches_the_workers_environment():

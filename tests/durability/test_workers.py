@@ -1,0 +1,162 @@
+"""`serve --workers 2` with writes: any worker answers with every write acknowledged before, ids are unique.
+
+Each check opens many new connections; the kernel hands each to either worker (they accept on one
+socket), so a worker that had not applied the other's writes would answer some of them wrongly.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.api.support import API_KEY
+from tests.cli.proc import Served, serving
+from tests.durability.support import MEMBER, PID
+
+FLAGS = ("--workers", "2", "--contacts", "8", "--fixture", "widget-member", "--rate-limit", "100000/hour")
+NEW_CONNECTIONS = 24
+
+
+@pytest.fixture(scope="module")
+def two_workers() -> Iterator[Served]:
+    with serving(*FLAGS) as server:
+        yield _both_up(server)
+
+
+def _both_up(server: Served) -> Served:
+    for _ in range(2):  # each worker logs its start-up (uvicorn, at info level)
+        server.wait_for(r"(?s)(Application startup complete.*){2}", stream="stderr", timeout=60)
+    return server
+
+
+def _request(port: int, method: str, target: str, body: object = None,
+             headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    """One request on a new connection (so on either worker)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        sent = {"api-key": API_KEY, "content-type": "application/json", **(headers or {})}
+        connection.request(method, target, None if body is None else orjson.dumps(body), sent)
+        answer = connection.getresponse()
+        return answer.status, answer.read(), {k.lower(): v for k, v in answer.getheaders()}
+    finally:
+        connection.close()
+
+
+def _account(port: int, contact: int) -> int:
+    return _request(port, "GET", f"/v3/loyalty/config/programs/{PID}/account-info?contactId={contact}")[0]
+
+
+def _points(port: int) -> str:
+    status, body, _ = _request(port, "GET", f"/v3/loyalty/balance/programs/{PID}/balance-definitions")
+    assert status == 200
+    return orjson.loads(body)["items"][0]["id"]
+
+
+def test_a_write_through_one_worker_is_read_through_every_connection(two_workers: Served) -> None:
+    port = two_workers.port
+    status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
+                               {"contactId": 900_001})
+    assert status == 200, body
+    assert [_account(port, 900_001) for _ in range(NEW_CONNECTIONS)] == [200] * NEW_CONNECTIONS
+
+
+def test_writes_from_both_workers_get_unique_ids_and_all_count(two_workers: Served) -> None:
+    port, points = two_workers.port, _points(two_workers.port)
+    ids: list[str] = []
+
+    def credit(n: int) -> None:
+        for _ in range(n):
+            status, body, _ = _request(port, "POST", f"/v3/loyalty/balance/programs/{PID}/transactions", {
+                "contactId": MEMBER, "balanceDefinitionId": points, "amount": 2, "autoComplete": True})
+            assert status == 200, body
+            ids.append(orjson.loads(body)["id"])
+
+    before = _balance(port, points)
+    threads = [threading.Thread(target=credit, args=(10,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(ids) == 40 and len(set(ids)) == 40
+    for _ in range(NEW_CONNECTIONS // 2):  # every worker has every credit, none twice
+        assert _balance(port, points) == before + 80
+    status, body, _ = _request(port, "GET", f"/v3/loyalty/balance/programs/{PID}/transaction-history"
+                               f"?contactId={MEMBER}&balanceDefinitionId={points}&limit=500&offset=0")
+    assert status == 200 and set(ids) <= {tx["id"] for tx in orjson.loads(body)["transactionHistory"]}
+
+
+def _balance(port: int, points: str) -> float:
+    status, body, _ = _request(port, "GET", f"/v3/loyalty/balance/programs/{PID}/subscriptions/{MEMBER}/balances")
+    assert status == 200, body
+    return next(entry["value"] for entry in orjson.loads(body)["balance"] if entry["balanceDefinitionId"] == points)
+
+
+def test_the_rate_limit_counts_every_workers_requests(two_workers: Served) -> None:
+    remaining = [int(_request(two_workers.port, "GET", "/v3/loyalty/config/programs")[2]["x-sib-ratelimit-remaining"])
+                 for _ in range(NEW_CONNECTIONS)]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == NEW_CONNECTIONS
+
+
+def _reset(port: int) -> None:
+    status, _, _ = _request(port, "POST", "/__mock__/reset", headers={"X-Brevo-Mock": "1"})
+    assert status == 200
+
+
+def test_a_reset_through_one_worker_holds_on_every_connection(two_workers: Served) -> None:
+    port = two_workers.port
+    _reset(port)
+    status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
+                               {"contactId": 900_002})
+    assert status == 200, body
+    _reset(port)
+    unknown = _account(port, 900_099)  # what a contact that is no member gets
+    assert unknown != 200
+    assert [_account(port, 900_002) for _ in range(NEW_CONNECTIONS)] == [unknown] * NEW_CONNECTIONS
+    # ... and the ids start again from the seeded world's, on whichever worker takes the next write.
+    status, again, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
+                                {"contactId": 900_002})
+    assert status == 200
+    assert orjson.loads(again)["loyaltySubscriptionId"] == orjson.loads(body)["loyaltySubscriptionId"]
+
+
+def test_workers_on_a_state_file_keep_their_writes_over_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state.log"
+    with serving("--state", str(state), *FLAGS) as server:
+        port = _both_up(server).port
+        status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
+                                   {"contactId": 900_003})
+        assert status == 200, body
+        alone = serving("--state", str(state), "--contacts", "8", "--fixture", "widget-member")
+        with pytest.raises(AssertionError, match="in use by another running mock"), alone:
+            pass
+    with serving("--state", str(state), "--contacts", "8", "--fixture", "widget-member") as server:
+        assert _account(server.port, 900_003) == 200
+
+
+def _reset_journal(port: int) -> None:
+    # A worker journals a request just after sending its answer: give the last one that moment, so that
+    # the reset (which drops the entries recorded before it) comes after it.
+    time.sleep(0.1)
+    _reset(port)
+
+
+def test_the_journal_shows_every_workers_requests_and_a_reset_clears_them_all(two_workers: Served) -> None:
+    port = two_workers.port
+    _reset_journal(port)
+    targets = [f"/v3/loyalty/config/programs?offset={n}" for n in range(NEW_CONNECTIONS)]
+    for target in targets:
+        assert _request(port, "GET", target)[0] in (200, 204)
+    for _ in range(4):  # whichever worker answers the journal
+        status, body, _ = _request(port, "GET", "/__mock__/requests")
+        assert status == 200
+        seen = [f"{entry['path']}?{entry['query']}" for entry in orjson.loads(body)["requests"]]
+        assert seen == targets
+    _reset_journal(port)
+    status, body, _ = _request(port, "GET", "/__mock__/requests")
+    assert orjson.loads(body)["count"] == 0
