@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from urllib.parse import urlsplit
 
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.sender import RETRY, Outcome, verdict_of
+from mock_server.webhooks.sender import RETRY, Outcome, request_head, verdict_of
 
 MAX_HEAD = 65536
 
@@ -131,16 +130,7 @@ class AsyncSender:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        parts = urlsplit(endpoint.url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._https else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        default_port = self._port == (443 if self._https else 80)
-        host = self._host if ":" not in self._host else f"[{self._host}]"
-        lines = [f"POST {target} HTTP/1.1", f"Host: {host}" + ("" if default_port else f":{self._port}"),
-                 *(f"{name}: {value}" for name, value in endpoint.request_headers)]
-        self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        self._https, self._host, self._port, self._head = request_head(endpoint)
         self._protocol: _Answer | None = None
 
     async def post(self, body: bytes) -> Outcome:

@@ -36,6 +36,20 @@ def verdict_of(status: int) -> str:
     return RETRY if status == 429 else DISCARDED
 
 
+def request_head(endpoint: Endpoint) -> tuple[bool, str, int, bytes]:
+    """(https, host, port, the request's head up to its Content-Length value) of a POST to `endpoint`."""
+    parts = urlsplit(endpoint.url)
+    https = parts.scheme == "https"
+    hostname = parts.hostname or ""
+    port = parts.port or (443 if https else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    default_port = port == (443 if https else 80)
+    host = hostname if ":" not in hostname else f"[{hostname}]"
+    lines = [f"POST {target} HTTP/1.1", f"Host: {host}" + ("" if default_port else f":{port}"),
+             *(f"{name}: {value}" for name, value in endpoint.request_headers)]
+    return https, hostname, port, ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+
+
 class Sender:
     """Posts to one endpoint over a kept-alive connection (one thread uses it).
 
@@ -46,16 +60,7 @@ class Sender:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        parts = urlsplit(endpoint.url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._https else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        default_port = self._port == (443 if self._https else 80)
-        host = self._host if ":" not in self._host else f"[{self._host}]"
-        lines = [f"POST {target} HTTP/1.1", f"Host: {host}" + ("" if default_port else f":{self._port}"),
-                 *(f"{name}: {value}" for name, value in endpoint.request_headers)]
-        self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        self._https, self._host, self._port, self._head = request_head(endpoint)
         self._socket: socket.socket | None = None
         self._buffer = b""
 
