@@ -218,10 +218,12 @@ class Rewards:
                    voucher=voucher)
             return data, voucher
 
-    def on_tiers_reached(self, program_id: str, contact_id: int, tiers: Iterable[Tier]) -> Member | None:
+    def on_tiers_reached(self, program_id: str, contact_id: int, tiers: Iterable[Tier],
+                         at: int | None = None) -> Member | None:
         """Vouchers of the rewards on tiers a member just reached, inside the caller's write (after its commit).
 
-        Called by a balance transaction that crossed thresholds (`Balances`). A tier reward is a gift:
+        Called by a balance transaction that crossed thresholds (`Balances`), and by a clock move for a
+        scheduled upgrade (`Timeline`, with `at` its moment). A tier reward is a gift:
         nothing is debited. A reward that may not be issued now (inactive, capped, its pool empty) is
         skipped, as Brevo reports a failed attribution by webhook rather than refusing the transaction.
         Commits the program (pools, counters) and the member; returns the member (None if not found).
@@ -231,7 +233,7 @@ class Rewards:
         member = b.world.member(data, contact_id) if data is not None else None
         if data is None or member is None:
             return None
-        now = b.clock.now()  # the caller's moment: its stamp was taken already
+        now = b.clock.now() if at is None else at  # the caller's moment (its stamp), or the schedule's
         issued: list[Voucher] = []
         for tier in tiers:
             for reward_id in tier.reward_ids:

@@ -90,8 +90,16 @@ from mock_server.backend.agenda import (
 )
 from mock_server.store.balance_rules import with_ledger
 from mock_server.store.expiry_rules import REMINDER, anniversaries, expire_ledger, tier_since
-from mock_server.store.models import DAY, Member, Subscription
-from mock_server.store.tier_changes import DOWNGRADE, UPGRADE, review_moments, reviewed, scheduled, with_held_tiers
+from mock_server.store.models import DAY, Member, Subscription, Tier
+from mock_server.store.tier_changes import (
+    DOWNGRADE,
+    UPGRADE,
+    newly_reached_tiers,
+    review_moments,
+    reviewed,
+    scheduled,
+    with_held_tiers,
+)
 from mock_server.store.world import MemberTable, ProgramData, World
 
 if TYPE_CHECKING:
@@ -123,6 +131,9 @@ class Timeline:
         self._seeded: dict[str, tuple[ProgramData, SeededAgenda]] = {}  # by the base's program: kept across resets
         self._state: _State | None = None
         self._pending: dict[tuple[str, int], Member] = {}
+        # Tiers members reached at a scheduled upgrade: (moment, program id, contact, tiers), given their
+        # rewards once the move's members are committed (the rewards service works on committed members).
+        self._gifts: list[tuple[int, str, int, list[Tier]]] = []
         self._changed: dict[str, dict[int, Member]] = {}  # this step's members held as records, by program
         self._by_index: dict[int, ProgramData] = {}
         self._items: dict[Key, Any] = {}  # this step's due items, and the order they run in
@@ -134,7 +145,7 @@ class Timeline:
     def run_until(self, end: int) -> int:
         """Run everything due up to `end` (the caller holds `backend.writing()`); returns how many items ran."""
         state = self._current()
-        self._pending = {}
+        self._pending, self._gifts = {}, []
         ran = 0
         start = state.cursor
         try:
@@ -149,8 +160,9 @@ class Timeline:
                     self._at += 1
                 start = stop
             self._commit()
+            self._give_tier_rewards()
         finally:
-            self._pending, self._changed, self._by_index = {}, {}, {}
+            self._pending, self._changed, self._by_index, self._gifts = {}, {}, {}, []
             self._items, self._queue = {}, []
         state.cursor = max(state.cursor, end)
         return ran
@@ -173,6 +185,12 @@ class Timeline:
             data = backend.writable(data)
             for member in members:
                 backend.put_member(data, member)
+
+    def _give_tier_rewards(self) -> None:
+        """The rewards of tiers reached at scheduled upgrades, as a real-time upgrade gives them, each at its moment."""
+        backend = self.backend
+        for moment, program_id, contact, tiers in sorted(self._gifts, key=lambda gift: gift[:3]):
+            backend.rewards.on_tiers_reached(program_id, contact, tiers, at=moment)  # dated when it happened
 
     # ------------------------------------------------------------------ what is due
 
@@ -404,6 +422,9 @@ class Timeline:
             return 0
         after, before_tier, after_tier = moved
         self._pending[(data.id, contact)] = after
+        reached = newly_reached_tiers(data, member, after)
+        if reached:
+            self._gifts.append((moment, data.id, contact, reached))
         self.backend.emit("tier_association_updated", data.id, contact, program=data.program,
                           subscription=after.subscription, member=after, group=group, tier=after_tier,
                           previous_tier=before_tier, source="schedule")

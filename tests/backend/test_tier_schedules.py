@@ -9,6 +9,7 @@ seen in the events (`tier_association_updated`).
 from __future__ import annotations
 
 import calendar
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -344,3 +345,26 @@ def test_credits_lapsing_on_the_review_day_are_evaluated_that_same_day():
     assert _held(backend, data, wallet, contact) == standard.id
     [event] = _moves(seen, contact, wallet)
     assert (event.at, event.objects["previous_tier"].id, event.objects["tier"].id) == (NEW_YEAR, plus.id, standard.id)
+
+
+def test_a_scheduled_upgrade_gives_the_tier_rewards_at_its_moment():
+    backend, _ = _backend()
+    data = _program(backend)
+    _, wallet = _groups(data)
+    _, plus, _ = _tiers(data, wallet)
+    reward = next(r for r in data.rewards if r.state == "active" and r.code_pool_id)
+    reward = replace(reward, subtract_balance_value=0, attribution_per_consumer=0, limits=(), redeem_per_consumer=0)
+    gifted = replace(plus, reward_ids=(reward.id,))
+    backend.put_program(data.replace(rewards=tuple(reward if r.id == reward.id else r for r in data.rewards),
+                                     tiers=tuple(gifted if t.id == plus.id else t for t in data.tiers)))
+    data = _program(backend)
+    contact = _with_value(data, 1, lambda value: value == 0)
+    _credit(backend, data, 1, contact, plus.threshold + 10)
+    held = len(_member(backend, data, contact).vouchers)
+    assert [v.reward_id for v in _member(backend, data, contact).vouchers[held:]] == []  # not before 01/01
+
+    backend.advance_clock(NEW_YEAR + 40 * DAY)
+
+    given = _member(backend, data, contact).vouchers[held:]
+    assert [(v.reward_id, v.created_at, v.meta["tierId"]) for v in given] == [(reward.id, NEW_YEAR, plus.id)]
+    assert backend.clock.now() == NEW_YEAR + 40 * DAY
