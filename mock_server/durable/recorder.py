@@ -53,36 +53,15 @@ class Recorder:
 
     @contextmanager
     def changing(self, organisation: str) -> Iterator[Backend]:
-        # The recorder's lock, then (several workers) the file's, caught up, then the organisation's lock.
-        with self._exclusive():
-            backend = self._backend(organisation)
-            with backend.lock:
-                yield backend
+        """Hold what a change of `organisation` needs, for a caller that reads the state before it decides
+        (e.g. the clock's current time, then `change(...)` with the move): here, the organisation's lock."""
+        backend = self.backends[organisation]
+        with backend.lock:
+            yield backend
 
     def reset(self, organisation: str | None = None) -> None:
-        # A reset record: replay drops what came before it (docs/durability.md, "Reset").
-        with self._exclusive():
-            if organisation is not None:
-                self._backend(organisation)  # KeyError for an unknown one, before anything is logged
-            self.backends.reset(organisation)
-            self._append({"k": "reset", "o": organisation})
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """The recorder's lock and, around the outermost change, the file's (caught up before, released after)."""
-        with self.lock:
-            outermost = self._depth == 0
-            self._depth += 1
-            try:
-                if outermost:
-                    self._before_change()
-                try:
-                    yield
-                finally:
-                    if outermost:
-                        self._after_change()
-            finally:
-                self._depth -= 1
+        """Back to the seeded world: one organisation, or every one."""
+        self.backends.reset(organisation)
 
     def close(self) -> None:
         pass
@@ -162,24 +141,22 @@ class DurableRecorder(Recorder):
     @contextmanager
     def changing(self, organisation: str) -> Iterator[Backend]:
         # The recorder's lock, then (several workers) the file's, caught up, then the organisation's lock.
-        with self.lock:
-            outermost = self._depth == 0
-            self._depth += 1
-            try:
-                if outermost:
-                    self._before_change()
-                try:
-                    backend = self._backend(organisation)
-                    with backend.lock:
-                        yield backend
-                finally:
-                    if outermost:
-                        self._after_change()
-            finally:
-                self._depth -= 1
+        with self._serialised():
+            backend = self._backend(organisation)
+            with backend.lock:
+                yield backend
 
     def reset(self, organisation: str | None = None) -> None:
         # A reset record: replay drops what came before it (docs/durability.md, "Reset").
+        with self._serialised():
+            if organisation is not None:
+                self._backend(organisation)  # KeyError for an unknown one, before anything is logged
+            self.backends.reset(organisation)
+            self._append({"k": "reset", "o": organisation})
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        """The recorder's lock and, around the outermost change, the file's (caught up before, released after)."""
         with self.lock:
             outermost = self._depth == 0
             self._depth += 1
@@ -187,10 +164,7 @@ class DurableRecorder(Recorder):
                 if outermost:
                     self._before_change()
                 try:
-                    if organisation is not None:
-                        self._backend(organisation)  # KeyError for an unknown one, before anything is logged
-                    self.backends.reset(organisation)
-                    self._append({"k": "reset", "o": organisation})
+                    yield
                 finally:
                     if outermost:
                         self._after_change()
