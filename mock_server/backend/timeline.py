@@ -364,6 +364,12 @@ class Timeline:
             tier = data.tier_by_id.get(detail["tier_id"])
             if group is None or tier is None:
                 return 0
+            # A member a write or this move changed may have left the tier since the item was planned (e.g. a
+            # lapse at the same moment); an untouched seeded member holds it still (and is not generated).
+            changed = self._pending.get((data.id, contact)) or self._changed.get(data.id, {}).get(contact)
+            held = data.standing_of(group, changed)[0] if changed is not None else tier
+            if held is None or held.id != tier.id:
+                return 0
             common = {"program": program, "subscription": subscription, "group": group, "tier": tier,
                       "since": detail["since"]}
             if kind == TIER_MONTH:

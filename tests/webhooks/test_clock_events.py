@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from mock_server.store.models import DAY
@@ -47,3 +49,24 @@ def test_a_tier_lost_as_credits_lapse_is_a_scheduled_downgrade(mock: RunningMock
     down = valid(receiver.wait_for("tier_association_updated", contact_id=941, direction="downgrade"))
     assert (up["source"], up["direction"], up["tier"]["name"]) == ("api", "upgrade", "Silver")
     assert (down["source"], down["previous_tier"]["name"], down["tier"]["name"]) == ("schedule", "Silver", "Bronze")
+
+
+def test_a_tier_left_at_its_month_anniversary_has_no_anniversary(mock: RunningMock, api: httpx.Client,
+                                                                 receiver: Receiver) -> None:
+    """Gold entered on 1 November by a credit that lapses on 1 December, the very moment of its first monthly
+    anniversary: the member is Bronze by then, so no Gold anniversary is sent (the subscription's still is)."""
+    bdid = definition_id(api)
+    enrol(api, 943)
+    add_endpoint(api, receiver.url, events=["tier_association_updated", "tier_association_month_anniversary",
+                                            "subscription_month_anniversary"])
+    credit = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
+                      json={"contactId": 943, "balanceDefinitionId": bdid, "amount": 600, "autoComplete": True,
+                            "balanceExpiryInMinutes": 30 * 24 * 60})
+    assert credit.status_code == 200, credit.text
+    advance(mock, 31 * DAY)
+    down = valid(receiver.wait_for("tier_association_updated", contact_id=943, direction="downgrade"))
+    receiver.wait_for("subscription_month_anniversary", contact_id=943)
+    assert down["previous_tier"]["name"] == "Gold"
+    time.sleep(0.5)  # events are delivered in order: one after the downgrade would have arrived by now
+    mine = [p["event_name"] for p in receiver.events if p["contact_id"] == 943]
+    assert "tier_association_month_anniversary" not in mine, mine
