@@ -14,7 +14,7 @@ import ssl
 import time
 
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.sender import RETRY, Outcome, request_head, verdict_of
+from mock_server.webhooks.sender import RETRY, Outcome, failure_reason, request_head, verdict_of
 
 MAX_HEAD = 65536
 
@@ -139,12 +139,8 @@ class AsyncSender:
         timer = loop.call_later(self.endpoint.timeout, self._expire)
         try:
             status = await self._exchange(loop, body)
-        except TimeoutError:
-            return self._failed("timeout", started)
-        except ConnectionRefusedError:
-            return self._failed("connection refused", started)
-        except (OSError, ValueError) as error:
-            return self._failed(f"connection failed: {type(error).__name__}", started)
+        except (OSError, ValueError) as error:  # TimeoutError and ConnectionRefusedError are OSErrors
+            return self._failed(failure_reason(error), started)
         finally:
             timer.cancel()
         return Outcome(verdict_of(status), status, None, round((time.perf_counter() - started) * 1000, 3))

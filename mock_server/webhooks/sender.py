@@ -36,6 +36,15 @@ def verdict_of(status: int) -> str:
     return RETRY if status == 429 else DISCARDED
 
 
+def failure_reason(error: OSError | ValueError) -> str:
+    """How an attempt that got no answer is journaled (a timeout and a refused connection are retried)."""
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    return f"connection failed: {type(error).__name__}"
+
+
 def request_head(endpoint: Endpoint) -> tuple[bool, str, int, bytes]:
     """(https, host, port, the request's head up to its Content-Length value) of a POST to `endpoint`."""
     parts = urlsplit(endpoint.url)
@@ -68,12 +77,8 @@ class Sender:
         started = time.perf_counter()
         try:
             status = self._exchange(body, started + self.endpoint.timeout)
-        except TimeoutError:
-            return self._failed("timeout", started)
-        except ConnectionRefusedError:
-            return self._failed("connection refused", started)
-        except (OSError, ValueError) as error:
-            return self._failed(f"connection failed: {type(error).__name__}", started)
+        except (OSError, ValueError) as error:  # TimeoutError and ConnectionRefusedError are OSErrors
+            return self._failed(failure_reason(error), started)
         return Outcome(verdict_of(status), status, None, _ms(started))
 
     def close(self) -> None:
