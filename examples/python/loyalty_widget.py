@@ -37,18 +37,19 @@ def arguments(description: str, argv: Sequence[str] | None = None) -> argparse.N
 def server_now(base_url: str) -> datetime:
     """The instant to judge voucher expiry at: the mock's own clock, never the date the example runs on.
 
-    The mock's data is dated on its fixed clock (GET /__mock__/world, ``referenceNow``), so a voucher
-    it calls valid stays valid in every year. A server without that endpoint is not the mock (Brevo
-    itself): its vouchers are dated on the real clock, so the real clock judges them.
+    The mock's data is dated on its own clock (GET /__mock__/clock, ``now``: it starts at the world's
+    fixed reference time and moves only with writes and with tests moving it), so a voucher it calls
+    valid stays valid in every year. A server without that endpoint is not the mock (Brevo itself): its
+    vouchers are dated on the real clock, so the real clock judges them.
     """
     root = base_url.rstrip("/").removesuffix("/v3")
     try:
-        with urllib.request.urlopen(f"{root}/__mock__/world?sample=0", timeout=10) as answer:
-            return _instant(json.load(answer)["referenceNow"])
+        with urllib.request.urlopen(f"{root}/__mock__/clock", timeout=10) as answer:
+            return _instant(json.load(answer)["now"])
     except urllib.error.HTTPError:  # answered, but no such endpoint: not the mock
-        return datetime.now(UTC)
+        return datetime.now(UTC)  # wall: Brevo itself dates its vouchers on the real clock
     except OSError:  # no answer at all: the API reads that follow report it
-        return datetime.now(UTC)
+        return datetime.now(UTC)  # wall: nothing to judge yet; the reads that follow fail and say why
 
 
 def _instant(text: str) -> datetime:

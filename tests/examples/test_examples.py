@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,16 @@ def test_the_python_example_prints_the_same_line_in_any_year(mock: RunningMock, 
                env=in_2031(python=True))
     assert done.returncode == 0, done.stderr
     assert done.stdout == WIDGET_LINE + "\n"
+
+
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES)
+def test_the_python_example_judges_vouchers_on_the_clock_a_test_moved(mock: RunningMock, example: str) -> None:
+    mock.reset()
+    mock.clock.set(datetime(2027, 1, 2, tzinfo=UTC))  # past GOLD10's expiry (2026-12-31)
+    done = run([sys.executable, str(EXAMPLES / "python" / example), "--base-url", mock.base_url])
+    mock.reset()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == WIDGET_LINE.replace("1 reward available", "0 rewards available") + "\n"
 
 
 @pytest.mark.parametrize("example", PYTHON_EXAMPLES)
