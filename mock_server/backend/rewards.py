@@ -306,13 +306,11 @@ class Rewards:
             found = self._find(data, ref)
             now = b.clock.now()
             reward = self._voucher_reward(data, found.voucher)
-            try:
-                check_redeemable(found.voucher, found.revoked, self._open_redemption(found, now), now)
-                check_redemption_caps(reward, found.member, now)
-            except (PreconditionFailed, ExpectationFailed) as refusal:
+            refusal = self._redemption_refusal(found, reward, now)
+            if refusal is not None:
                 b.emit_refusal("voucher_redeem_unauthorized", data.id, found.member.contact_id, program=data,
                                member=found.member, reward=reward, voucher=found.voucher, reason=refusal.message)
-                raise
+                raise refusal
             if ttl is not None and now + ttl * 1000 > LATEST:
                 raise InvalidParameter(f"ttl {ttl} would end the redemption after {iso(LATEST)}")
             now = b.stamp()
@@ -376,12 +374,17 @@ class Rewards:
             found = self._find(data, ref)
             now = b.clock.now()
             reward = self._voucher_reward(data, found.voucher)
+        return self._redemption_refusal(found, reward, now) is None  # what a redemption would answer
+
+    def _redemption_refusal(self, found: _Found, reward: Reward, now: int
+                            ) -> PreconditionFailed | ExpectationFailed | None:
+        """Why the voucher may not be redeemed now (412 unusable, 417 a cap reached), or None."""
         try:
             check_redeemable(found.voucher, found.revoked, self._open_redemption(found, now), now)
             check_redemption_caps(reward, found.member, now)
-        except (PreconditionFailed, ExpectationFailed):  # what a redemption would answer
-            return False
-        return True
+        except (PreconditionFailed, ExpectationFailed) as refusal:
+            return refusal
+        return None
 
     # ------------------------------------------------------------------ helpers
 
