@@ -3,11 +3,10 @@
 - ``GET  /__mock__/health``        readiness probe for scripts and CI
 - ``GET  /__mock__/world``         the seeded ids to call the API with (and, with --world-per-key,
                                     the live per-key worlds: masked key, last use, writes)
-- ``GET  /__mock__/requests``      the request journal, newest last
+- ``GET  /__mock__/requests``      the request journal, newest last (a per-key key: its own requests)
 - ``POST /__mock__/reset``         back to the seeded world (the organisation of the ``api-key`` header
                                     sent, or every one), with an empty journal and fresh rate-limit counts;
-                                    a per-key key resets its own world and rate count only, and leaves the
-                                    journal, which other keys' requests share
+                                    a per-key key resets its own world, rate count and journal view only
 - ``GET  /__mock__/openapi.json``  the contract the server validates against
 - ``GET/POST /__mock__/clock``     an organisation's time, moved on by tests (mock_server/clock_routes.py)
 - ``GET  /__mock__/`` and ``/__mock__/widget``  pages for a browser (mock_server/pages)
@@ -40,23 +39,25 @@ from mock_server.store.models import iso
 __all__ = ["PREFIX", "admin_routes", "journal_routes"]
 
 
-def journal_routes(journal: Journal, also_reset: Callable[[Request], bool | None] | None = None) -> list[Route]:
+def journal_routes(journal: Journal, also_reset: Callable[[Request], object] | None = None,
+                   own_view: Callable[[Request], str | None] | None = None) -> list[Route]:
     """``GET /__mock__/requests`` and ``POST /__mock__/reset``, shared by the mock and the proxy.
 
-    `also_reset` resets the rest; it returns False when the journal must stay (a per-key reset).
+    `also_reset` resets the rest. `own_view` names the organisation whose journal a request sees and
+    clears (a per-key key's own world); None: the whole journal.
     """
 
     async def requests(request: Request) -> Response:
-        entries = [entry.as_dict() for entry in journal.entries()]
+        entries = [entry.as_dict() for entry in journal.entries(own_view(request) if own_view else None)]
         return OrjsonResponse({"count": len(entries), "requests": entries})
 
     async def reset(request: Request) -> Response:
         try:
-            keep_journal = also_reset is not None and also_reset(request) is False
+            if also_reset is not None:
+                also_reset(request)
         except ApiError as error:  # e.g. an api-key naming no organisation: nothing is reset
             return OrjsonResponse(error.body(), status_code=error.status)
-        if not keep_journal:
-            journal.clear()
+        journal.clear(own_view(request) if own_view else None)
         return OrjsonResponse({"reset": True})
 
     return [
@@ -116,26 +117,30 @@ def admin_routes(state: MockState) -> list[Route]:
     async def openapi(request: Request) -> Response:
         return OrjsonResponse(state.contract.document)
 
-    def reset_state(request: Request) -> bool:
+    def own_world(request: Request) -> str | None:
+        """A per-key key's organisation: its requests see and clear their own journal only."""
+        key = request.headers.get("api-key")
+        return state.keys.organisation_of(key) if key is not None and state.keys.per_key(key) else None
+
+    def reset_state(request: Request) -> None:
         # With a key, that key's organisation; without one, every organisation.
         key = request.headers.get("api-key")
         if state.keys.per_key(key):
-            # One parallel job's reset: its world and rate count; the journal and other keys' counts stay.
+            # One parallel job's reset: its world, rate count and journal view; other keys' stay.
             assert key is not None
             state.recorder.reset(state.keys.organisation_of(key))
             state.limiter.reset(key)
             state.webhooks.reset(state.keys.organisation_of(key))
-            return False
+            return
         organisation = state.keys.organisation_of(key) if key else None
         state.recorder.reset(organisation)
         state.limiter.reset()
         state.webhooks.reset(organisation)
-        return True
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),
         Route(f"{PREFIX}/world", world, methods=["GET"]),
-        *journal_routes(state.journal, also_reset=reset_state),
+        *journal_routes(state.journal, also_reset=reset_state, own_view=own_world),
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
         *clock_routes(state),  # GET/POST /__mock__/clock
         *page_routes(state),  # GET /__mock__/ (browse) and /__mock__/widget: mock_server/pages

@@ -30,6 +30,7 @@ class JournalEntry:
     status: int
     violations: tuple[str, ...] = field(default=())
     body: str | None = None  # a write's request body as text, cut to MAX_BODY_BYTES; None for reads
+    organisation: str | None = None  # whose key sent it; None when no key was accepted
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -43,6 +44,7 @@ class JournalEntry:
 
 
 MAX_DISTINCT_VIOLATIONS = 10_000
+ORGANISATION = 9  # the organisation's place in a journal row (JournalEntry's field order)
 MAX_BODY_BYTES = 2048  # of each write's body: enough to read a Loyalty body whole, bounded for 1 MiB ones
 OTHER_VIOLATIONS = "(other violations, not listed one by one)"
 
@@ -56,14 +58,16 @@ class Journal:
         self.requests = 0
         # Called for each request that broke the contract (the client check prints it at once).
         self.on_violation = on_violation
+        # Organisation -> the last seq its own reset cleared (a per-key reset: the others' entries stay).
+        self._cleared_seq: dict[str, int] = {}
 
     def record(self, method: str, path: str, query: str, operation_id: str | None, status: int,
-               violations: tuple[str, ...] = (), body: bytes | None = None) -> None:
+               violations: tuple[str, ...] = (), body: bytes | None = None, organisation: str | None = None) -> None:
         self._seq += 1
         self.requests += 1
         # Kept as a plain tuple, made a JournalEntry when read: recording is on every request's path.
         row = (self._seq, time.time(), method, path, query, operation_id, status, violations,
-               None if body is None else shown_body(body))
+               None if body is None else shown_body(body), organisation)
         self._entries.append(row)
         for violation in violations:
             # Distinct texts are bounded too: a client sending ever-new bad values must not grow memory.
@@ -79,12 +83,24 @@ class Journal:
         """Violations recorded since start: a clear does not reset it, nor do the bounded entries drop it."""
         return sum(self._violation_counts.values())
 
-    def entries(self) -> list[JournalEntry]:
-        return [JournalEntry(*row) for row in self._entries]
+    def entries(self, organisation: str | None = None) -> list[JournalEntry]:
+        """Every entry kept, or one organisation's since its own last reset."""
+        if organisation is None:
+            return [JournalEntry(*row) for row in self._entries]
+        since = self._cleared_seq.get(organisation, 0)
+        return [JournalEntry(*row) for row in self._entries if row[ORGANISATION] == organisation and row[0] > since]
 
-    def clear(self) -> None:
-        """Empty the entries (what ``/__mock__/requests`` shows); the counts since start stay."""
+    def clear(self, organisation: str | None = None) -> None:
+        """Empty the entries (what ``/__mock__/requests`` shows), or one organisation's view of them.
+
+        One organisation's clear (a per-key reset) hides its entries from its own view only: the view of
+        every key (an operator's) keeps them, with the other keys' entries. The counts since start stay.
+        """
+        if organisation is not None:
+            self._cleared_seq[organisation] = self._seq
+            return
         self._entries.clear()
+        self._cleared_seq.clear()
 
     def summary(self) -> str:
         """A few lines for the end of a run: how many requests since start, which violations."""

@@ -71,6 +71,7 @@ class Answer:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     operation_id: str | None = None
     violations: tuple[str, ...] = ()
+    organisation: str | None = None  # of the request's key, once accepted (the journal files it under it)
 
 
 class LoyaltyApi:
@@ -179,7 +180,7 @@ class LoyaltyApi:
     def record(self, method: str, path: str, query_string: bytes, answer: Answer, body: bytes | None = None) -> None:
         """Journal an answered request (`path` percent-decoded, as ASGI's scope has it)."""
         self.journal.record(method, path, query_string.decode("latin-1"), answer.operation_id, answer.status,
-                            answer.violations, body=body)
+                            answer.violations, body=body, organisation=answer.organisation)
 
     def answer(
         self, method: str, raw_path: bytes, query_string: bytes, headers: list[tuple[bytes, bytes]],
@@ -200,6 +201,7 @@ class LoyaltyApi:
         operation: Operation | None = None
         rate: RateState | None = None
         violations: list[str] = []
+        organisation: str | None = None
         try:
             organisation = self._authenticate(api_key, keys_sent, violations)
             rate = self.limiter.hit(api_key or "")  # counted per key, refused ones included
@@ -215,6 +217,7 @@ class LoyaltyApi:
         answer.headers.extend((rate or self.limiter.peek()).headers())
         answer.operation_id = operation.operation_id if operation else None
         answer.violations = tuple(violations)
+        answer.organisation = organisation
         return answer
 
     # The steps of `answer`, in the request's order. Each returns what the next one needs or raises.

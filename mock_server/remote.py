@@ -4,8 +4,8 @@ Parallel test processes (pytest-xdist workers, CI jobs) share one mock started w
 ``serve --world-per-key PREFIX``; each uses the key PREFIX + its worker id, so each
 reads and writes a world of its own (docs/isolation.md). This is the part of
 `mock_server.testing.RunningMock` that works over HTTP alone: the URLs, the key, the
-key's world and its reset. The request journal is shared by every key of the server,
-so it is not offered here: check clients with ``serve --check-client`` instead.
+key's world and its reset, and the key's own view of the request journal (its requests
+since its last reset, never another key's).
 """
 
 from __future__ import annotations
@@ -61,18 +61,20 @@ class RemoteMock:
 
     @property
     def requests(self) -> list[JournalEntry]:
-        self._unavailable("requests")
+        """This key's requests since its last reset, oldest first, with their contract violations."""
+        rows = self._call("GET", "/__mock__/requests")["requests"]
+        return [JournalEntry(**{**row, "violations": tuple(row["violations"])}) for row in rows]
 
     @property
     def violations(self) -> list[str]:
-        self._unavailable("violations")
+        return [violation for entry in self.requests for violation in entry.violations]
 
     def load_fixture(self, path: Any) -> None:
         self._unavailable("load_fixture")
 
     def _unavailable(self, name: str) -> NoReturn:
-        raise RemoteMockError(f"brevo_mock.{name} is not available with --brevo-mock-url: the shared mock's journal "
-                              "and fixtures belong to every key; start that mock with --check-client or --fixture")
+        raise RemoteMockError(f"brevo_mock.{name} is not available with --brevo-mock-url: the shared mock's "
+                              "fixtures belong to every key; start that mock with --fixture")
 
     def _call(self, method: str, path: str) -> dict[str, Any]:
         headers = {"api-key": self.api_key, "X-Brevo-Mock": "1"}  # the header: a state change from a script

@@ -6,7 +6,9 @@ bumps a generation number in a small shared file; a thread in each worker looks 
 `POLL_SECONDS` and, when it moved, writes its entries to a file of its own (`journal-<pid>.json`,
 replaced whole). The reader waits for every live worker's file of that generation (at most
 `WAIT_SECONDS`), then merges them by time. A clear (reset) writes its wall-clock time in the shared
-file: entries older than it are dropped by every worker, and by every reader meanwhile.
+file: entries older than it are dropped by every worker, and by every reader meanwhile. One
+organisation's clear (a per-key reset) writes its time under its name in `CLEARS_FILE`, which readers of
+that organisation's view apply.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from typing import Any
 
 import orjson
 
-from mock_server.journal import Journal, JournalEntry
+from mock_server.journal import ORGANISATION, Journal, JournalEntry
 
 CONTROL = struct.Struct("<Qd")  # generation asked for, time of the last clear
 CONTROL_FILE = "journal.ctl"
+CLEARS_FILE = "journal.clears"  # organisation -> wall-clock time of its last own clear
 POLL_SECONDS = 0.01
 WAIT_SECONDS = 1.0  # a worker that does not answer in this time (busy, stopped) is read as last published
 
@@ -48,21 +51,36 @@ class SharedJournal(Journal):
         thread = threading.Thread(target=self._publisher, name="journal-publisher", daemon=True)
         thread.start()
 
-    def entries(self) -> list[JournalEntry]:
+    def entries(self, organisation: str | None = None) -> list[JournalEntry]:
         with self._locked():
             generation, cleared = CONTROL.unpack_from(self._control)
             generation += 1
             CONTROL.pack_into(self._control, 0, generation, cleared)
+            own_clears = self._own_clears()
         self._publish(generation)
         rows = self._gather(generation, time.monotonic() + WAIT_SECONDS)
         rows = sorted((row for row in rows if row[1] >= cleared), key=lambda row: row[1])[-self._size:]
+        if organisation is not None:
+            since = own_clears.get(organisation, 0.0)
+            rows = [row for row in rows if row[ORGANISATION] == organisation and row[1] >= since]
         return [JournalEntry(seq, *row[1:]) for seq, row in enumerate(rows, start=1)]
 
-    def clear(self) -> None:
+    def clear(self, organisation: str | None = None) -> None:
         with self._locked():
+            if organisation is not None:
+                (self._dir / CLEARS_FILE).write_bytes(orjson.dumps({**self._own_clears(), organisation: time.time()}))
+                return
             generation, _ = CONTROL.unpack_from(self._control)
             CONTROL.pack_into(self._control, 0, generation, time.time())
+            (self._dir / CLEARS_FILE).unlink(missing_ok=True)
         super().clear()
+
+    def _own_clears(self) -> dict[str, float]:
+        """The organisations' own clears (per-key resets); read and written under the lock."""
+        try:
+            return dict(orjson.loads((self._dir / CLEARS_FILE).read_bytes()))
+        except FileNotFoundError:
+            return {}
 
     # ----------------------------------------------------------------- the workers' side
 

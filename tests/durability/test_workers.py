@@ -19,7 +19,8 @@ from tests.api.support import API_KEY
 from tests.cli.proc import Served, serving
 from tests.durability.support import MEMBER, PID
 
-FLAGS = ("--workers", "2", "--contacts", "8", "--fixture", "widget-member", "--rate-limit", "100000/hour")
+FLAGS = ("--workers", "2", "--contacts", "8", "--fixture", "widget-member", "--rate-limit", "100000/hour",
+         "--world-per-key", "xkeysib-test-")
 NEW_CONNECTIONS = 24
 
 
@@ -160,3 +161,24 @@ def test_the_journal_shows_every_workers_requests_and_a_reset_clears_them_all(tw
     _reset_journal(port)
     status, body, _ = _request(port, "GET", "/__mock__/requests")
     assert orjson.loads(body)["count"] == 0
+
+
+def test_a_per_key_key_sees_and_clears_its_own_requests_on_every_worker(two_workers: Served) -> None:
+    port = two_workers.port
+    _reset_journal(port)
+    keys = ("xkeysib-test-w1", "xkeysib-test-w2")
+    for n in range(NEW_CONNECTIONS):  # new connections: both workers answer each key
+        assert _request(port, "GET", f"/v3/loyalty/config/programs?offset={n}", headers={"api-key": keys[n % 2]}
+                        )[0] in (200, 204)
+
+    def seen(key: str) -> list[str]:
+        status, body, _ = _request(port, "GET", "/__mock__/requests", headers={"api-key": key})
+        assert status == 200
+        return [entry["query"] for entry in orjson.loads(body)["requests"]]
+
+    assert seen(keys[0]) == [f"offset={n}" for n in range(0, NEW_CONNECTIONS, 2)]
+    time.sleep(0.1)  # the last answer's entry is recorded just after it is sent
+    assert _request(port, "POST", "/__mock__/reset", headers={"api-key": keys[0], "X-Brevo-Mock": "1"})[0] == 200
+    for _ in range(4):  # whichever worker answers
+        assert seen(keys[0]) == []
+        assert seen(keys[1]) == [f"offset={n}" for n in range(1, NEW_CONNECTIONS, 2)]

@@ -82,14 +82,21 @@ def test_a_mock_without_world_per_key_is_refused_naming_the_flag(pytester: pytes
     assert "--world-per-key" in result.stdout.str()
 
 
-def test_the_shared_journal_is_not_offered_as_this_workers(pytester: pytest.Pytester,
-                                                          monkeypatch: pytest.MonkeyPatch, shared: RunningMock) -> None:
+def test_each_worker_sees_its_own_requests_and_violations_only(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, shared: RunningMock) -> None:
     pytester.makepyfile(test_worker=textwrap.dedent("""
-        import pytest
-        from mock_server.remote import RemoteMockError
+        import os
+        import httpx
 
         def test_requests(brevo_mock):
-            with pytest.raises(RemoteMockError, match="--check-client"):
-                brevo_mock.requests
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            headers = {"api-key": brevo_mock.api_key}
+            httpx.get(f"{brevo_mock.base_url}/loyalty/config/programs", params={"limit": 1, "by": worker},
+                      headers=headers)
+            assert [entry.query for entry in brevo_mock.requests] == [f"limit=1&by={worker}"]
+            assert brevo_mock.violations == ["Unknown query parameter 'by' for getLPList"]
+            brevo_mock.reset()
+            assert brevo_mock.requests == [] and brevo_mock.violations == []
     """))
-    run_worker(pytester, monkeypatch, shared.base_url, "gw3").assert_outcomes(passed=1)
+    for worker in ("gw3", "gw4"):
+        run_worker(pytester, monkeypatch, shared.base_url, worker).assert_outcomes(passed=1)

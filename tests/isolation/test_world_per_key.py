@@ -97,20 +97,50 @@ def test_a_reset_with_a_per_key_key_resets_that_world_only(client: TestClient) -
     seeded = program_names(client, f"{PREFIX}untouched")
     for key in (f"{PREFIX}a", f"{PREFIX}b"):
         create_program(client, key, f"by {key}")
-    journal_before = client.get("/__mock__/requests").json()["count"]
     remaining_b = client.get(PROGRAMS, headers={"api-key": f"{PREFIX}b"}).headers["x-sib-ratelimit-remaining"]
 
     reset = client.post("/__mock__/reset", headers={**ADMIN, "api-key": f"{PREFIX}a"})
     assert reset.status_code == 200, reset.text
     assert program_names(client, f"{PREFIX}a") == seeded
     assert program_names(client, f"{PREFIX}b") == seeded | {f"by {PREFIX}b"}
-    # The journal, which every key's requests share, stays; so do the other key's rate-limit counts.
-    assert client.get("/__mock__/requests").json()["count"] >= journal_before
+    # The other key's rate-limit count stays.
     after = client.get(PROGRAMS, headers={"api-key": f"{PREFIX}b"}).headers["x-sib-ratelimit-remaining"]
     assert int(after) == int(remaining_b) - 2  # b's own count went on (its list read above, and this one)
 
     assert client.post("/__mock__/reset", headers=ADMIN).status_code == 200  # without a key: every world
     assert program_names(client, f"{PREFIX}b") == seeded
+
+
+def journal_paths(client: TestClient, key: str | None = None) -> list[str]:
+    headers = {"api-key": key} if key else {}
+    answer = client.get("/__mock__/requests", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return [f"{entry['method']} {entry['path']}" for entry in answer.json()["requests"]]
+
+
+def test_a_per_key_key_sees_and_clears_its_own_journal_only(client: TestClient) -> None:
+    a, b = f"{PREFIX}a", f"{PREFIX}b"
+    create_program(client, a, "by a")
+    client.get(f"{PROGRAMS}/missing", headers={"api-key": b})
+    create_program(client, b, "by b")
+    client.get(PROGRAMS, params={"limit": 1})  # the default key
+
+    assert journal_paths(client, a) == [f"POST {PROGRAMS}"]
+    assert journal_paths(client, b) == [f"GET {PROGRAMS}/missing", f"POST {PROGRAMS}"]
+    entry = client.get("/__mock__/requests", headers={"api-key": a}).json()["requests"][0]
+    assert entry["organisation"] == key_organisation(a) and '"by a"' in entry["body"]
+    everyone = journal_paths(client)  # no key: the operator's view, every key's requests
+    assert everyone[-4:] == [f"POST {PROGRAMS}", f"GET {PROGRAMS}/missing", f"POST {PROGRAMS}", f"GET {PROGRAMS}"]
+
+    assert client.post("/__mock__/reset", headers={**ADMIN, "api-key": a}).status_code == 200
+    assert journal_paths(client, a) == []
+    assert journal_paths(client, b) == [f"GET {PROGRAMS}/missing", f"POST {PROGRAMS}"]
+    assert journal_paths(client)[-4:] == everyone[-4:]  # the operator's view keeps them
+    create_program(client, a, "again")
+    assert journal_paths(client, a) == [f"POST {PROGRAMS}"]
+
+    assert client.post("/__mock__/reset", headers=ADMIN).status_code == 200  # every world, the whole journal
+    assert journal_paths(client) == [] and journal_paths(client, b) == []
 
 
 def test_a_reset_of_a_key_that_never_called_changes_nothing(client: TestClient) -> None:

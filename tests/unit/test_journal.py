@@ -23,3 +23,18 @@ def test_write_bodies_are_kept_bounded_and_reads_keep_none():
     assert write.as_dict()["body"] == '{"amount": "12"}' and write.status == 422
     assert huge.body.endswith(f"… (10009 bytes, the first {MAX_BODY_BYTES} kept)")
     assert len(huge.body.split("…")[0].encode()) <= MAX_BODY_BYTES
+
+
+def test_one_organisations_view_and_clear_leave_the_others_entries():
+    journal = Journal(size=10)
+    for organisation, path in (("key-a", "/a1"), ("key-b", "/b1"), (None, "/nokey"), ("key-a", "/a2")):
+        journal.record("GET", path, "", None, 200, organisation=organisation)
+    assert [entry.path for entry in journal.entries("key-a")] == ["/a1", "/a2"]
+    journal.clear("key-a")
+    assert journal.entries("key-a") == []
+    assert [entry.path for entry in journal.entries("key-b")] == ["/b1"]
+    assert [entry.path for entry in journal.entries()] == ["/a1", "/b1", "/nokey", "/a2"]  # everyone's view
+    journal.record("GET", "/a3", "", None, 200, organisation="key-a")
+    assert [entry.path for entry in journal.entries("key-a")] == ["/a3"]
+    journal.clear()
+    assert journal.entries() == [] and journal.entries("key-b") == []
