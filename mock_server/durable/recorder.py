@@ -97,6 +97,9 @@ class DurableRecorder(Recorder):
     """Applies changes and appends each to the state file, durably, before it is acknowledged."""
 
     durable = True
+    # A reset of every organisation cuts the file back to its header (nothing before it can matter again).
+    # Not with several workers: the others read on from where they are in the file (SharedRecorder).
+    truncates_on_full_reset = True
 
     def __init__(self, backends: Backends, log: LogFile, handlers: Mapping[str, WriteHandler], *,
                  real_clock: bool, kinds: Mapping[str, ChangeKind] | None = None) -> None:
@@ -107,6 +110,7 @@ class DurableRecorder(Recorder):
         # Taken before any organisation's lock, by every change and by replay: one order for both locks.
         self.lock = threading.RLock()
         self.applied_end = 0  # the end of the last record applied here
+        self.header_end = 0  # the end of the file's header record (set by the replay)
         self._depth = 0  # `changing` blocks entered (a change made inside another one joins it)
 
     # ----------------------------------------------------------------- changes
@@ -147,12 +151,24 @@ class DurableRecorder(Recorder):
                 yield backend
 
     def reset(self, organisation: str | None = None) -> None:
-        # A reset record: replay drops what came before it (docs/durability.md, "Reset").
+        # A reset record: replay drops what came before it (docs/durability.md, "Reset"); a reset of every
+        # organisation in one process cuts the file back to its header instead.
         with self._serialised():
             if organisation is not None:
                 self._backend(organisation)  # KeyError for an unknown one, before anything is logged
             self.backends.reset(organisation)
-            self._append({"k": "reset", "o": organisation})
+            if organisation is None and self.truncates_on_full_reset and self.header_end:
+                self._truncate_to_header()
+            else:
+                self._append({"k": "reset", "o": organisation})
+
+    def _truncate_to_header(self) -> None:
+        try:
+            self.log.truncate(self.header_end)  # fsync'd: a restart seeds the worlds and replays nothing
+        except OSError as error:
+            raise InternalError(f"The worlds were reset but the state file {self.log.path} could not be cut "
+                                f"back: {error.strerror or error}; a restart will replay its changes") from None
+        self.applied_end = self.header_end
 
     @contextmanager
     def _serialised(self) -> Iterator[None]:
@@ -201,6 +217,7 @@ class DurableRecorder(Recorder):
                 self.log.truncate(found.end)  # so that the next append starts on a record boundary
             done.applied = self.apply_records(_live(found.records[1:]))  # [0]: the header, checked already
             self.applied_end = found.end
+            self.header_end = found.records[0].end
         done.seconds = time.perf_counter() - started
         return done
 

@@ -44,6 +44,8 @@ class SharedBackends(Backends):
 class SharedRecorder(DurableRecorder):
     """A `DurableRecorder` that shares its file with the other workers of one `serve --workers N`."""
 
+    truncates_on_full_reset = False  # the other workers read on from their place in the file: a reset is a record
+
     def __init__(self, *args: object, shared_dir: Path, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._lock_fd = os.open(shared_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
