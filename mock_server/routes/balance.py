@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from orjson import Fragment
 
 from mock_server.errors import NoContent
-from mock_server.routes.rendered import rendered
+from mock_server.routes.rendered import rendered, rendered_transaction
 from mock_server.routes.signatures import Handler, Params, WriteHandler
 from mock_server.store.models import (
     BalanceDefinition,
@@ -233,24 +233,20 @@ def get_transaction_history_api(world: World, params: Params) -> dict[str, Any]:
     data = program_of(world, params)
     definition = definition_of(data, params, "balanceDefinitionId")
     member = member_of(world, data, params["contactId"], "contactId")
-    status = params.get("status")
-    kind = params.get("transactionType")
     subscription = params.get("loyaltySubscriptionId")
-    found: list[Transaction] = []
+    history = world.history(data, member, definition.index)
+    found: tuple[Transaction, ...] = ()
     if subscription is None or subscription == member.subscription.loyalty_subscription_id:
-        found = [
-            tx
-            for tx in member.ledgers[definition.index].transactions
-            if (status is None or tx.status == status) and (kind is None or tx.transaction_type == kind)
-        ]
-    found = ordered(found, lambda tx: (tx.created_at, tx.id), descending(params))
+        # Filtered and ordered once per revision of the ledger: a page costs its size, not the history's.
+        found = history.selection(params.get("status"), params.get("transactionType"), descending(params))
+    scale = definition.scale
     return {
         "loyaltyProgramId": data.id,
         "balanceDefinitionId": definition.id,
         "contactId": member.contact_id,
         "count": len(found),
         "transactionHistory": [
-            transaction_item(tx, definition.scale)
+            rendered_transaction(history, tx, scale, transaction_item)
             for tx in page(found, params["offset"], params["limit"])
         ],
     }

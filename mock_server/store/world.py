@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Protocol
 
+from mock_server.store.history import HistoryCache, LedgerHistory
 from mock_server.store.models import (
     REFERENCE_NOW,
     BalanceDefinition,
@@ -414,6 +415,7 @@ class World:
         "_by_name",
         "_cache",
         "_cache_size",
+        "_histories",
         "_lock",
         "_overrides",
         "_programs",
@@ -450,6 +452,7 @@ class World:
         self._cache: OrderedDict[tuple[ProgramData, int], Member] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._histories = HistoryCache()  # history pages' orders and JSON, per ledger revision (store/history.py)
 
     def fork(self, organisation: str | None = None) -> World:
         """A world that starts equal to this one and takes changes without affecting it.
@@ -468,6 +471,7 @@ class World:
         twin._cache = OrderedDict()
         twin._cache_size = self._cache_size
         twin._lock = threading.Lock()
+        twin._histories = HistoryCache()
         return twin
 
     # -------------------------------------------------------------- lookups
@@ -510,6 +514,10 @@ class World:
     def member_by_subscription(self, data: ProgramData, loyalty_subscription_id: str) -> Member | None:
         position = data.members.position_of_subscription(loyalty_subscription_id)
         return None if position is None else self.member_at(data, position)
+
+    def history(self, data: ProgramData, member: Member, definition_index: int) -> LedgerHistory:
+        """The member's ledger on a definition, as history pages read it (kept per ledger revision)."""
+        return self._histories.of(data.id, member.contact_id, definition_index, member.ledgers[definition_index])
 
     # -------------------------------------------------------------- changes (a fork's, by its backend)
 
