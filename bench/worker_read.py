@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 from bench.scenarios import choose_ids, world_path
 from bench.write_runner import ALL_MEMBERS
 from mock_server.app import create_app
+from mock_server.durable.shared_ratelimit import SharedRateLimiter
 from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, Settings
 
 HEADERS = [(b"host", b"127.0.0.1"), (b"api-key", DEFAULT_API_KEY.encode())]
@@ -37,11 +38,10 @@ def worker_app(settings: Settings, shared_dir: Path) -> Any:
     """A worker's app, on a state file its "parent" wrote first, as `serve --workers N` does."""
     parent = replace(settings, state=shared_dir / "state.log")
     create_app(parent).state.mock.recorder.close()
-    app = create_app(replace(parent, shared_dir=shared_dir, workers=2))
-    other = app.state.mock.limiter.__class__(settings.rate_limit, shared_dir)  # another worker's table
+    other = SharedRateLimiter(settings.rate_limit, shared_dir)  # another worker's table, with a request
     other._own_path.rename(shared_dir / f"ratelimit-{os.getpid() + 1}.bin")  # named as another pid's
     other.hit(DEFAULT_API_KEY)
-    return app
+    return create_app(replace(parent, shared_dir=shared_dir, workers=2))  # its own table made afresh
 
 
 def main(argv: list[str] | None = None) -> int:
