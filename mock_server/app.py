@@ -41,6 +41,7 @@ from mock_server.pipeline import LoyaltyApi
 from mock_server.ratelimit import RateLimiter
 from mock_server.routes import all_handlers, all_write_handlers
 from mock_server.seeding import build_world
+from mock_server.server import settle_collector
 from mock_server.settings import Settings, overrides_from_env
 from mock_server.state import MockState
 from mock_server.store.world import World
@@ -159,7 +160,9 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
 def create_app_from_env() -> Starlette:
     """The app of one `serve --workers N` process, from the BREVO_MOCK_* settings its parent exported."""
     values: dict[str, Any] = overrides_from_env()
-    return create_app(Settings(**values))
+    app = create_app(Settings(**values))
+    settle_collector()  # the worker's worlds out of the collector's scans, as `serve` does for one process
+    return app
 
 
 class _MockApp(Starlette):

@@ -8,7 +8,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import signal
@@ -34,7 +33,7 @@ from mock_server.durable.logfile import StateError
 from mock_server.fixture_format import schema_text
 from mock_server.fixtures import FixtureError, fixture_file, shipped_schema
 from mock_server.logs import message
-from mock_server.server import bind_socket, uvicorn_options
+from mock_server.server import bind_socket, settle_collector, uvicorn_options
 from mock_server.settings import (
     DEFAULT_API_KEY,
     DEFAULT_CONTACTS,
@@ -386,14 +385,7 @@ def serve(args: argparse.Namespace) -> int:
         raise
     config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
-    # The seeded worlds live as long as the server: kept out of the cyclic GC's scans, which would
-    # otherwise walk all of them on every full collection. A young collection every 50,000 allocations
-    # rather than 700: a write's records (a member's new ledger and history tuples) are mostly replaced,
-    # and freed, before one sees them, instead of being walked with every reference they hold, at a cost
-    # that grew with the histories (docs/performance.md, item 11). The mock makes few reference cycles.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 10)
+    settle_collector()  # as each worker of --workers N does once its app is built (create_app_from_env)
     # On SIGINT or SIGTERM uvicorn stops accepting, lets in-flight requests finish, runs the lifespan
     # shutdown (which prints the client-check summary), then re-raises the signal. Handlers of ours
     # turn that into a return here: a stop on a signal is the normal end of a server, exit 0 (1 with

@@ -7,6 +7,7 @@ a test or a benchmark runs the very server the command does.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import socket
 from typing import Any
@@ -52,6 +53,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
             raise CliError(f"not allowed to bind {host}:{port} (ports below 1024 need privileges)") from None
         raise CliError(f"cannot bind {host}:{port}: {error.strerror or error}") from None
 
+
+
+def settle_collector() -> None:
+    """The garbage collector of a server whose app (and seeded worlds) is built: one process, or each worker.
+
+    The seeded worlds live as long as the server: kept out of the cyclic GC's scans, which would
+    otherwise walk all of them on every full collection. A young collection every 50,000 allocations
+    rather than 700: a write's records (a member's new ledger and history tuples) are mostly replaced,
+    and freed, before one sees them, instead of being walked with every reference they hold, at a cost
+    that grew with the histories (docs/performance.md, item 11). The mock makes few reference cycles.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

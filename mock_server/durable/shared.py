@@ -26,7 +26,7 @@ from mock_server.durable.recorder import DurableRecorder, _live
 
 LOCK_FILE = "writes.lock"  # in the shared directory: serialises the workers' changes
 HEAD_FILE = "state.head"  # in the shared directory: where the state file's last complete record ends
-HEAD = struct.Struct("<Q")
+HEAD = struct.Struct("=Q")  # native order: read and written as one word through `head_end`
 
 
 class SharedBackends(Backends):
@@ -36,9 +36,10 @@ class SharedBackends(Backends):
 
     def __getitem__(self, organisation: str) -> Backend:
         recorder = self.recorder
-        if recorder is not None and HEAD.unpack_from(recorder.head)[0] != recorder.applied_end:
+        if recorder is not None and recorder.head_end[0] != recorder.applied_end:  # one word of shared memory
             recorder.catch_up()
-        return super().__getitem__(organisation)
+        found = self._backends.get(organisation)  # Backends' own first look, without a second call
+        return found if found is not None else super().__getitem__(organisation)
 
 
 class SharedRecorder(DurableRecorder):
@@ -57,6 +58,7 @@ class SharedRecorder(DurableRecorder):
             self.head = mmap.mmap(head_fd, HEAD.size)
         finally:
             os.close(head_fd)
+        self.head_end = memoryview(self.head).cast("Q")  # the published end, read per request as one word
 
     def scan(self) -> Scan:
         """Every record of the file, under the workers' lock (no append is half-way); the head set to its end."""
@@ -64,7 +66,7 @@ class SharedRecorder(DurableRecorder):
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
                 found = scan(self.log.path, self.log.read())
-                HEAD.pack_into(self.head, 0, found.end)  # the parent wrote the file before any worker ran
+                self.head_end[0] = found.end  # the parent wrote the file before any worker ran
                 return found
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -100,7 +102,7 @@ class SharedRecorder(DurableRecorder):
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self._exclusive = True
         try:
-            (head,) = HEAD.unpack_from(self.head)
+            head = self.head_end[0]
             if self.log.size() > head:  # a worker killed in the middle of an append: that write never answered
                 self.log.truncate(head)
             self._apply_new()
@@ -110,7 +112,7 @@ class SharedRecorder(DurableRecorder):
 
     def _append(self, record: dict[str, object]) -> None:
         super()._append(record)
-        HEAD.pack_into(self.head, 0, self.applied_end)  # under the workers' lock: the others see it whole
+        self.head_end[0] = self.applied_end  # under the workers' lock: the others see it whole
 
     def _after_change(self) -> None:
         self._exclusive = False
@@ -119,4 +121,5 @@ class SharedRecorder(DurableRecorder):
     def close(self) -> None:
         super().close()
         os.close(self._lock_fd)
+        self.head_end.release()
         self.head.close()

@@ -51,3 +51,21 @@ def test_a_window_over_is_over_for_every_worker(tmp_path: Path, monkeypatch: pyt
     now[0] += 1.5
     assert second.hit("key-a").remaining == 1
     assert first.hit("key-a").remaining == 0
+
+
+def test_an_entry_taken_by_another_key_is_not_counted_as_the_first_keys(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tables of two entries, so that a third key takes the entry whose window started first.
+    monkeypatch.setattr(shared_ratelimit, "SLOTS", 2)
+    monkeypatch.setattr(shared_ratelimit, "PROBES", 2)
+    now = [1000.0]
+    monkeypatch.setattr(shared_ratelimit.time, "monotonic", lambda: now[0])
+    first, second = _workers(tmp_path, monkeypatch, RateLimit(100, "hour"))
+    first.hit("key-a")
+    assert second.hit("key-a").remaining == 98  # the second worker has found key-a's entry in the first's table
+    for key in ("key-b", "key-c"):
+        now[0] += 1
+        first.hit(key)
+    first.hit("key-c")  # key-c now holds the entry that was key-a's, with two requests
+    # key-a's count on the first worker restarted (never a refusal too soon); key-c's requests are not key-a's.
+    assert second.hit("key-a").remaining == 98

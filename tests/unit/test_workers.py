@@ -1,6 +1,7 @@
 """`serve --workers N`: the flag, and the settings each worker rebuilds from its environment."""
 
 
+from mock_server import app as app_module
 from mock_server.app import create_app, create_app_from_env
 from mock_server.cli import build_parser, settings_from_args
 from mock_server.settings import ApiKey, Settings, overrides_from_env, to_env
@@ -18,8 +19,11 @@ def test_a_worker_rebuilds_the_same_settings_and_world(monkeypatch):
                         api_keys=(ApiKey("key-a", "acme"), ApiKey("key-b", "globex")), forbidden_keys=("nope",))
     for name, value in to_env(settings).items():
         monkeypatch.setenv(name, value)
+    settled = []  # the collector of this test process is left alone; a worker's is settled once
+    monkeypatch.setattr(app_module, "settle_collector", lambda: settled.append(True))
     worker = create_app_from_env()
     assert worker.state.mock.settings == settings
+    assert settled == [True]
     parent = create_app(settings)
     for organisation in ("acme", "globex"):
         assert worker.state.mock.worlds[organisation].summary(sample=5) == \
