@@ -16,6 +16,7 @@ HISTORY_GROWTH = 1.3
 STARTUP_DEFAULT_SECONDS = 1.5
 STARTUP_BIG_SECONDS = 15.0
 BIG_RSS_MB = 1.5 * 1000  # 1.5 GB
+WORKERS_READ = 1.1  # reads at 2 workers against one process (issue 12)
 
 
 def targets(run: Run) -> list[Target]:
@@ -48,6 +49,10 @@ def targets(run: Run) -> list[Target]:
                             big.median_seconds <= STARTUP_BIG_SECONDS))
         found.append(Target(f"{big.contacts:,} contacts peak RSS", "<= 1.5 GB", f"{big.max_rss_mb / 1000:.2f} GB",
                             big.max_rss_mb <= BIG_RSS_MB))
+    if run.workers is not None:
+        found.append(Target(f"program read at {run.workers_count} workers vs one process (throughput, wrk not pinned)",
+                            f">= {WORKERS_READ}x", f"{run.workers.rps_ratio:.2f}x",
+                            run.workers.rps_ratio >= WORKERS_READ))
     return found + write_targets(run) + per_key_targets(run) + webhook_targets(run)
 
 

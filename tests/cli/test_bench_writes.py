@@ -22,8 +22,9 @@ from starlette.testclient import TestClient
 from bench.baseline_app import baseline_path, create_baseline
 from bench.figures import Resets, Row, Run
 from bench.post_client import PostError, post_exactly
+from bench.report import targets
 from bench.report_writes import write_section, write_targets
-from bench.scenarios import ScenarioError, world_path
+from bench.scenarios import Scenario, ScenarioError, world_path
 from bench.write_scenarios import AMOUNT, Write, choose_write
 from bench.wrk import Load, LoadShape, run_wrk_post
 from mock_server.settings import Settings
@@ -164,3 +165,17 @@ def test_the_write_targets_are_judged_on_same_round_ratios() -> None:
     assert (begin.measured, begin.met) == ("0.80x", True)
     assert judged["reset of the default world after 1,000 writes (median)"].met is False  # 6 ms > 5 ms
     assert "| transaction begin | 2 | 800 | 1,000 | 0.80x |" in "\n".join(write_section(run))
+
+
+def test_the_workers_read_target_is_judged_on_same_round_ratios() -> None:
+    program = Row(Scenario("program", "program read", "/v3/p"), 1000, b"{}")
+    program.mock.loads = program.baseline.loads = [_load(1000)]
+    workers = Row(Scenario("program", "program read", "/v3/p"), 1000, b"{}")
+    workers.mock.loads = [_load(1150), _load(900), _load(1200)]
+    workers.baseline.loads = [_load(1000), _load(1000), _load(1000)]  # per-round 1.15, 0.9, 1.2: median 1.15
+    run = Run("python -m bench", "now", {}, {}, rows=[program], workers=workers, workers_count=2)
+    judged = {target.name: target for target in targets(run)}
+    target = judged["program read at 2 workers vs one process (throughput, wrk not pinned)"]
+    assert (target.goal, target.measured, target.met) == (">= 1.1x", "1.15x", True)
+    workers.mock.loads = [_load(1050), _load(1200), _load(1000)]  # median 1.05: missed
+    assert {t.name: t for t in targets(run)}[target.name].met is False
