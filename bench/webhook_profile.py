@@ -1,0 +1,167 @@
+"""In-process CPU cost of webhook deliveries: what one delivered event takes from the server's process.
+
+    python -m bench.webhook_profile [--events N] [--rounds R] [--mode queued|one] [--profile]
+
+Builds the default world's app with one endpoint (`bench.webhook_receiver`, a loopback receiver in a
+process of its own, so that its work is not counted), makes N writes as `make bench` does (a transaction
+begun with `autoComplete`, one `balance_value_updated` each) with deliveries muted, keeping their events,
+then hands those events to the dispatcher as a write does and times, on the server's event loop, the
+process CPU until every one is journaled: render, request, answer, journal, the loop's callbacks.
+`queued`: all N at once (a lane with a backlog, as under the benchmark's load); `one`: each after the
+previous one's delivery (an idle lane woken per event). Prints the median of R rounds, µs of CPU a
+delivery; with `--profile`, cProfile's table of one more round, by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from starlette.testclient import TestClient
+
+from bench.procs import free_port, get
+from bench.scenarios import choose_ids, world_path
+from bench.write_runner import ALL_MEMBERS
+from bench.write_scenarios import choose_write
+from mock_server.app import create_app
+from mock_server.backend.events import Event
+from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, Settings
+
+HEADERS = [(b"api-key", DEFAULT_API_KEY.encode()), (b"content-type", b"application/json")]
+
+
+def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.webhook_receiver", "--port", str(port)])
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            get(port, "/", {}, timeout=1)
+            return process, f"http://127.0.0.1:{port}/hooks"
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise SystemExit("the webhook receiver did not start") from None
+            time.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.webhook_profile", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--mode", choices=("queued", "one"), default="queued")
+    parser.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+
+    receiver, url = start_receiver()
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:  # the server's loop: uvloop when installed
+            return runner.run(_measure(args, url))
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+
+
+def _loop_factory() -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _measure(args: argparse.Namespace, url: str) -> int:
+    app = create_app(Settings(contacts=args.contacts, access_log=False, webhooks=(url,)))
+    state = app.state.mock
+    dispatcher = state.webhooks
+    client = TestClient(app, base_url="http://127.0.0.1", headers={"api-key": DEFAULT_API_KEY})
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        response = client.get(path)
+        return response.status_code, response.content
+
+    world = orjson.loads(fetch(world_path(ALL_MEMBERS))[1])
+    ids = choose_ids(world, fetch)
+    write = choose_write(world, fetch, ids.pid, ids.bdid)
+    api: Any = app._api  # type: ignore[attr-defined]
+    batches: list[tuple[str, Sequence[Event]]] = []
+    state.backends.on_events(lambda organisation, batch: batches.append((organisation, batch)))
+    path = write.path.encode()
+    with dispatcher.paused():
+        for index in range(args.events):
+            answer, _ = api.response("POST", path, b"", HEADERS, body=write.bodies[index % len(write.bodies)])
+            if answer.status != 200:
+                raise SystemExit(f"write {index} answered {answer.status}: {answer.body[:300]!r}")
+    events = sum(len(batch) for _, batch in batches)
+    gc.collect()  # as `serve` does (mock_server/cli.py): the world out of the collector's scans
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+    loop = asyncio.get_running_loop()
+    dispatcher.start(loop)
+    journal = dispatcher.journal
+    journaled = journal.add
+    waiting: dict[str, Any] = {"left": 0, "done": None}
+
+    def add(attempt: Any) -> None:  # counts the attempts of a round, wakes the round on the last
+        journaled(attempt)
+        if attempt.outcome != "delivered":
+            raise SystemExit(f"a delivery was not delivered: {attempt}")
+        waiting["left"] -= 1
+        if waiting["left"] == 0:
+            waiting["done"].set_result(None)
+
+    journal.add = add  # type: ignore[method-assign]
+
+    async def deliver(group: list[tuple[str, Sequence[Event]]]) -> None:
+        waiting["left"] = sum(len(batch) for _, batch in group)
+        waiting["done"] = loop.create_future()
+        for organisation, batch in group:
+            dispatcher._on_events(organisation, batch)
+        await waiting["done"]
+
+    async def one_round() -> tuple[float, float, float]:
+        wall, before = time.perf_counter(), os.times()
+        if args.mode == "queued":
+            await deliver(batches)
+        else:
+            for item in batches:
+                await deliver([item])
+        after = os.times()
+        return after.user - before.user, after.system - before.system, time.perf_counter() - wall
+
+    await one_round()  # warm-up: the connection, the caches
+    cpus, users, walls = [], [], []
+    for _ in range(args.rounds):
+        user, system, wall = await one_round()
+        cpus.append((user + system) / events * 1e6)
+        users.append(user / events * 1e6)
+        walls.append(wall)
+    print(f"{events:,} events ({args.mode}), {args.rounds} rounds: {statistics.median(cpus):.1f} µs of CPU a delivery "
+          f"({statistics.median(users):.1f} in user mode; rounds {', '.join(f'{value:.1f}' for value in cpus)}); "
+          f"{events / statistics.median(walls):,.0f} deliveries/s")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await one_round()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    dispatcher.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
