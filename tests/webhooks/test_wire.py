@@ -194,3 +194,17 @@ def test_a_refused_connection_and_a_garbled_answer_are_failures(scripted, run) -
     outcomes = run(sender(receiver.port), [b"1", b"2"])
     assert verdicts(outcomes) == [(RETRY, None, "connection failed: ValueError"), (DELIVERED, 200, None)]
     assert [number for number, _ in receiver.requests] == [0, 1]
+
+
+def test_each_attempt_gets_the_whole_timeout_from_its_own_start(scripted, run) -> None:
+    receiver = scripted([(OK, False), (HANG, False), (OK, False)])
+
+    class Spaced(AsyncSender):
+        async def post(self, body: bytes) -> Outcome:
+            if body == b"2":
+                await asyncio.sleep(0.15)  # the 2nd starts half-way through the 1st's time
+            return await super().post(body)
+
+    outcomes = run(Spaced(make_endpoint(f"http://127.0.0.1:{receiver.port}/hooks", timeout=0.3)), [b"1", b"2", b"3"])
+    assert verdicts(outcomes) == [(DELIVERED, 200, None), (RETRY, None, "timeout"), (DELIVERED, 200, None)]
+    assert 290 <= outcomes[1].latency_ms < 1500  # not cut short at the 1st attempt's deadline
