@@ -1,6 +1,6 @@
 """In-process CPU cost of webhook deliveries: what one delivered event takes from the server's process.
 
-    python -m bench.webhook_profile [--events N] [--rounds R] [--mode queued|one] [--profile]
+    python -m bench.webhook_profile [--events N] [--rounds R] [--mode queued|one] [--pin] [--profile]
 
 Builds the default world's app with one endpoint (`bench.webhook_receiver`, a loopback receiver in a
 process of its own, so that its work is not counted), makes N writes as `make bench` does (a transaction
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import os
 import pstats
 import resource
 import statistics
@@ -30,7 +31,8 @@ from typing import Any
 import orjson
 from starlette.testclient import TestClient
 
-from bench.procs import free_port, get
+from bench.launch import LOAD_CPU, SERVER_CPU
+from bench.procs import free_port, get, pinned
 from bench.scenarios import choose_ids, world_path
 from bench.write_runner import ALL_MEMBERS
 from bench.write_scenarios import choose_write
@@ -42,9 +44,10 @@ BACKLOG = 5_000  # writes handed over at once in `queued` mode, fewer than the l
 HEADERS = [(b"api-key", DEFAULT_API_KEY.encode()), (b"content-type", b"application/json")]
 
 
-def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
+def start_receiver(pin: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.webhook_receiver", "--port", str(port)])
+    command = [sys.executable, "-m", "bench.webhook_receiver", "--port", str(port)]
+    process = subprocess.Popen(pinned(command, LOAD_CPU if pin else None))
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -65,9 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("queued", "one"), default="queued")
     parser.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--pin", action="store_true",
+                        help="as `make bench` pins: this process on one core, the receiver on the other")
     args = parser.parse_args(argv)
 
-    receiver, url = start_receiver()
+    if args.pin and SERVER_CPU in os.sched_getaffinity(0):
+        os.sched_setaffinity(0, {SERVER_CPU})
+    receiver, url = start_receiver(args.pin)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:  # the server's loop: uvloop when installed
             return runner.run(_measure(args, url))
