@@ -7,8 +7,7 @@ to that endpoint's lane on the event loop's next turn, that is once the write's 
 sent. A lane is one attempt at a time on its own kept-alive connection (`AsyncSender`), the next
 started by the callback that ends the previous one, so deliveries follow event order per organisation
 and endpoint, and a receiver that hangs keeps only its own lane waiting (at most the endpoint's
-timeout), never the API. Deliveries start once the
-server runs (`start(loop)`, from the app's lifespan).
+timeout), never the API. Deliveries start once the server runs (`start(loop)`, from the app's lifespan).
 
 Retries follow Brevo's schedule (retry-mechanism): after a timeout, a refused connection or a 429,
 the event is posted again 10 minutes after the original attempt, then 1 hour, 2 hours and 8 hours
@@ -356,5 +355,6 @@ class Dispatcher:
                              outcome.status, outcome.error, outcome.latency_ms, verdict, retry_at))
         if retry_at is not None:
             self._schedule(organisation, replace(job, attempt=job.attempt + 1, due=retry_at))
+
 
 __all__ = ["MAX_ATTEMPTS", "RETRY_OFFSETS", "Dispatcher"]
