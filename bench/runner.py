@@ -91,6 +91,7 @@ class Options:
     reset_writes: int = 1_000
     per_key_keys: int = KEYS  # serve --world-per-key: new keys, each a world (0 skips the stage)
     writes_only: bool = False
+    webhooks_only: bool = False
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -118,6 +119,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--writes-only", action="store_true",
                         help="only the transaction begin against the baseline POST (and Prism unless --no-prism); "
                              "prints the figures, leaves BENCHMARKS.md as it is")
+    parser.add_argument("--webhooks-only", action="store_true",
+                        help="only the webhook rows (program read and transaction begin, with one webhook endpoint "
+                             "vs none); prints the figures, leaves BENCHMARKS.md as it is")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 round of 1 s, 10,000 contacts, 10,000 seeded writes")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -144,6 +148,7 @@ def parse_args(argv: list[str] | None) -> Options:
         reset_writes=max(1, args.reset_writes),
         per_key_keys=max(0, args.per_key_keys),
         writes_only=args.writes_only,
+        webhooks_only=args.webhooks_only,
     )
 
 
@@ -163,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         with ServerSet(RESULTS / "logs") as servers:
             if options.writes_only:
                 print(measure_writes_only(run, servers, options))
+                return 0
+            if options.webhooks_only:
+                print(measure_webhooks_only(servers, options))
                 return 0
             measure(run, servers, options)
     except (ServerError, WrkError, ScenarioError) as error:
@@ -276,6 +284,25 @@ def measure_writes_only(run: Run, servers: ServerSet, options: Options) -> str:
                          f"{prism_row.rps_ratio:.1f}x")
     servers.stop(mock)
     return "\n".join(lines)
+
+
+def measure_webhooks_only(servers: ServerSet, options: Options) -> str:
+    """The webhook rows (with one endpoint against none), as in a full run; their figures as text."""
+    shape = LoadShape(options.seconds, options.connections, cpu=LOAD_CPU)
+    small, startup = _startups(servers, options.small, 1)
+    ids = choose_ids(_world(small, startup), _fetcher(small))
+    program = _row(small, main_scenarios(ids)[0], options.small)  # the program read, as `measure` has it
+    servers.stop(small)
+    plan = WritePlan(options.rounds, shape, options.warmup, options.small, options.seeded_writes,
+                     options.reset_writes)
+    mock, _, write = start_writes(servers, plan, ids)  # resolves the write and its answer on a mock of its own
+    servers.stop(mock)
+    rows = measure_webhooks(servers, plan, program, write)
+    return "\n".join(
+        f"{row.title} with one webhook endpoint vs none: {row.mock.rps:,.0f} req/s against {row.baseline.rps:,.0f}: "
+        f"{row.rps_ratio:.2f}x (rounds with: {', '.join(f'{load.rps:,.0f}' for load in row.mock.loads)}; "
+        f"without: {', '.join(f'{load.rps:,.0f}' for load in row.baseline.loads)}); "
+        f"p50 {row.mock.p50_ms:.2f} ms against {row.baseline.p50_ms:.2f} ms" for row in rows)
 
 
 def _prism_write_only(servers: ServerSet, mock: Server, write: Row, shape: LoadShape, rounds: int) -> Row | None:

@@ -4,10 +4,10 @@
 endpoint is configured; before that, and for an organisation with no endpoint, an event costs the
 backend nothing more. For each accepted write, the events each endpoint wants become jobs, handed
 to that endpoint's lane on the event loop's next turn, that is once the write's response has been
-sent. A lane is one coroutine at a time with its own kept-alive connection (`AsyncSender`), so
-deliveries follow event order per organisation and endpoint, and a receiver that hangs keeps only
-its own lane waiting (at most the endpoint's timeout), never the API. Deliveries start once the
-server runs (`start(loop)`, from the app's lifespan).
+sent. A lane is one attempt at a time on its own kept-alive connection (`AsyncSender`), the next
+started by the callback that ends the previous one, so deliveries follow event order per organisation
+and endpoint, and a receiver that hangs keeps only its own lane waiting (at most the endpoint's
+timeout), never the API. Deliveries start once the server runs (`start(loop)`, from the app's lifespan).
 
 Retries follow Brevo's schedule (retry-mechanism): after a timeout, a refused connection or a 429,
 the event is posted again 10 minutes after the original attempt, then 1 hour, 2 hours and 8 hours
@@ -20,13 +20,14 @@ writes are replayed at start-up).
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -34,12 +35,12 @@ from typing import TYPE_CHECKING
 import orjson
 
 from mock_server.backend.events import Event
-from mock_server.store.models import HOUR, MINUTE, iso
+from mock_server.store.models import HOUR, MINUTE
 from mock_server.webhooks.asyncsender import AsyncSender
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.journal import Attempt, DeliveryJournal
+from mock_server.webhooks.journal import DeliveryJournal
 from mock_server.webhooks.payloads import render
-from mock_server.webhooks.sender import DELIVERED, RETRY
+from mock_server.webhooks.sender import DELIVERED, RETRY, Outcome
 
 if TYPE_CHECKING:
     from mock_server.backend import Backends
@@ -66,15 +67,20 @@ class _Job:
 
 
 class _Lane:
-    """One endpoint's queue, delivered in order by one coroutine at a time."""
+    """One endpoint's queue, delivered in order, one attempt at a time: each starts when the previous ends."""
 
-    __slots__ = ("busy", "jobs", "sender", "task")
+    __slots__ = ("busy", "done", "job", "jobs", "sender")
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.jobs: deque[_Job] = deque()
         self.sender = AsyncSender(endpoint)
-        self.task: asyncio.Task[None] | None = None
+        self.job: _Job | None = None  # the attempt under way
         self.busy = False
+        self.done: Callable[[Outcome], None] = _nothing  # the dispatcher's callback for this lane's attempts
+
+
+def _nothing(outcome: Outcome) -> None:
+    return None
 
 
 class Dispatcher:
@@ -90,6 +96,7 @@ class Dispatcher:
         self._order = itertools.count()
         self._lock = threading.Lock()  # configuration and retries may change from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._attached = False
         self._muted = False
         self._closed = False
@@ -99,18 +106,31 @@ class Dispatcher:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver on `loop` (the server's) from now on, beginning with what waited for it."""
         self._loop = loop
+        self._loop_thread = 0  # unknown yet: every hand-over is thread-safe
         self._closed = False
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:  # called on the loop (the app's lifespan), else the loop itself resumes
+            self._resume()
+        else:
+            loop.call_soon_threadsafe(self._resume)
+
+    def _resume(self) -> None:
+        """On the loop: remember its thread, and deliver what waited for it."""
+        self._loop_thread = threading.get_ident()
         for (organisation, _), lane in list(self._lanes.items()):
             if lane.jobs:
                 self._kick(organisation, lane)
 
     def close(self) -> None:
-        """Stop delivering (the server stops): lanes are cancelled, connections closed."""
+        """Stop delivering (the server stops): attempts under way are abandoned, connections closed."""
         self._closed = True
         for lane in list(self._lanes.values()):
-            if lane.task is not None and not lane.task.done():
-                lane.task.cancel()
-            lane.sender.close()
+            lane.sender.stop()
+            lane.job = None
+            lane.busy = False
 
     # ------------------------------------------------------------------ configuration
 
@@ -209,11 +229,8 @@ class Dispatcher:
         if loop is None or loop.is_closed():
             function(*args)  # type: ignore[operator]
             return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
+        # The loop's own thread (not asyncio.get_running_loop(), which asks the kernel for the pid each time).
+        if threading.get_ident() == self._loop_thread:
             loop.call_soon(function, *args)  # type: ignore[arg-type]
         else:
             loop.call_soon_threadsafe(function, *args)  # type: ignore[arg-type]
@@ -232,6 +249,7 @@ class Dispatcher:
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = _Lane(job.endpoint)
+            lane.done = functools.partial(self._attempted, lane)
         if len(lane.jobs) >= MAX_BACKLOG:
             self._dropped[organisation] = self._dropped.get(organisation, 0) + 1
             return
@@ -240,20 +258,37 @@ class Dispatcher:
 
     def _kick(self, organisation: str, lane: _Lane) -> None:
         loop = self._loop
-        if loop is None or self._closed or (lane.task is not None and not lane.task.done()):
-            return
-        lane.task = loop.create_task(self._drain(organisation, lane))
+        if loop is None or loop.is_closed() or self._closed or lane.busy:
+            return  # no loop to deliver on (yet): the jobs wait for `start`
+        self._advance(lane)
 
-    async def _drain(self, organisation: str, lane: _Lane) -> None:
+    def _advance(self, lane: _Lane) -> None:
+        """Start the lane's next attempt (on the loop), skipping jobs whose world or endpoint is gone."""
+        lane.busy = True
         while lane.jobs and not self._closed:
             job = lane.jobs.popleft()
-            lane.busy = True
             try:
-                await self._deliver(lane.sender, job)
+                body = self._body(job)
+                if body is None:
+                    continue
+                lane.job = job
+                lane.sender.send(body, lane.done)  # `_attempted` is called when it ends, never from inside
+                return
             except Exception:  # a bug here must not stop the lane
                 logger.exception("webhook delivery failed")
-            finally:
-                lane.busy = False
+                lane.sender.stop()  # no callback may come for this job
+        lane.job = None
+        lane.busy = False
+
+    def _attempted(self, lane: _Lane, outcome: Outcome) -> None:
+        """An attempt ended (called from the sender, inside the loop's turn that read its answer): the lane goes on."""
+        job, lane.job = lane.job, None
+        try:
+            if job is not None:
+                self._record(job, outcome)
+        except Exception:  # a bug here must not stop the lane
+            logger.exception("webhook delivery failed")
+        self._advance(lane)
 
     # ------------------------------------------------------------------ retries
 
@@ -288,19 +323,24 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ delivering
 
-    async def _deliver(self, sender: AsyncSender, job: _Job) -> None:
-        event = job.event
-        organisation = event.organisation
+    def _body(self, job: _Job) -> bytes | None:
+        """The bytes to post for `job`, rendered once per job; None when it is no longer to be delivered."""
+        organisation = job.event.organisation
         if job.generation != self._generation.get(organisation, 0):
-            return  # queued before a reset: that world is gone
+            return None  # queued before a reset: that world is gone
         if job.endpoint not in self._endpoints.get(organisation, ()):
-            return  # the endpoint was removed meanwhile
+            return None  # the endpoint was removed meanwhile
         if job.body is None:
             backend = self._backends.get(organisation)
-            payload = render(event, backend.base.seed if backend is not None else 0)
+            payload = render(job.event, backend.base.seed if backend is not None else 0)
             job.event_id = payload["event_id"]
             job.body = orjson.dumps(payload)
-        outcome = await sender.post(job.body)
+        return job.body
+
+    def _record(self, job: _Job, outcome: Outcome) -> None:
+        """Journal the attempt and schedule its retry, as Brevo's rules say."""
+        event = job.event
+        organisation = event.organisation
         retry_at = None
         if outcome.verdict == DELIVERED:
             verdict = "delivered"
@@ -311,12 +351,8 @@ class Dispatcher:
             verdict = "gave_up" if outcome.verdict == RETRY else "discarded"
         if job.generation != self._generation.get(organisation, 0):
             return
-        self.journal.add(Attempt(
-            organisation=organisation, event=event.name, event_id=job.event_id, seq=event.seq,
-            endpoint=job.endpoint.id, url=job.endpoint.shown_url, attempt=job.attempt, due_at=iso(job.due),
-            status=outcome.status, error=outcome.error, latency_ms=outcome.latency_ms, outcome=verdict,
-            next_attempt_at=iso(retry_at) if retry_at is not None else None,
-        ))
+        self.journal.record((organisation, event.name, job.event_id, event.seq, job.endpoint, job.attempt, job.due,
+                             outcome.status, outcome.error, outcome.latency_ms, verdict, retry_at))
         if retry_at is not None:
             self._schedule(organisation, replace(job, attempt=job.attempt + 1, due=retry_at))
 

@@ -35,12 +35,14 @@ from mock_server.webhooks.catalog import SCHEDULED
 
 
 def event_id(seed: int, organisation: str, seq: int) -> str:
-    digest = blake2b(f"webhook\x1f{seed}\x1f{organisation}\x1f{seq}".encode(), digest_size=16).digest()
-    value = int.from_bytes(digest, "big")
-    value = (value & ~(0xF << 76)) | (0x4 << 76)  # version 4
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    text = f"{value:032x}"
+    digest = bytearray(blake2b(f"webhook\x1f{seed}\x1f{organisation}\x1f{seq}".encode(), digest_size=16).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x40  # version 4
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_MOMENTS = ((("expiration", "expires_at"), "expiration_date"), (("anniversary", "anniversary_at"), "anniversary_date"))
 
 
 def render(event: Event, seed: int) -> dict[str, Any]:
@@ -90,11 +92,12 @@ def render(event: Event, seed: int) -> dict[str, Any]:
     _rewards(payload, objects)
     if objects.get("reason") is not None:
         payload["reason"] = str(objects["reason"])
-    for keys, field in ((("expiration", "expires_at"), "expiration_date"),
-                        (("anniversary", "anniversary_at"), "anniversary_date")):
-        moment = next((objects[key] for key in keys if objects.get(key) is not None), None)
-        if moment is not None:
-            payload[field] = iso(moment)
+    for keys, field in _MOMENTS:
+        for key in keys:
+            moment = objects.get(key)
+            if moment is not None:
+                payload[field] = iso(moment)
+                break
     for key in ("months", "years"):
         if objects.get(key) is not None:
             payload[key] = int(objects[key])

@@ -36,7 +36,7 @@ def verdict_of(status: int) -> str:
     return RETRY if status == 429 else DISCARDED
 
 
-def failure_reason(error: OSError | ValueError) -> str:
+def failure_reason(error: Exception) -> str:
     """How an attempt that got no answer is journaled (a timeout and a refused connection are retried)."""
     if isinstance(error, TimeoutError):
         return "timeout"

@@ -13,7 +13,7 @@ from mock_server.fixtures import shipped_fixture
 from mock_server.settings import Settings
 from mock_server.store.models import DAY
 from mock_server.webhooks.catalog import SCHEDULED, payload_schemas
-from mock_server.webhooks.payloads import render
+from mock_server.webhooks.payloads import event_id, render
 from tests.webhooks.conftest import PID, valid
 
 
@@ -76,3 +76,9 @@ def test_a_tier_drop_at_a_credit_expiry_is_a_downgrade(records: dict[str, Any]) 
 def test_every_clock_event_is_covered() -> None:
     assert set(payload_schemas()) >= SCHEDULED
     assert len(SCHEDULED) == 10
+
+
+def test_event_ids_are_pinned_by_seed_organisation_and_number() -> None:
+    # The same seed and requests give the same ids release after release: a receiver may have stored them.
+    assert event_id(0, "xkeysib-loyalty-mock-local-key", 1) == "309101fd-f561-4da9-9ff2-c61149db7921"
+    assert event_id(42, "org-b", 123456) == "d760456d-969b-4a27-bce4-f6115f892740"
