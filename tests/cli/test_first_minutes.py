@@ -75,7 +75,7 @@ def serving(*flags: str, stderr_tty: bool = False) -> Iterator[tuple[subprocess.
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)  # a loaded machine: the world may still be seeding
         finally:
             if process.poll() is None:
                 process.kill()
