@@ -48,7 +48,7 @@ from mock_server.store.models import (
     parse_iso,
 )
 from mock_server.store.queries import norm_id
-from mock_server.store.tier_changes import newly_reached_tiers, with_held_tiers
+from mock_server.store.tier_changes import TierMove, reached_tiers, settled_tiers
 from mock_server.store.world import ProgramData, World
 
 if TYPE_CHECKING:
@@ -385,24 +385,22 @@ class Balances:
             balance = ledger.value
         else:
             ledger = with_transaction(ledger, tx)
-        after = with_held_tiers(data, member, with_ledger(member, definition.index, ledger), now)
+        # Where the member stands in each tier group is read once here, for events and tier rewards too.
+        after, moves = settled_tiers(data, member, with_ledger(member, definition.index, ledger), now)
         self._commit(data, after)
         self._remember(data.id, member.contact_id, completions.moved_to(ledger, tx if balance is not None else None))
         if complete and self.backend.listening:
-            transaction_events(self.backend, data, definition, member, after, tx)
-        if balance is not None:
-            self._tiers_moved(data.id, member, after)
+            transaction_events(self.backend, data, definition, member, after, tx, moves)
+        if balance is not None and moves:
+            self._tiers_moved(data, after, moves)
         return TransactionResult(data.id, member.contact_id, definition, tx, balance)
 
-    def _tiers_moved(self, program_id: str, before: Member, after: Member) -> None:
+    def _tiers_moved(self, data: ProgramData, after: Member, moves: list[TierMove]) -> None:
         """Tell whoever listens (the rewards service, once connected) which tiers were newly reached."""
-        data = self.backend.world.program(program_id)
-        if data is None:  # pragma: no cover - the program was just written
-            return
-        reached = newly_reached_tiers(data, before, after)
+        reached = reached_tiers(data, moves)
         listener = getattr(getattr(self.backend, "rewards", None), "on_tiers_reached", None)
         if reached and listener is not None:
-            listener(program_id, after.contact_id, reached)
+            listener(data.id, after.contact_id, reached)
 
     def _limits(self, data: ProgramData, definition: BalanceDefinition) -> tuple[BalanceLimit, ...]:
         """The limits in force: published ones (a new limit waits for the next publish)."""
