@@ -404,7 +404,7 @@ class Balances:
 
     def _limits(self, data: ProgramData, definition: BalanceDefinition) -> tuple[BalanceLimit, ...]:
         """The limits in force: published ones (a new limit waits for the next publish)."""
-        return tuple(limit for limit in data.limits_of(definition.id) if limit.published)
+        return data.limits_in_force(definition.id)
 
     @staticmethod
     def _kind_and_amount(definition: BalanceDefinition, amount: float, kind: str | None) -> tuple[str, int]:

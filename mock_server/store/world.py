@@ -230,6 +230,7 @@ class ProgramData:
     """One program with its configuration, id indexes and members."""
 
     __slots__ = (
+        "_limits_in_force",
         "_limits_of",
         "_tiers_of",
         "code_generators",
@@ -284,6 +285,7 @@ class ProgramData:
         # group id -> (group, its tiers, their thresholds in minor units): see `_ranked`
         self._tiers_of: dict[str, tuple[TierGroup, tuple[Tier, ...], tuple[int, ...] | None]] = {}
         self._limits_of: dict[str, tuple[BalanceLimit, ...]] = {}  # definition id -> its limits
+        self._limits_in_force: dict[str, tuple[BalanceLimit, ...]] = {}  # definition id -> its published limits
 
     @property
     def id(self) -> str:
@@ -316,6 +318,14 @@ class ProgramData:
         if found is None:
             found = tuple(limit for limit in self.limits if limit.balance_definition_id == balance_definition_id)
             self._limits_of[balance_definition_id] = found
+        return found
+
+    def limits_in_force(self, balance_definition_id: str) -> tuple[BalanceLimit, ...]:
+        """A definition's published limits, the ones a transaction is judged by (kept, as `limits_of`)."""
+        found = self._limits_in_force.get(balance_definition_id)
+        if found is None:
+            found = tuple(limit for limit in self.limits_of(balance_definition_id) if limit.published)
+            self._limits_in_force[balance_definition_id] = found
         return found
 
     def tiers_of(self, group: TierGroup) -> tuple[Tier, ...]:
