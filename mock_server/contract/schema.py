@@ -245,6 +245,8 @@ def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: l
     allowed = frozenset(kind for name in types for kind in python_types[name])  # exact: bool is not an int
     bounded = float in allowed
     rest = tuple(checks)
+    if not bounded:
+        return _typed_exactly(allowed, expectation, rest)
 
     def typed(value: Any, found: Found, key: str | int | None) -> Any:
         kind = type(value)
@@ -271,6 +273,36 @@ def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: l
         return replaced
 
     return typed
+
+
+def _typed_exactly(allowed: frozenset[type], expectation: str, rest: tuple[Validator, ...]) -> Validator:
+    """`_typed` for types a value never needs converting or bounding for (no number): the type check, then the
+    others; shaped by how many others there are, as most properties have none or one (a body's hot path)."""
+    if not rest:
+        def typed_only(value: Any, found: Found, key: str | int | None) -> None:
+            if type(value) not in allowed:
+                found.invalid(f"expected {expectation}, got {got(value)}", key)
+
+        return typed_only
+    if len(rest) == 1:
+        only = rest[0]
+
+        def typed_then(value: Any, found: Found, key: str | int | None) -> None:
+            if type(value) not in allowed:
+                found.invalid(f"expected {expectation}, got {got(value)}", key)
+            else:
+                only(value, found, key)
+
+        return typed_then
+
+    def typed_all(value: Any, found: Found, key: str | int | None) -> None:
+        if type(value) not in allowed:
+            found.invalid(f"expected {expectation}, got {got(value)}", key)
+            return
+        for check in rest:
+            check(value, found, key)
+
+    return typed_all
 
 
 def _enum(values: Any, where: str) -> Validator:
@@ -572,9 +604,15 @@ def _required_alternatives(alternatives: list[tuple[str, ...]], exactly_one: boo
     def required_alternatives(value: Any, found: Found, key: str | int | None) -> None:
         if type(value) is not dict:
             return
-        given = [names for names in sets if names.issubset(value)]
-        if given and (len(given) == 1 or not exactly_one):
-            return
+        if not exactly_one:  # anyOf: the first alternative given is enough
+            for alternative in sets:
+                if alternative.issubset(value):
+                    return
+            given = []
+        else:
+            given = [alternative for alternative in sets if alternative.issubset(value)]
+            if len(given) == 1:
+                return
         if key is not None:
             found.keys.append(key)
         if not given:
