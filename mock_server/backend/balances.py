@@ -552,10 +552,12 @@ class Balances:
             known = self._indexed[key] = [0] * len(member.ledgers)
         for d, ledger in enumerate(member.ledgers):
             transactions = ledger.transactions
-            start = known[d] if known[d] <= len(transactions) else 0
-            for position in range(start, len(transactions)):
+            count, start = len(transactions), known[d]
+            if start == count:
+                continue  # a ledger this write did not change
+            for position in range(start if start < count else 0, count):
                 index[transactions[position].id] = contact_id
-            known[d] = len(transactions)
+            known[d] = count
 
     def _index_fixture_members(self, data: ProgramData) -> None:
         """The members fixtures placed are few and known by contact: their drafts are addressable too."""

@@ -114,8 +114,11 @@ def settled_tiers(data: ProgramData, before: Member, after: Member, now: int) ->
         old_value, value = before.ledgers[index].value, after.ledgers[index].value
         kept = before.tier_assignments.get(group.id)
         record = after.tier_assignments.get(group.id)
+        if old_value == value and kept == record:
+            continue  # standing follows the balance and the tier record: neither moved
+        held = data.standing_with(group, old_value, kept)[0]
         if old_value != value and scheduled(group):
-            held = data.standing_with(group, old_value, kept)[0]
+            recorded = False
             reached, _ = data.standing(group, value)
             tier = data.moved(group, held, reached)
             if kept is not None or _id(tier) != _id(reached):
@@ -128,7 +131,14 @@ def settled_tiers(data: ProgramData, before: Member, after: Member, now: int) ->
                     since = now
                 assignments = assignments if assignments is not None else dict(after.tier_assignments)
                 record = assignments[group.id] = TierAssignment("", group.id, _id(tier), value, since, by_hand=False)
-        _judged(data, group, moves, old_value, kept, value, record)
+                recorded = True
+            # What `standing_with(group, value, record)` would read back, without reading it again: the tier just
+            # recorded (already moved in the live directions), or, with no record, what the balance reaches.
+            now_held = tier if recorded or record is None else data.standing_with(group, value, record)[0]
+        else:
+            now_held = data.standing_with(group, value, record)[0]
+        if _id(held) != _id(now_held):
+            moves.append(TierMove(group, held, now_held))
     if assignments is None:
         return after, moves
     return replace(after, tier_assignments=MappingProxyType(assignments)), moves
