@@ -35,6 +35,7 @@ from mock_server.store.balance_rules import (
     with_transaction,
 )
 from mock_server.store.models import (
+    EMPTY_META,
     MINUTE,
     SECOND,
     BalanceDefinition,
@@ -252,10 +253,8 @@ class Balances:
             if balance_expiry_minutes is not None:
                 check_span(balance_expiry_minutes, "minute", "balanceExpiryInMinutes")
             now = b.stamp()
-            draft = Transaction(
-                id=b.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=minor,
-                status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
-                reject_reason=None, balance_expiration_date=None, meta=freeze(dict(meta or {})), event_time=event,
+            draft = Transaction.draft(
+                b.new_id(), definition.id, kind, minor, now, _frozen(meta), event_time=event,
                 expires_at=now + ttl * SECOND if ttl is not None and not auto_complete else None,
             )
             lifetime = balance_expiry_minutes * MINUTE if auto_complete and balance_expiry_minutes else None
@@ -317,12 +316,8 @@ class Balances:
                 raise InvalidParameter(f"body.expiresAt: {expires_at} is not after the order's creation "
                                        f"({iso(now)})")
             order_id = b.new_id()
-            order_meta = freeze(dict(meta or {}))
-            draft = Transaction(
-                id=b.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=minor,
-                status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
-                reject_reason=None, balance_expiration_date=None, meta=order_meta, expires_at=lapse,
-            )
+            order_meta = _frozen(meta)
+            draft = Transaction.draft(b.new_id(), definition.id, kind, minor, now, order_meta, expires_at=lapse)
             result = self._settle(data, member, definition, draft, now, new=True, complete=False, lifetime=None)
             signed = minor if kind == "credit" else -minor
             return OrderResult(order_id, signed, due, lapse, order_meta, now, result)
@@ -342,11 +337,7 @@ class Balances:
 
         The caller holds `backend.writing()`, has checked what it needed and taken `now` from `stamp()`.
         """
-        tx = Transaction(
-            id=self.backend.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=amount,
-            status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
-            reject_reason=None, balance_expiration_date=None, meta=freeze(dict(meta or {})),
-        )
+        tx = Transaction.draft(self.backend.new_id(), definition.id, kind, amount, now, _frozen(meta))
         return self._settle(data, member, definition, tx, now, new=True, complete=True, lifetime=None)
 
     # ------------------------------------------------------------- helpers: rules
@@ -565,3 +556,8 @@ class Balances:
             member = self.backend.world.member(data, contact_id)
             if member is not None:
                 self._index_member(data.id, member)
+
+
+def _frozen(meta: Mapping[str, Any] | None) -> Meta:
+    """A body's `meta` as a transaction keeps it (`freeze` copies: the body is not kept)."""
+    return freeze(meta) if meta else EMPTY_META

@@ -516,6 +516,13 @@ class Transaction:
     def signed_amount(self) -> int:
         return self.amount if self.transaction_type == "credit" else -self.amount
 
+    @classmethod
+    def draft(cls, id: str, balance_definition_id: str, transaction_type: str, amount: int, now: int, meta: Meta,
+              event_time: int | None = None, expires_at: int | None = None) -> Transaction:
+        """A new transaction, not yet judged (a draft created at `now`). (Positional: a write's hot path.)"""
+        return cls(id, balance_definition_id, transaction_type, amount, "draft", now, None, None, None, None, None,
+                   meta, event_time, expires_at)
+
     def completed(self, amount: int, now: int, expiry: int | None) -> Transaction:
         """This transaction completed at `now`, moving `amount` (a credit lapsing at `expiry`); a completed
         transaction has no draft expiry. (`replace` by hand: a write's hot path.)"""
