@@ -152,7 +152,7 @@ class MemberTable:
 
     def _move(self, d: int, field: str, column: array, position: int, new: int) -> None:
         """One member's entry of `column` changed: taken out of its order and put back by bisection."""
-        keys = self._keys_of(d, field, column)
+        keys = self._order_keys.get((d, field)) or self._keys_of(d, field, column)
         order = self._orders[d][field]
         at = bisect_left(keys, column[position] * _KEY_STRIDE + position)
         del keys[at], order[at]
@@ -395,9 +395,8 @@ class ProgramData:
     def moved(group: TierGroup, held: Tier | None, reached: Tier | None) -> Tier | None:
         """Where a member holding `held` stands once its balance reaches `reached`, moving only in the
         group's real-time directions (the others wait for their schedule)."""
-        up = _rank(group, reached) > _rank(group, held)
-        down = _rank(group, reached) < _rank(group, held)
-        return reached if (up and group.upgrades_live) or (down and group.downgrades_live) else held
+        to, at = _rank(group, reached), _rank(group, held)
+        return reached if (to > at and group.upgrades_live) or (to < at and group.downgrades_live) else held
 
     @property
     def primary_tier_group(self) -> TierGroup | None:
