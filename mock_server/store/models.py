@@ -201,7 +201,7 @@ def freeze(value: Any) -> Any:
     """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
     if type(value) in _JSON_SCALARS:  # most values: no ABC check (isinstance against Mapping is slow)
         return value
-    if isinstance(value, Mapping):  # scalar items kept without a call (most `meta` objects are flat)
+    if type(value) is dict or isinstance(value, Mapping):  # a body's dict skips the ABC check; flat items no call
         return MappingProxyType({str(key): item if type(item) in _JSON_SCALARS else freeze(item)
                                  for key, item in value.items()})
     if isinstance(value, list | tuple):
