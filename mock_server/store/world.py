@@ -330,20 +330,21 @@ class ProgramData:
 
     def tiers_of(self, group: TierGroup) -> tuple[Tier, ...]:
         """The group's tiers, lowest first (kept per group record: a changed group or tier is a new revision)."""
-        return self._ranked(group)[0]
+        return self._ranked(group)[1]
 
-    def _ranked(self, group: TierGroup) -> tuple[tuple[Tier, ...], tuple[int, ...] | None]:
-        """(the group's tiers lowest first, their thresholds in minor units of the group's definition, None
+    def _ranked(self, group: TierGroup) -> tuple[TierGroup, tuple[Tier, ...], tuple[int, ...] | None]:
+        """(the group, its tiers lowest first, their thresholds in minor units of the group's definition, None
         without one), kept per group record for this revision of the program."""
         kept = self._tiers_of.get(group.id)
         if kept is not None and kept[0] is group:
-            return kept[1], kept[2]
+            return kept
         tiers = tuple(self.tier_by_id[tier_id] for tier_id in group.tier_ids)
         definition = self.definition_by_id.get(group.balance_definition_id)
         thresholds = None if definition is None else tuple(tier.threshold * definition.scale for tier in tiers)
+        kept = (group, tiers, thresholds)
         if self.group_by_id.get(group.id) is group:
-            self._tiers_of[group.id] = (group, tiers, thresholds)
-        return tiers, thresholds
+            self._tiers_of[group.id] = kept
+        return kept
 
     def standing(self, group: TierGroup, value: int) -> tuple[Tier | None, Tier | None]:
         """(current tier, next tier) for a balance of `value` minor units on the group's definition.
@@ -351,7 +352,7 @@ class ProgramData:
         The current tier is the highest whose threshold the balance reaches (None below the
         lowest); the next one is the tier above it (None at the top).
         """
-        tiers, thresholds = self._ranked(group)
+        _, tiers, thresholds = self._ranked(group)
         if thresholds is None:
             raise KeyError(group.balance_definition_id)
         reached = 0
