@@ -62,7 +62,20 @@ def parse_json_body(content_type: bytes | None, raw: bytes) -> Any:
     return value
 
 
+# Content-Type values accepted before: a client sends one or two, so a write's check is a set look-up.
+_ACCEPTED_TYPES: set[bytes] = set()
+_ACCEPTED_TYPES_KEPT = 64
+
+
 def _check_content_type(content_type: bytes | None) -> None:
+    if content_type in _ACCEPTED_TYPES:
+        return
+    _parse_content_type(content_type)
+    if content_type is not None and len(_ACCEPTED_TYPES) < _ACCEPTED_TYPES_KEPT:
+        _ACCEPTED_TYPES.add(content_type)
+
+
+def _parse_content_type(content_type: bytes | None) -> None:
     hint = "send the body as JSON with 'Content-Type: application/json'"
     if content_type is None or not content_type.strip():
         raise BadRequest(f"Missing Content-Type header for a request body: {hint}")

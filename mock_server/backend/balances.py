@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mock_server.backend.emitting import transaction_events
 from mock_server.errors import InvalidParameter, UnknownResource
@@ -35,6 +35,7 @@ from mock_server.store.balance_rules import (
     with_transaction,
 )
 from mock_server.store.models import (
+    EMPTY_META,
     MINUTE,
     SECOND,
     BalanceDefinition,
@@ -48,7 +49,7 @@ from mock_server.store.models import (
     parse_iso,
 )
 from mock_server.store.queries import norm_id
-from mock_server.store.tier_changes import newly_reached_tiers, with_held_tiers
+from mock_server.store.tier_changes import TierMove, reached_tiers, settled_tiers
 from mock_server.store.world import ProgramData, World
 
 if TYPE_CHECKING:
@@ -57,8 +58,7 @@ if TYPE_CHECKING:
 COMPLETIONS_KEPT = 4096  # members' completion indexes kept between writes (limit windows by bisection)
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionResult:
+class TransactionResult(NamedTuple):  # a NamedTuple, not a frozen dataclass: one per write, cheaper to make
     """A transaction as a write left it, with what its answer shows."""
 
     program_id: str
@@ -252,10 +252,8 @@ class Balances:
             if balance_expiry_minutes is not None:
                 check_span(balance_expiry_minutes, "minute", "balanceExpiryInMinutes")
             now = b.stamp()
-            draft = Transaction(
-                id=b.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=minor,
-                status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
-                reject_reason=None, balance_expiration_date=None, meta=freeze(dict(meta or {})), event_time=event,
+            draft = Transaction.draft(
+                b.new_id(), definition.id, kind, minor, now, _frozen(meta), event_time=event,
                 expires_at=now + ttl * SECOND if ttl is not None and not auto_complete else None,
             )
             lifetime = balance_expiry_minutes * MINUTE if auto_complete and balance_expiry_minutes else None
@@ -317,12 +315,8 @@ class Balances:
                 raise InvalidParameter(f"body.expiresAt: {expires_at} is not after the order's creation "
                                        f"({iso(now)})")
             order_id = b.new_id()
-            order_meta = freeze(dict(meta or {}))
-            draft = Transaction(
-                id=b.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=minor,
-                status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
-                reject_reason=None, balance_expiration_date=None, meta=order_meta, expires_at=lapse,
-            )
+            order_meta = _frozen(meta)
+            draft = Transaction.draft(b.new_id(), definition.id, kind, minor, now, order_meta, expires_at=lapse)
             result = self._settle(data, member, definition, draft, now, new=True, complete=False, lifetime=None)
             signed = minor if kind == "credit" else -minor
             return OrderResult(order_id, signed, due, lapse, order_meta, now, result)
@@ -342,11 +336,7 @@ class Balances:
 
         The caller holds `backend.writing()`, has checked what it needed and taken `now` from `stamp()`.
         """
-        tx = Transaction(
-            id=self.backend.new_id(), balance_definition_id=definition.id, transaction_type=kind, amount=amount,
-            status="draft", created_at=now, completed_at=None, cancelled_at=None, rejected_at=None,
-            reject_reason=None, balance_expiration_date=None, meta=freeze(dict(meta or {})),
-        )
+        tx = Transaction.draft(self.backend.new_id(), definition.id, kind, amount, now, _frozen(meta))
         return self._settle(data, member, definition, tx, now, new=True, complete=True, lifetime=None)
 
     # ------------------------------------------------------------- helpers: rules
@@ -385,28 +375,26 @@ class Balances:
             balance = ledger.value
         else:
             ledger = with_transaction(ledger, tx)
-        after = with_held_tiers(data, member, with_ledger(member, definition.index, ledger), now)
+        # Where the member stands in each tier group is read once here, for events and tier rewards too.
+        after, moves = settled_tiers(data, member, with_ledger(member, definition.index, ledger), now)
         self._commit(data, after)
         self._remember(data.id, member.contact_id, completions.moved_to(ledger, tx if balance is not None else None))
         if complete and self.backend.listening:
-            transaction_events(self.backend, data, definition, member, after, tx)
-        if balance is not None:
-            self._tiers_moved(data.id, member, after)
+            transaction_events(self.backend, data, definition, member, after, tx, moves)
+        if balance is not None and moves:
+            self._tiers_moved(data, after, moves)
         return TransactionResult(data.id, member.contact_id, definition, tx, balance)
 
-    def _tiers_moved(self, program_id: str, before: Member, after: Member) -> None:
+    def _tiers_moved(self, data: ProgramData, after: Member, moves: list[TierMove]) -> None:
         """Tell whoever listens (the rewards service, once connected) which tiers were newly reached."""
-        data = self.backend.world.program(program_id)
-        if data is None:  # pragma: no cover - the program was just written
-            return
-        reached = newly_reached_tiers(data, before, after)
+        reached = reached_tiers(data, moves)
         listener = getattr(getattr(self.backend, "rewards", None), "on_tiers_reached", None)
         if reached and listener is not None:
-            listener(program_id, after.contact_id, reached)
+            listener(data.id, after.contact_id, reached)
 
     def _limits(self, data: ProgramData, definition: BalanceDefinition) -> tuple[BalanceLimit, ...]:
         """The limits in force: published ones (a new limit waits for the next publish)."""
-        return tuple(limit for limit in data.limits_of(definition.id) if limit.published)
+        return data.limits_in_force(definition.id)
 
     @staticmethod
     def _kind_and_amount(definition: BalanceDefinition, amount: float, kind: str | None) -> tuple[str, int]:
@@ -554,10 +542,12 @@ class Balances:
             known = self._indexed[key] = [0] * len(member.ledgers)
         for d, ledger in enumerate(member.ledgers):
             transactions = ledger.transactions
-            start = known[d] if known[d] <= len(transactions) else 0
-            for position in range(start, len(transactions)):
+            count, start = len(transactions), known[d]
+            if start == count:
+                continue  # a ledger this write did not change
+            for position in range(start if start < count else 0, count):
                 index[transactions[position].id] = contact_id
-            known[d] = len(transactions)
+            known[d] = count
 
     def _index_fixture_members(self, data: ProgramData) -> None:
         """The members fixtures placed are few and known by contact: their drafts are addressable too."""
@@ -565,3 +555,8 @@ class Balances:
             member = self.backend.world.member(data, contact_id)
             if member is not None:
                 self._index_member(data.id, member)
+
+
+def _frozen(meta: Mapping[str, Any] | None) -> Meta:
+    """A body's `meta` as a transaction keeps it (`freeze` copies: the body is not kept)."""
+    return freeze(meta) if meta else EMPTY_META

@@ -8,9 +8,11 @@ one listens. Events carry records (see mock_server/webhooks/payloads.py for the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mock_server.store.models import BalanceDefinition, Member, Redemption, Reward, Transaction
+from mock_server.store.tier_changes import TierMove, tier_moves
 
 if TYPE_CHECKING:
     from mock_server.backend.state import Backend
@@ -18,9 +20,10 @@ if TYPE_CHECKING:
 
 
 def transaction_events(backend: Backend, data: ProgramData, definition: BalanceDefinition, before: Member,
-                       after: Member, tx: Transaction) -> None:
+                       after: Member, tx: Transaction, moves: Sequence[TierMove] | None = None) -> None:
     """A transaction judged now: rejected (unauthorized, and the cap or floor it hit) or completed (the balance
-    moved, the cap or floor reached, and the tiers that changed, group by group)."""
+    moved, the cap or floor reached, and the tiers that changed, group by group; `moves` when the caller
+    knows them already)."""
     cid = after.contact_id
     value = after.ledgers[definition.index].value
     common = {"program": data, "definition": definition, "member": after, "transaction": tx}
@@ -38,22 +41,17 @@ def transaction_events(backend: Backend, data: ProgramData, definition: BalanceD
         backend.emit("balance_maximum_value_reached", data.id, cid, **common, value=value)
     elif tx.transaction_type == "debit" and value <= definition.min_amount:
         backend.emit("balance_minimum_value_reached", data.id, cid, **common, value=value)
-    tier_events(backend, data, before, after, tx)
+    tier_events(backend, data, before, after, tx, moves)
 
 
 def tier_events(backend: Backend, data: ProgramData, before: Member, after: Member,
-                tx: Transaction | None = None) -> None:
-    """`tier_association_updated` for each group where the member's tier changed between `before` and `after`."""
-    for group in data.tier_groups:
-        definition = data.definition_by_id.get(group.balance_definition_id)
-        if definition is None:
-            continue
-        old, _ = data.standing_of(group, before)
-        new, _ = data.standing_of(group, after)
-        if old is not new and (old is None or new is None or old.id != new.id):
-            extra = {"transaction": tx} if tx is not None else {}
-            backend.emit("tier_association_updated", data.id, after.contact_id, program=data, member=after,
-                         group=group, tier=new, previous_tier=old, **extra)
+                tx: Transaction | None = None, moves: Sequence[TierMove] | None = None) -> None:
+    """`tier_association_updated` for each group where the member's tier changed between `before` and `after`
+    (`moves`: those changes, when the caller has them from `settled_tiers`)."""
+    for move in tier_moves(data, before, after) if moves is None else moves:
+        extra = {"transaction": tx} if tx is not None else {}
+        backend.emit("tier_association_updated", data.id, after.contact_id, program=data, member=after,
+                     group=move.group, tier=move.after, previous_tier=move.before, **extra)
 
 
 def redeemed(backend: Backend, data: ProgramData, reward: Reward, member: Member, redemption: Redemption) -> None:

@@ -47,7 +47,7 @@ class Backend:
         self.events = EventLog(base.organisation, listeners)
         self._clock_listeners = clock_listeners
         self.writes = 0  # accepted writes since start or the last reset
-        self._writing = False  # inside `writing()`: a nested one joins the outer write
+        self._write = _Write(self)  # what `writing()` enters: one per backend, re-entered by each write
         # The member tables this fork copied and may change (by identity: never the base's).
         self._owned_tables: set[MemberTable] = set()
         self.balances = Balances(self)
@@ -68,26 +68,9 @@ class Backend:
 
     # ----------------------------------------------------------------- writing
 
-    @contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self) -> _Write:
         """One write, serialised with the others; the clock and ids roll back if it is refused."""
-        with self.lock:
-            if self._writing:  # a write inside a write (e.g. a clock tick's own steps): one unit with it
-                yield
-                return
-            moment, issued = self.clock.snapshot(), self.ids.issued
-            self._writing = True
-            try:
-                yield
-            except BaseException:
-                self.clock.restore(moment)
-                self.ids.issued = issued
-                self.events.discard()
-                raise
-            finally:
-                self._writing = False
-            self.writes += 1
-            self.events.commit()
+        return self._write
 
     def stamp(self) -> int:
         """The moment of the write being accepted (call once, after every check passed)."""
@@ -233,3 +216,51 @@ class Backend:
         if data.members not in self._owned_tables:
             raise RuntimeError("change members through backend.writable(program) first")
         return data
+
+
+class _Write:
+    """`Backend.writing()`: a write, serialised by the backend's lock, that rolls the clock, the ids and its events
+    back if it is refused. A write inside a write (e.g. a clock tick's own steps) is one unit with it.
+
+    A class with `__enter__`/`__exit__` rather than a generator-based context manager: every write enters one,
+    and this costs two plain calls. One object per backend serves every write: only the outermost write (depth 1,
+    under the lock) saves and restores.
+    """
+
+    __slots__ = ("_backend", "_depth", "_issued", "_moment")
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._depth = 0
+        self._moment: tuple[int, int] | None = None
+        self._issued = 0
+
+    def __enter__(self) -> None:
+        backend = self._backend
+        backend.lock.acquire()
+        if not self._depth:
+            try:
+                self._moment, self._issued = backend.clock.snapshot(), backend.ids.issued
+            except BaseException:
+                backend.lock.release()
+                raise
+        self._depth += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        backend = self._backend
+        try:
+            if self._depth > 1:
+                return
+            if kind is not None:
+                assert self._moment is not None
+                backend.clock.restore(self._moment)
+                backend.ids.issued = self._issued
+                backend.events.discard()
+                return
+            self._depth = 0  # the write is over: what its events' listeners do is a write of their own
+            backend.writes += 1
+            backend.events.commit()
+        finally:
+            if self._depth:  # 0 already after an accepted write (above)
+                self._depth -= 1
+            backend.lock.release()

@@ -111,8 +111,15 @@ def json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
+# JSON kinds of the exact scalar types orjson decodes to: `canonical`'s common case, without `json_kind`'s checks.
+_SCALAR_KINDS = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
 def canonical(value: Any) -> Any:
     """A hashable key equal for equal JSON values (1 and 1.0 alike; true and 1 not)."""
+    kind = _SCALAR_KINDS.get(type(value))
+    if kind is not None:
+        return (kind, value)
     if isinstance(value, dict):
         return ("object", frozenset((key, canonical(item)) for key, item in value.items()))
     if isinstance(value, list):

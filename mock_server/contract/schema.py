@@ -84,15 +84,18 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[str], bool]:
     return lambda text: pattern.fullmatch(text) is not None
 
 
+# The formats that are one whole-string pattern (`contract/clean.py` inlines the match).
+FORMAT_PATTERNS: dict[str, re.Pattern[str]] = {"uuid": _UUID, "email": _EMAIL, "uri": _URI, "int64": _DIGITS,
+                                               "int32": _DIGITS, "int": _DIGITS}
 STRING_FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "date-time": (_is_date_time, "an RFC 3339 date-time"),
     "date": (_is_date, "a date (YYYY-MM-DD)"),
-    "uuid": (_matching(_UUID), "a UUID (8-4-4-4-12 hexadecimal digits)"),
-    "email": (_matching(_EMAIL), "an e-mail address"),
-    "uri": (_matching(_URI), "an absolute URI"),
-    "int64": (_matching(_DIGITS), "a string of digits"),
-    "int32": (_matching(_DIGITS), "a string of digits"),
-    "int": (_matching(_DIGITS), "a string of digits"),
+    "uuid": (_matching(FORMAT_PATTERNS["uuid"]), "a UUID (8-4-4-4-12 hexadecimal digits)"),
+    "email": (_matching(FORMAT_PATTERNS["email"]), "an e-mail address"),
+    "uri": (_matching(FORMAT_PATTERNS["uri"]), "an absolute URI"),
+    "int64": (_matching(FORMAT_PATTERNS["int64"]), "a string of digits"),
+    "int32": (_matching(FORMAT_PATTERNS["int32"]), "a string of digits"),
+    "int": (_matching(FORMAT_PATTERNS["int"]), "a string of digits"),
 }
 INTEGER_RANGES = {"int32": (INT32_MIN, INT32_MAX), "int64": (INT64_MIN, INT64_MAX), "int": (INT64_MIN, INT64_MAX),
                   None: (INT64_MIN, INT64_MAX)}
@@ -245,6 +248,8 @@ def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: l
     allowed = frozenset(kind for name in types for kind in python_types[name])  # exact: bool is not an int
     bounded = float in allowed
     rest = tuple(checks)
+    if not bounded:
+        return _typed_exactly(allowed, expectation, rest)
 
     def typed(value: Any, found: Found, key: str | int | None) -> Any:
         kind = type(value)
@@ -271,6 +276,36 @@ def _typed(types: tuple[str, ...], schema: dict[str, Any], where: str, checks: l
         return replaced
 
     return typed
+
+
+def _typed_exactly(allowed: frozenset[type], expectation: str, rest: tuple[Validator, ...]) -> Validator:
+    """`_typed` for types a value never needs converting or bounding for (no number): the type check, then the
+    others; shaped by how many others there are, as most properties have none or one (a body's hot path)."""
+    if not rest:
+        def typed_only(value: Any, found: Found, key: str | int | None) -> None:
+            if type(value) not in allowed:
+                found.invalid(f"expected {expectation}, got {got(value)}", key)
+
+        return typed_only
+    if len(rest) == 1:
+        only = rest[0]
+
+        def typed_then(value: Any, found: Found, key: str | int | None) -> None:
+            if type(value) not in allowed:
+                found.invalid(f"expected {expectation}, got {got(value)}", key)
+            else:
+                only(value, found, key)
+
+        return typed_then
+
+    def typed_all(value: Any, found: Found, key: str | int | None) -> None:
+        if type(value) not in allowed:
+            found.invalid(f"expected {expectation}, got {got(value)}", key)
+            return
+        for check in rest:
+            check(value, found, key)
+
+    return typed_all
 
 
 def _enum(values: Any, where: str) -> Validator:
@@ -572,9 +607,15 @@ def _required_alternatives(alternatives: list[tuple[str, ...]], exactly_one: boo
     def required_alternatives(value: Any, found: Found, key: str | int | None) -> None:
         if type(value) is not dict:
             return
-        given = [names for names in sets if names.issubset(value)]
-        if given and (len(given) == 1 or not exactly_one):
-            return
+        if not exactly_one:  # anyOf: the first alternative given is enough
+            for alternative in sets:
+                if alternative.issubset(value):
+                    return
+            given = []
+        else:
+            given = [alternative for alternative in sets if alternative.issubset(value)]
+            if len(given) == 1:
+                return
         if key is not None:
             found.keys.append(key)
         if not given:

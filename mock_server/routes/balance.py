@@ -259,10 +259,13 @@ def transaction_answer(result: TransactionResult) -> dict[str, Any]:
     """A transaction as begin, complete and cancel answer it; `balance` only when that call moved it."""
     tx, definition = result.transaction, result.definition
     scale = definition.scale
-    body: dict[str, Any] = {"id": tx.id, "amount": render_amount(tx.amount, scale)}
-    if result.balance is not None:
-        body["balance"] = render_amount(result.balance, scale)
-    body.update({
+    # A write's moments are mostly one (created, completed and updated at the write's tick): rendered once.
+    created_at = tx.created_at
+    created = iso(created_at)
+    body: dict[str, Any] = {
+        "id": tx.id,
+        "amount": render_amount(tx.amount, scale),
+        "balance": None,
         "transactionType": tx.transaction_type,
         "status": tx.status,
         "meta": thaw(tx.meta),
@@ -271,14 +274,25 @@ def transaction_answer(result: TransactionResult) -> dict[str, Any]:
         "contactId": result.contact_id,
         "eventTime": iso_or_none(tx.event_time),
         "rejectReason": tx.reject_reason,
-        "rejectedAt": iso_or_none(tx.rejected_at),
+        "rejectedAt": _moment(tx.rejected_at, created_at, created),
         "expirationDate": iso_or_none(tx.expires_at),
-        "completedAt": iso_or_none(tx.completed_at),
-        "cancelledAt": iso_or_none(tx.cancelled_at),
-        "createdAt": iso(tx.created_at),
-        "updatedAt": iso(tx.last_event_at),
-    })
+        "completedAt": _moment(tx.completed_at, created_at, created),
+        "cancelledAt": _moment(tx.cancelled_at, created_at, created),
+        "createdAt": created,
+        "updatedAt": _moment(tx.last_event_at, created_at, created),
+    }
+    if result.balance is None:
+        del body["balance"]  # the others keep their order
+    else:
+        body["balance"] = render_amount(result.balance, scale)
     return body
+
+
+def _moment(ms: int | None, known: int, rendered: str) -> str | None:
+    """`iso_or_none(ms)`, reusing `rendered` (the date of `known`) when it is that moment."""
+    if ms is None:
+        return None
+    return rendered if ms == known else iso(ms)
 
 
 def create_balance_definition(backend: Backend, params: Params, body: Any) -> Fragment:

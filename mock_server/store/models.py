@@ -82,10 +82,14 @@ def _date_of(day: int) -> str:
 
 
 def _clock_of(second: int) -> str:
-    hours, rest = divmod(second, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = _CLOCKS[second] = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    # Every write's moment is a second not rendered yet (the logical clock moves a second per write): pieces.
+    minute, seconds = divmod(second, 60)
+    text = _CLOCKS[second] = _HOURS_MINUTES[minute] + _TWO_DIGITS[seconds]
     return text
+
+
+_TWO_DIGITS = tuple(f"{number:02d}" for number in range(60))
+_HOURS_MINUTES = tuple(f"{minute // 60:02d}:{minute % 60:02d}:" for minute in range(1440))
 
 
 def iso_or_none(ms: int | None) -> str | None:
@@ -197,8 +201,9 @@ def freeze(value: Any) -> Any:
     """A JSON-like value made immutable (dicts become read-only mappings, lists tuples)."""
     if type(value) in _JSON_SCALARS:  # most values: no ABC check (isinstance against Mapping is slow)
         return value
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(key): freeze(item) for key, item in value.items()})
+    if type(value) is dict or isinstance(value, Mapping):  # a body's dict skips the ABC check; flat items no call
+        return MappingProxyType({str(key): item if type(item) in _JSON_SCALARS else freeze(item)
+                                 for key, item in value.items()})
     if isinstance(value, list | tuple):
         return tuple(freeze(item) for item in value)
     return value
@@ -210,7 +215,7 @@ def thaw(value: Any) -> Any:
     if kind in _JSON_SCALARS:
         return value
     if kind is MappingProxyType or kind is dict or isinstance(value, Mapping):
-        return {key: thaw(item) for key, item in value.items()}
+        return {key: item if type(item) in _JSON_SCALARS else thaw(item) for key, item in value.items()}
     if isinstance(value, tuple):
         return [thaw(item) for item in value]
     return value
@@ -515,6 +520,13 @@ class Transaction:
     @property
     def signed_amount(self) -> int:
         return self.amount if self.transaction_type == "credit" else -self.amount
+
+    @classmethod
+    def draft(cls, id: str, balance_definition_id: str, transaction_type: str, amount: int, now: int, meta: Meta,
+              event_time: int | None = None, expires_at: int | None = None) -> Transaction:
+        """A new transaction, not yet judged (a draft created at `now`). (Positional: a write's hot path.)"""
+        return cls(id, balance_definition_id, transaction_type, amount, "draft", now, None, None, None, None, None,
+                   meta, event_time, expires_at)
 
     def completed(self, amount: int, now: int, expiry: int | None) -> Transaction:
         """This transaction completed at `now`, moving `amount` (a credit lapsing at `expiry`); a completed

@@ -12,7 +12,9 @@ What a member holds is read by `ProgramData.standing_of`; this module records it
   (the tier before, moved by the real-time directions), so later changes start from it;
 - `reviewed`: a scheduled evaluation, moving the member to the tier its balance reaches in the
   directions evaluated;
-- `newly_reached_tiers`: the tiers crossed upwards by one change (tier rewards react to them).
+- `newly_reached_tiers`: the tiers crossed upwards by one change (tier rewards react to them);
+- `settled_tiers`: both for a write (the held tiers recorded, and what moved), where the member stood in each
+  group read once.
 
 Seeded members hold the tier their balance gave at the reference time (the seeded world was evaluated
 then); from there writes and the clock move them, as they move every member.
@@ -22,7 +24,8 @@ from __future__ import annotations
 
 import calendar
 import time
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from mock_server.store.expiry_rules import anniversaries, tier_since
@@ -33,23 +36,55 @@ UPGRADE, DOWNGRADE = "upgrade", "downgrade"
 TIER_ANNIVERSARY = "tier_anniversary"  # a schedule counted from entering the tier held (else: from subscribing)
 
 
+@dataclass(frozen=True, slots=True)
+class TierMove:
+    """A member's tier in one group moved by a change: the tier it held before, and the one it holds after."""
+
+    group: TierGroup
+    before: Tier | None
+    after: Tier | None
+
+
 def newly_reached_tiers(data: ProgramData, before: Member, after: Member) -> list[Tier]:
     """Tiers `after` stands on or passed that `before` was below, group by group (creation order), lowest
     first within a group: a jump over several tiers lists each. Where each stands is the tier it holds
     (`ProgramData.standing_of`: a tier given by hand, a scheduled upgrade not made yet)."""
+    return reached_tiers(data, tier_moves(data, before, after))
+
+
+def reached_tiers(data: ProgramData, moves: Iterable[TierMove]) -> list[Tier]:
+    """`newly_reached_tiers` from the moves of a change (`tier_moves`, `settled_tiers`)."""
     reached: list[Tier] = []
-    for group in data.tier_groups:
-        definition = data.definition_by_id.get(group.balance_definition_id)
-        if definition is None or (before.ledgers[definition.index].value == after.ledgers[definition.index].value
-                                  and before.tier_assignments == after.tier_assignments):
-            continue  # standing follows the balance (and a tier given by hand): neither moved
-        tiers = data.tiers_of(group)
-        old, _ = data.standing_of(group, before)
-        new, _ = data.standing_of(group, after)
-        low = tiers.index(old) + 1 if old is not None else 0
-        high = tiers.index(new) + 1 if new is not None else 0
+    for move in moves:
+        tiers = data.tiers_of(move.group)
+        low = tiers.index(move.before) + 1 if move.before is not None else 0
+        high = tiers.index(move.after) + 1 if move.after is not None else 0
         reached.extend(tiers[low:high])
     return reached
+
+
+def tier_moves(data: ProgramData, before: Member, after: Member) -> list[TierMove]:
+    """The groups (creation order) where the tier `after` holds is not the one `before` held."""
+    moves: list[TierMove] = []
+    for group in data.tier_groups:
+        definition = data.definition_by_id.get(group.balance_definition_id)
+        if definition is None or not group.tier_ids:
+            continue
+        index = definition.index
+        _judged(data, group, moves, before.ledgers[index].value, before.tier_assignments.get(group.id),
+                after.ledgers[index].value, after.tier_assignments.get(group.id))
+    return moves
+
+
+def _judged(data: ProgramData, group: TierGroup, moves: list[TierMove], old_value: int,
+            old_record: TierAssignment | None, new_value: int, new_record: TierAssignment | None) -> None:
+    """Append the group's move to `moves` if the member's tier there changed between the two states."""
+    if old_value == new_value and old_record == new_record:
+        return  # standing follows the balance and the tier record: neither moved
+    old = data.standing_with(group, old_value, old_record)[0]
+    new = data.standing_with(group, new_value, new_record)[0]
+    if _id(old) != _id(new):
+        moves.append(TierMove(group, old, new))
 
 
 def scheduled(group: TierGroup) -> bool:
@@ -62,31 +97,51 @@ def with_held_tiers(data: ProgramData, before: Member, after: Member, now: int) 
     that has a scheduled direction and counts a balance that moved: the tier held before, moved by the
     group's real-time directions. Nothing is recorded for a member without a record that holds what its balance
     reaches (that is what no record means), nor in real-time groups."""
+    return settled_tiers(data, before, after, now)[0]
+
+
+def settled_tiers(data: ProgramData, before: Member, after: Member, now: int) -> tuple[Member, list[TierMove]]:
+    """(`with_held_tiers(data, before, after, now)`, the `tier_moves` from `before` to it), reading where the
+    member stood in each group once: a write records the held tiers, then tells events and tier rewards
+    what moved."""
     assignments = None
+    moves: list[TierMove] = []
     for group in data.tier_groups:
         definition = data.definition_by_id.get(group.balance_definition_id)
-        if not group.tier_ids or definition is None or not scheduled(group):
+        if definition is None or not group.tier_ids:
             continue
-        value = after.ledgers[definition.index].value
-        if before.ledgers[definition.index].value == value:
-            continue
-        held, _ = data.standing_of(group, before)
-        reached, _ = data.standing(group, value)
-        tier = data.moved(group, held, reached)
+        index = definition.index
+        old_value, value = before.ledgers[index].value, after.ledgers[index].value
         kept = before.tier_assignments.get(group.id)
-        if kept is None and _id(tier) == _id(reached):
-            continue  # holding what the balance reaches, as without a record: nothing to record (the common case)
-        if _id(tier) == _id(held):
-            since = kept.created_at if kept is not None and kept.tier_id == _id(held) else None
-            if since is None:
-                since = tier_since(data, group, before)[1] or now
+        record = after.tier_assignments.get(group.id)
+        if old_value == value and kept == record:
+            continue  # standing follows the balance and the tier record: neither moved
+        held = data.standing_with(group, old_value, kept)[0]
+        if old_value != value and scheduled(group):
+            recorded = False
+            reached, _ = data.standing(group, value)
+            tier = data.moved(group, held, reached)
+            if kept is not None or _id(tier) != _id(reached):
+                # else: holding what the balance reaches, as without a record: nothing to record (the common case)
+                if _id(tier) == _id(held):
+                    since = kept.created_at if kept is not None and kept.tier_id == _id(held) else None
+                    if since is None:
+                        since = tier_since(data, group, before)[1] or now
+                else:
+                    since = now
+                assignments = assignments if assignments is not None else dict(after.tier_assignments)
+                record = assignments[group.id] = TierAssignment("", group.id, _id(tier), value, since, by_hand=False)
+                recorded = True
+            # What `standing_with(group, value, record)` would read back, without reading it again: the tier just
+            # recorded (already moved in the live directions), or, with no record, what the balance reaches.
+            now_held = tier if recorded or record is None else data.standing_with(group, value, record)[0]
         else:
-            since = now
-        assignments = assignments if assignments is not None else dict(after.tier_assignments)
-        assignments[group.id] = TierAssignment("", group.id, _id(tier), value, since, by_hand=False)
+            now_held = data.standing_with(group, value, record)[0]
+        if _id(held) != _id(now_held):
+            moves.append(TierMove(group, held, now_held))
     if assignments is None:
-        return after
-    return replace(after, tier_assignments=MappingProxyType(assignments))
+        return after, moves
+    return replace(after, tier_assignments=MappingProxyType(assignments)), moves
 
 
 def restrategised(data: ProgramData, group: TierGroup, member: Member, now: int) -> Member | None:

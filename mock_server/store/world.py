@@ -30,6 +30,7 @@ from mock_server.store.models import (
     Member,
     Reward,
     Tier,
+    TierAssignment,
     TierGroup,
     iso,
     sorted_position,
@@ -151,7 +152,7 @@ class MemberTable:
 
     def _move(self, d: int, field: str, column: array, position: int, new: int) -> None:
         """One member's entry of `column` changed: taken out of its order and put back by bisection."""
-        keys = self._keys_of(d, field, column)
+        keys = self._order_keys.get((d, field)) or self._keys_of(d, field, column)
         order = self._orders[d][field]
         at = bisect_left(keys, column[position] * _KEY_STRIDE + position)
         del keys[at], order[at]
@@ -229,6 +230,7 @@ class ProgramData:
     """One program with its configuration, id indexes and members."""
 
     __slots__ = (
+        "_limits_in_force",
         "_limits_of",
         "_tiers_of",
         "code_generators",
@@ -280,8 +282,10 @@ class ProgramData:
         self.generator_by_id = _index(self.code_generators)
         # Static records as the API renders them, filled on first use (mock_server/routes/rendered.py).
         self.rendered: dict[Hashable, Any] = {}
-        self._tiers_of: dict[str, tuple[TierGroup, tuple[Tier, ...]]] = {}  # group id -> (group, its tiers)
+        # group id -> (group, its tiers, their thresholds in minor units): see `_ranked`
+        self._tiers_of: dict[str, tuple[TierGroup, tuple[Tier, ...], tuple[int, ...] | None]] = {}
         self._limits_of: dict[str, tuple[BalanceLimit, ...]] = {}  # definition id -> its limits
+        self._limits_in_force: dict[str, tuple[BalanceLimit, ...]] = {}  # definition id -> its published limits
 
     @property
     def id(self) -> str:
@@ -316,15 +320,31 @@ class ProgramData:
             self._limits_of[balance_definition_id] = found
         return found
 
+    def limits_in_force(self, balance_definition_id: str) -> tuple[BalanceLimit, ...]:
+        """A definition's published limits, the ones a transaction is judged by (kept, as `limits_of`)."""
+        found = self._limits_in_force.get(balance_definition_id)
+        if found is None:
+            found = tuple(limit for limit in self.limits_of(balance_definition_id) if limit.published)
+            self._limits_in_force[balance_definition_id] = found
+        return found
+
     def tiers_of(self, group: TierGroup) -> tuple[Tier, ...]:
         """The group's tiers, lowest first (kept per group record: a changed group or tier is a new revision)."""
+        return self._ranked(group)[1]
+
+    def _ranked(self, group: TierGroup) -> tuple[TierGroup, tuple[Tier, ...], tuple[int, ...] | None]:
+        """(the group, its tiers lowest first, their thresholds in minor units of the group's definition, None
+        without one), kept per group record for this revision of the program."""
         kept = self._tiers_of.get(group.id)
         if kept is not None and kept[0] is group:
-            return kept[1]
+            return kept
         tiers = tuple(self.tier_by_id[tier_id] for tier_id in group.tier_ids)
+        definition = self.definition_by_id.get(group.balance_definition_id)
+        thresholds = None if definition is None else tuple(tier.threshold * definition.scale for tier in tiers)
+        kept = (group, tiers, thresholds)
         if self.group_by_id.get(group.id) is group:
-            self._tiers_of[group.id] = (group, tiers)
-        return tiers
+            self._tiers_of[group.id] = kept
+        return kept
 
     def standing(self, group: TierGroup, value: int) -> tuple[Tier | None, Tier | None]:
         """(current tier, next tier) for a balance of `value` minor units on the group's definition.
@@ -332,10 +352,11 @@ class ProgramData:
         The current tier is the highest whose threshold the balance reaches (None below the
         lowest); the next one is the tier above it (None at the top).
         """
-        scale = self.definition_by_id[group.balance_definition_id].scale
-        tiers = self.tiers_of(group)
+        _, tiers, thresholds = self._ranked(group)
+        if thresholds is None:
+            raise KeyError(group.balance_definition_id)
         reached = 0
-        while reached < len(tiers) and tiers[reached].threshold * scale <= value:
+        while reached < len(tiers) and thresholds[reached] <= value:
             reached += 1
         current = tiers[reached - 1] if reached else None
         upcoming = tiers[reached] if reached < len(tiers) else None
@@ -353,7 +374,15 @@ class ProgramData:
         if not group.tier_ids:  # a group created without tiers yet ranks nobody
             return None, None
         value = member.ledgers[self.definition_by_id[group.balance_definition_id].index].value
-        assigned = member.tier_assignments.get(group.id)
+        return self.standing_with(group, value, member.tier_assignments.get(group.id))
+
+    def standing_with(self, group: TierGroup, value: int, assigned: TierAssignment | None
+                      ) -> tuple[Tier | None, Tier | None]:
+        """`standing_of` for a member whose balance on the group's definition is `value` and whose tier record
+        in the group is `assigned` (None: none), without the member record (a write judges the member it is
+        about to commit)."""
+        if not group.tier_ids:
+            return None, None
         if assigned is None or (assigned.tier_id is not None and assigned.tier_id not in group.tier_ids):
             return self.standing(group, value)
         held = self.tier_by_id[assigned.tier_id] if assigned.tier_id is not None else None
@@ -367,9 +396,8 @@ class ProgramData:
     def moved(group: TierGroup, held: Tier | None, reached: Tier | None) -> Tier | None:
         """Where a member holding `held` stands once its balance reaches `reached`, moving only in the
         group's real-time directions (the others wait for their schedule)."""
-        up = _rank(group, reached) > _rank(group, held)
-        down = _rank(group, reached) < _rank(group, held)
-        return reached if (up and group.upgrades_live) or (down and group.downgrades_live) else held
+        to, at = _rank(group, reached), _rank(group, held)
+        return reached if (to > at and group.upgrades_live) or (to < at and group.downgrades_live) else held
 
     @property
     def primary_tier_group(self) -> TierGroup | None:
@@ -540,9 +568,17 @@ class World:
         position = data.members.position(member.contact_id)
         if position is None:
             raise KeyError(f"contact {member.contact_id} is not a member of program {data.id}")
-        self._overrides[(data.id, member.contact_id)] = member
+        key = (data.id, member.contact_id)
+        # The table's row mirrors the record last put here: a ledger that record holds too is already in it
+        # (a write changes one ledger; the others are shared, as frozen records are).
+        previous = self._overrides.get(key)
+        kept = previous.ledgers if previous is not None else ()
+        self._overrides[key] = member
+        table = data.members
         for d, ledger in enumerate(member.ledgers):
-            data.members.set_summary(position, d, ledger.value, len(ledger.transactions), ledger.updated_at)
+            if d < len(kept) and kept[d] is ledger:
+                continue
+            table.set_summary(position, d, ledger.value, len(ledger.transactions), ledger.updated_at)
 
     def drop_member(self, data: ProgramData, contact_id: int) -> None:
         self._overrides.pop((data.id, contact_id), None)

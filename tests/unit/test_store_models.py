@@ -145,3 +145,15 @@ def test_hand_written_copies_keep_every_field():
     member = Member(*(f"m{i}" for i in range(len(fields(Member)))))
     ledgers = (Ledger("bd", 1, 2, (), ()),)
     assert member.with_ledgers(subscription, ledgers) == replace(member, subscription=subscription, ledgers=ledgers)
+
+
+def test_a_positional_draft_sets_every_field_by_name():
+    """`Transaction.draft` builds a record positionally (a write's hot path): a field moved or added would put a value
+    in the wrong place, so compare with the same draft built by keyword."""
+    from mock_server.store.models import Transaction
+
+    meta = freeze({"orderId": "A-1"})
+    by_name = Transaction(id="t", balance_definition_id="bd", transaction_type="credit", amount=5, status="draft",
+                          created_at=9, completed_at=None, cancelled_at=None, rejected_at=None, reject_reason=None,
+                          balance_expiration_date=None, meta=meta, event_time=3, expires_at=11)
+    assert Transaction.draft("t", "bd", "credit", 5, 9, meta, event_time=3, expires_at=11) == by_name
