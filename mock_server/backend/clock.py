@@ -63,6 +63,18 @@ class Clock:
             self.offset = moment - int(time.time() * 1000)
         self._now = moment
 
+    def reach(self, moment: int) -> None:
+        """Make the clock at least `moment`: a move ahead, or nothing when it is there already.
+
+        One reading of the clock: a real clock that ran past `moment` while the caller worked (a
+        millisecond is enough) is not a move back, as `move_to` would judge a second reading.
+        """
+        if moment <= self.now():
+            return
+        if self.mode == "real":
+            self.offset = moment - int(time.time() * 1000)
+        self._now = moment
+
     def reset(self) -> None:
         self._now = self.start
         self.offset = 0

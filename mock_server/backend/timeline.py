@@ -332,7 +332,7 @@ class Timeline:
         if data is None:
             return 0
         backend = self.backend
-        backend.clock.move_to(max(moment, backend.clock.now()))
+        backend.clock.reach(moment)
         if kind == BALANCE_EXPIRY:
             return self._expire_credits(data, contact, ref, moment)
         if kind in (VOUCHER_EXPIRY, VOUCHER_REMINDER):
