@@ -32,15 +32,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-from starlette.testclient import TestClient
-
 from bench.launch import LOAD_CPU, SERVER_CPU
 from bench.procs import free_port, get, pinned
-from bench.scenarios import choose_ids, world_path
-from bench.write_runner import ALL_MEMBERS
-from bench.write_scenarios import choose_write
-from mock_server.app import create_app
+from bench.write_profile import app_and_write
 from mock_server.backend.events import Event
 from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, Settings
 
@@ -98,18 +92,9 @@ def _loop_factory() -> Any:
 
 
 async def _measure(args: argparse.Namespace, url: str) -> int:
-    app = create_app(Settings(contacts=args.contacts, access_log=False, webhooks=(url,)))
+    app, _, write = app_and_write(Settings(contacts=args.contacts, access_log=False, webhooks=(url,)))
     state = app.state.mock
     dispatcher = state.webhooks
-    client = TestClient(app, base_url="http://127.0.0.1", headers={"api-key": DEFAULT_API_KEY})
-
-    def fetch(path: str) -> tuple[int, bytes]:
-        response = client.get(path)
-        return response.status_code, response.content
-
-    world = orjson.loads(fetch(world_path(ALL_MEMBERS))[1])
-    ids = choose_ids(world, fetch)
-    write = choose_write(world, fetch, ids.pid, ids.bdid)
     api: Any = app._api  # type: ignore[attr-defined]
     batches: list[tuple[str, Sequence[Event]]] = []
     capture_off = False

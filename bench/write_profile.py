@@ -19,13 +19,27 @@ from typing import Any
 import orjson
 from starlette.testclient import TestClient
 
-from bench.scenarios import choose_ids, world_path
+from bench.scenarios import Ids, choose_ids, world_path
 from bench.write_runner import ALL_MEMBERS
-from bench.write_scenarios import choose_write
+from bench.write_scenarios import Write, choose_write
 from mock_server.app import create_app
 from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, Settings
 
 HEADERS = [(b"api-key", DEFAULT_API_KEY.encode()), (b"content-type", b"application/json")]
+
+
+def app_and_write(settings: Settings) -> tuple[Any, Ids, Write]:
+    """An app of `settings`, the seeded ids the bench uses, and its write (as `make bench` chooses them)."""
+    app = create_app(settings)
+    client = TestClient(app, base_url="http://127.0.0.1", headers={"api-key": DEFAULT_API_KEY})
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        response = client.get(path)
+        return response.status_code, response.content
+
+    world = orjson.loads(fetch(world_path(ALL_MEMBERS))[1])
+    ids = choose_ids(world, fetch)
+    return app, ids, choose_write(world, fetch, ids.pid, ids.bdid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,16 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
 
-    app = create_app(Settings(contacts=args.contacts, access_log=False))
-    client = TestClient(app, base_url="http://127.0.0.1", headers={"api-key": DEFAULT_API_KEY})
-
-    def fetch(path: str) -> tuple[int, bytes]:
-        response = client.get(path)
-        return response.status_code, response.content
-
-    world = orjson.loads(fetch(world_path(ALL_MEMBERS))[1])
-    ids = choose_ids(world, fetch)
-    write = choose_write(world, fetch, ids.pid, ids.bdid)
+    app, ids, write = app_and_write(Settings(contacts=args.contacts, access_log=False))
     api: Any = app._api  # type: ignore[attr-defined]
     path = write.path.encode()
     bodies = write.bodies

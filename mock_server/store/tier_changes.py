@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -66,14 +66,18 @@ def reached_tiers(data: ProgramData, moves: Iterable[TierMove]) -> list[Tier]:
 def tier_moves(data: ProgramData, before: Member, after: Member) -> list[TierMove]:
     """The groups (creation order) where the tier `after` holds is not the one `before` held."""
     moves: list[TierMove] = []
-    for group in data.tier_groups:
-        definition = data.definition_by_id.get(group.balance_definition_id)
-        if definition is None or not group.tier_ids:
-            continue
-        index = definition.index
+    for group, index in _tiered_groups(data):
         _judged(data, group, moves, before.ledgers[index].value, before.tier_assignments.get(group.id),
                 after.ledgers[index].value, after.tier_assignments.get(group.id))
     return moves
+
+
+def _tiered_groups(data: ProgramData) -> Iterator[tuple[TierGroup, int]]:
+    """The groups with tiers (creation order), each with the ledger index of the balance it counts."""
+    for group in data.tier_groups:
+        definition = data.definition_by_id.get(group.balance_definition_id)
+        if definition is not None and group.tier_ids:
+            yield group, definition.index
 
 
 def _judged(data: ProgramData, group: TierGroup, moves: list[TierMove], old_value: int,
@@ -106,11 +110,7 @@ def settled_tiers(data: ProgramData, before: Member, after: Member, now: int) ->
     what moved."""
     assignments = None
     moves: list[TierMove] = []
-    for group in data.tier_groups:
-        definition = data.definition_by_id.get(group.balance_definition_id)
-        if definition is None or not group.tier_ids:
-            continue
-        index = definition.index
+    for group, index in _tiered_groups(data):
         old_value, value = before.ledgers[index].value, after.ledgers[index].value
         kept = before.tier_assignments.get(group.id)
         record = after.tier_assignments.get(group.id)
