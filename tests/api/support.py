@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 
 from mock_server.contract.operations import CompiledContract, Operation
 from mock_server.contract.responses import ResponseValidator
+from mock_server.fixtures import shipped_fixture
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from mock_server.store.models import Member
 from mock_server.store.world import ProgramData, World
@@ -280,3 +281,12 @@ def client_for(app: Starlette, key: str | None = API_KEY) -> TestClient:
     if key is not None:
         client.headers["api-key"] = key
     return client
+
+
+def widget_settings(**overrides: object) -> Settings:
+    """The guide's member (contact 12345 of Storefront Rewards) on a small seeded world."""
+    fixture = shipped_fixture("widget-member")
+    assert fixture is not None
+    values: dict[str, object] = {"access_log": False, "contacts": 50, "fixtures": (fixture,)}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_server.fixtures import shipped_fixture
-from mock_server.settings import Settings
 from mock_server.testing import RunningMock, running_mock
+from tests.api.support import widget_settings
 from tests.browser.cdp import Browser, Page, find_chromium
 
 SKIP_MESSAGE = (
@@ -23,15 +22,6 @@ SKIP_MESSAGE = (
     "or set CHROMIUM=/path/to/chromium to run the browser tests"
 )
 SCREENSHOTS = os.environ.get("BREVO_MOCK_SCREENSHOTS", "/tmp")
-
-
-def widget_settings(**overrides: object) -> Settings:
-    """The guide's member (contact 12345 of Storefront Rewards) on a small seeded world."""
-    fixture = shipped_fixture("widget-member")
-    assert fixture is not None
-    values: dict[str, object] = {"access_log": False, "contacts": 50, "fixtures": (fixture,)}
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import pytest
 
 from mock_server.keynames import key_organisation
 from mock_server.testing import RunningMock, running_mock
+from tests.api.support import widget_settings
 from tests.browser.cdp import Page
-from tests.browser.conftest import widget_settings
 
 PREFIX = "xkeysib-test-"
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from mock_server.app import build_worlds, create_app
 from mock_server.pages import ASSETS, choose_program, points_definition
 from mock_server.settings import ApiKey, Settings
-from tests.browser.conftest import widget_settings
+from tests.api.support import widget_settings
 
 PROGRAM_ID = "27d1dd7a-af67-4020-ba65-19d60000a26e"
 PAGES = Path(__file__).resolve().parents[2] / "mock_server" / "pages"

@@ -14,8 +14,9 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from mock_server.testing import RunningMock, running_mock
+from tests.api.support import widget_settings
 from tests.browser.cdp import Page
-from tests.browser.conftest import SCREENSHOTS, widget_settings
+from tests.browser.conftest import SCREENSHOTS
 
 WIDGET_LINE = "340 pts · Silver · 160 pts to Gold · 1 reward available"
 PROGRAM_ID = "27d1dd7a-af67-4020-ba65-19d60000a26e"

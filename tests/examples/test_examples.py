@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.fixtures import shipped_fixture
-from mock_server.settings import Settings
 from mock_server.store.models import REFERENCE_NOW_ISO
 from mock_server.testing import RunningMock, running_mock
+from tests.api.support import widget_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -30,9 +29,7 @@ PYTHON_EXAMPLES = ["widget_member_sync.py", "widget_member_async.py"]
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[RunningMock]:
-    fixture = shipped_fixture("widget-member")
-    assert fixture is not None
-    with running_mock(Settings(access_log=False, contacts=50, fixtures=(fixture,))) as running:
+    with running_mock(widget_settings()) as running:
         yield running
 
 

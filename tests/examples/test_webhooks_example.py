@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.fixtures import shipped_fixture
-from mock_server.settings import Settings
 from mock_server.testing import running_mock
+from tests.api.support import widget_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVER = ROOT / "examples" / "webhooks" / "receiver.py"
@@ -61,9 +60,7 @@ def receiver() -> Iterator[tuple[str, Lines]]:
 
 def test_a_purchase_through_the_mock_welcomes_the_member_to_gold(receiver: tuple[str, Lines]) -> None:
     url, lines = receiver
-    fixture = shipped_fixture("widget-member")
-    assert fixture is not None
-    with running_mock(Settings(access_log=False, contacts=50, fixtures=(fixture,), webhooks=(url,))) as mock:
+    with running_mock(widget_settings(webhooks=(url,))) as mock:
         done = subprocess.run([sys.executable, str(PURCHASE), "--base-url", mock.base_url], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr

@@ -9,11 +9,10 @@ import httpx
 import jsonschema
 import pytest
 
-from mock_server.fixtures import shipped_fixture
-from mock_server.settings import Settings
 from mock_server.testing import RunningMock, running_mock
 from mock_server.webhooks.catalog import payload_schemas
 from mock_server.webhooks.receiver import Receiver
+from tests.api.support import widget_settings
 
 PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"  # fixtures/widget-member.yaml: Storefront Rewards
 ADMIN = {"X-Brevo-Mock": "1"}
@@ -21,9 +20,7 @@ ADMIN = {"X-Brevo-Mock": "1"}
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[RunningMock]:
-    fixture = shipped_fixture("widget-member")
-    assert fixture is not None
-    with running_mock(Settings(access_log=False, contacts=50, fixtures=(fixture,))) as running:
+    with running_mock(widget_settings()) as running:
         yield running
 
 
