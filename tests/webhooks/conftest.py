@@ -55,10 +55,14 @@ def enrol(api: httpx.Client, contact_id: int) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def credit(api: httpx.Client, contact_id: int, amount: float, bdid: str) -> dict[str, Any]:
-    answer = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
-                      json={"contactId": contact_id, "balanceDefinitionId": bdid, "amount": amount,
-                            "autoComplete": True})
+def credit(api: httpx.Client, contact_id: int, amount: float, bdid: str,
+           expiry_minutes: int | None = None) -> dict[str, Any]:
+    """A completed credit (lapsing after `expiry_minutes`, when given)."""
+    body: dict[str, Any] = {"contactId": contact_id, "balanceDefinitionId": bdid, "amount": amount,
+                            "autoComplete": True}
+    if expiry_minutes is not None:
+        body["balanceExpiryInMinutes"] = expiry_minutes
+    answer = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions", json=body)
     assert answer.status_code == 200, answer.text
     return answer.json()
 

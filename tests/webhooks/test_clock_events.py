@@ -9,7 +9,7 @@ import httpx
 from mock_server.store.models import DAY
 from mock_server.testing import RunningMock
 from mock_server.webhooks.receiver import Receiver
-from tests.webhooks.conftest import PID, add_endpoint, advance, definition_id, enrol, valid
+from tests.webhooks.conftest import PID, add_endpoint, advance, credit, definition_id, enrol, valid
 
 
 def test_a_lapsed_credit_is_announced_then_expired(mock: RunningMock, api: httpx.Client, receiver: Receiver) -> None:
@@ -17,10 +17,7 @@ def test_a_lapsed_credit_is_announced_then_expired(mock: RunningMock, api: httpx
     enrol(api, 940)
     add_endpoint(api, receiver.url, events=["balance_expiration_reminder", "balance_value_expired",
                                             "balance_minimum_value_reached"])
-    credit = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
-                      json={"contactId": 940, "balanceDefinitionId": bdid, "amount": 120, "autoComplete": True,
-                            "balanceExpiryInMinutes": 30 * 24 * 60})  # lapses in 30 days
-    assert credit.status_code == 200, credit.text
+    credit(api, 940, 120, bdid, expiry_minutes=30 * 24 * 60)  # lapses in 30 days
     advance(mock, 31 * DAY)
     reminder = valid(receiver.wait_for("balance_expiration_reminder", contact_id=940))
     expired = valid(receiver.wait_for("balance_value_expired", contact_id=940))
@@ -40,10 +37,7 @@ def test_a_tier_lost_as_credits_lapse_is_a_scheduled_downgrade(mock: RunningMock
     bdid = definition_id(api)
     enrol(api, 941)
     add_endpoint(api, receiver.url, events=["tier_association_updated"])
-    credit = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
-                      json={"contactId": 941, "balanceDefinitionId": bdid, "amount": 300, "autoComplete": True,
-                            "balanceExpiryInMinutes": 24 * 60})  # Silver for a day
-    assert credit.status_code == 200, credit.text
+    credit(api, 941, 300, bdid, expiry_minutes=24 * 60)  # Silver for a day
     up = valid(receiver.wait_for("tier_association_updated", contact_id=941))
     advance(mock, 2 * DAY)
     down = valid(receiver.wait_for("tier_association_updated", contact_id=941, direction="downgrade"))
@@ -59,10 +53,7 @@ def test_a_tier_left_at_its_month_anniversary_has_no_anniversary(mock: RunningMo
     enrol(api, 943)
     add_endpoint(api, receiver.url, events=["tier_association_updated", "tier_association_month_anniversary",
                                             "subscription_month_anniversary"])
-    credit = api.post(f"/v3/loyalty/balance/programs/{PID}/transactions",
-                      json={"contactId": 943, "balanceDefinitionId": bdid, "amount": 600, "autoComplete": True,
-                            "balanceExpiryInMinutes": 30 * 24 * 60})
-    assert credit.status_code == 200, credit.text
+    credit(api, 943, 600, bdid, expiry_minutes=30 * 24 * 60)
     advance(mock, 31 * DAY)
     down = valid(receiver.wait_for("tier_association_updated", contact_id=943, direction="downgrade"))
     receiver.wait_for("subscription_month_anniversary", contact_id=943)
