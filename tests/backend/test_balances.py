@@ -23,6 +23,7 @@ from mock_server.store.models import Member, add_period
 from mock_server.store.models import iso as _iso
 from mock_server.store.tier_changes import newly_reached_tiers
 from mock_server.store.world import ProgramData
+from tests.backend.support import current_member
 from tests.support.handlers import contract_handlers
 from tests.support.invariants import check_member_balances, check_tier
 
@@ -43,12 +44,6 @@ def _now(backend: Backend, pid: str) -> ProgramData:
     data = backend.world.program(pid)
     assert data is not None
     return data
-
-
-def _member(backend: Backend, pid: str, contact_id: int) -> Member:
-    member = backend.world.member(_now(backend, pid), contact_id)
-    assert member is not None
-    return member
 
 
 def _funded(data: ProgramData, index: int = 0, minimum: int = 200) -> Member:
@@ -181,7 +176,7 @@ def test_auto_complete_credits_at_once_and_a_negative_amount_debits_oldest_credi
                                                auto_complete=True)
     assert debit.transaction.transaction_type == "debit" and debit.transaction.amount == 1
     assert transaction_answer(debit)["balance"] == before + 29
-    active = _member(backend, pid, cid).ledgers[0].active_balances
+    active = current_member(backend, pid, cid).ledgers[0].active_balances
     assert active[0].id == oldest.id and active[0].amount == oldest.amount - 1  # the oldest credit paid
     _check_ledger(backend, pid, cid, bdid)
 
@@ -381,7 +376,7 @@ def test_balance_expiry_in_minutes_sets_the_credit_lifetime_when_auto_completed(
     result = backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=5, contact_id=cid,
                                                 auto_complete=True, balance_expiry_minutes=90)
     assert result.transaction.balance_expiration_date == result.transaction.completed_at + 90 * 60_000
-    active = _member(backend, pid, cid).ledgers[0].active_balances[-1]
+    active = current_member(backend, pid, cid).ledgers[0].active_balances[-1]
     assert active.expires_at == result.transaction.balance_expiration_date
 
 
@@ -609,7 +604,7 @@ def test_a_balance_opens_once_on_a_definition_created_after_the_subscription():
     _, definition = backend.balances.create_definition(pid, {"name": "Later", "unit": "POINTS"})
     opened = backend.balances.open_balance(pid, cid, definition.id)
     assert (opened.amount, opened.contact_id) == (0, cid)
-    assert _member(backend, pid, cid).ledgers[definition.index].opened_at == opened.created_at
+    assert current_member(backend, pid, cid).ledgers[definition.index].opened_at == opened.created_at
     with pytest.raises(InvalidParameter, match="already has a balance"):
         backend.balances.open_balance(pid, cid, definition.id)
     with pytest.raises(InvalidParameter, match="already has a balance"):
@@ -674,7 +669,7 @@ def test_concurrent_credits_to_one_member_all_count():
     for thread in threads:
         thread.join()
     assert _balance(backend, pid, cid, bdid) == before + 80
-    assert len(_member(backend, pid, cid).ledgers[0].transactions) == count + 80
+    assert len(current_member(backend, pid, cid).ledgers[0].transactions) == count + 80
     assert backend.writes == 80
     _check_ledger(backend, pid, cid, bdid)
 
@@ -686,10 +681,10 @@ def test_a_tier_given_by_hand_is_where_newly_reached_tiers_start():
     group = data.tier_groups[0]
     bronze = data.tiers_of(group)[0]
     backend.tiers.assign(data.id, 12345, bronze.id)
-    before = _member(backend, data.id, 12345)
+    before = current_member(backend, data.id, 12345)
     backend.balances.begin_transaction(data.id, balance_definition_id=data.definitions[0].id, amount=200,
                                        contact_id=12345, auto_complete=True)
-    after = _member(backend, data.id, 12345)
+    after = current_member(backend, data.id, 12345)
     assert [t.name for t in newly_reached_tiers(_now(backend, data.id), before, after)] == ["Silver", "Gold"]
 
 
@@ -751,7 +746,7 @@ def test_a_limit_window_counts_what_completed_in_it_whatever_the_history_length(
                                            contact_id=cid, auto_complete=True)
     for draft in drafts[:3]:  # created before the others, completed after them
         backend.balances.complete_transaction(pid, draft.transaction.id)
-    ledger = _member(backend, pid, cid).ledgers[0]
+    ledger = current_member(backend, pid, cid).ledgers[0]
     carried = backend.balances._completions[(pid, cid, bdid)]
     assert carried.ledger is ledger
     now = backend.clock.now()
@@ -802,7 +797,7 @@ def test_a_transaction_another_area_added_to_a_ledger_is_found_by_its_id():
     member = _funded(data)
     pid, cid, bdid = data.id, member.contact_id, data.definitions[0].id
     backend.balances.begin_transaction(pid, balance_definition_id=bdid, amount=1, contact_id=cid)  # indexed now
-    current = _member(backend, pid, cid)
+    current = current_member(backend, pid, cid)
     ledger = current.ledgers[0]
     debit = replace(ledger.transactions[-1], id="0e0e0e0e-0000-4000-8000-000000000001", transaction_type="debit",
                     status="completed", completed_at=backend.clock.now())

@@ -21,6 +21,7 @@ from mock_server.routes.balance import transaction_item
 from mock_server.seeding import build_world
 from mock_server.store.models import DAY, BalanceDefinition, Member
 from mock_server.store.world import ProgramData
+from tests.backend.support import current_member
 
 WORLD = build_world(seed=2, contacts=12)
 HISTORY = all_handlers()["getTransactionHistoryApi"]
@@ -101,11 +102,12 @@ def test_pages_after_every_kind_of_write_answer_the_uncached_bytes():
         for step in steps:
             step(definition)
             _check_pages(backend, pid, cid, definitions)
-    statuses = {tx.status for ledger in _now(backend, pid, cid).ledgers for tx in ledger.transactions}
+    statuses = {tx.status for ledger in current_member(backend, pid, cid).ledgers for tx in ledger.transactions}
     assert {"draft", "completed", "rejected", "cancelled"} <= statuses  # the steps covered each state
     # Credits lapse when the clock moves past them: many records of the ledger change at once.
     backend.advance_clock(backend.clock.now() + 3 * 365 * DAY)
-    assert "expired" in {tx.status for tx in _now(backend, pid, cid).ledgers[definitions[0].index].transactions}
+    ledger = current_member(backend, pid, cid).ledgers[definitions[0].index]
+    assert "expired" in {tx.status for tx in ledger.transactions}
     _check_pages(backend, pid, cid, definitions)
     backend.reset()
     _check_pages(backend, pid, cid, definitions)
@@ -131,16 +133,8 @@ def test_a_page_read_twice_reuses_its_order_and_records_until_a_write():
     assert all(a is b for a, b in zip(after["transactionHistory"][1:], first["transactionHistory"], strict=True))
 
 
-def _now(backend: Backend, pid: str, contact_id: int) -> Member:
-    data = backend.world.program(pid)
-    assert data is not None
-    member = backend.world.member(data, contact_id)
-    assert member is not None
-    return member
-
-
 def _newest(backend: Backend, pid: str, contact_id: int, definition: BalanceDefinition, status: str) -> str:
-    ledger = _now(backend, pid, contact_id).ledgers[definition.index]
+    ledger = current_member(backend, pid, contact_id).ledgers[definition.index]
     return next(tx.id for tx in reversed(ledger.transactions) if tx.status == status)
 
 
@@ -166,7 +160,7 @@ def test_random_write_sequences_keep_every_page_uncached_equal(sequence, which):
                 backend.balances.begin_transaction(data.id, balance_definition_id=definition.id, contact_id=cid,
                                                    amount=amount)
             else:
-                drafts = [tx.id for tx in _now(backend, data.id, cid).ledgers[definition.index].transactions
+                drafts = [tx.id for tx in current_member(backend, data.id, cid).ledgers[definition.index].transactions
                           if tx.status == "draft"]
                 if drafts:
                     action = backend.balances.complete_transaction if kind == "complete" else \

@@ -20,8 +20,9 @@ from mock_server.backend.timeline import STEP
 from mock_server.errors import ApiError
 from mock_server.seeding import build_world
 from mock_server.store.expiry_rules import anniversary
-from mock_server.store.models import DAY, HOUR, MINUTE, Member, Tier, TierGroup
+from mock_server.store.models import DAY, HOUR, MINUTE, Tier, TierGroup
 from mock_server.store.world import ProgramData
+from tests.backend.support import current_member
 from tests.support.handlers import contract_handlers
 
 WORLD = build_world(seed=1, contacts=20)
@@ -45,12 +46,6 @@ def _groups(data: ProgramData) -> tuple[TierGroup, TierGroup]:
     assert not wallet.upgrades_live and not wallet.downgrades_live
     assert wallet.upgrade_schedule is not None and wallet.upgrade_schedule["scheduledDate"] == "01/01"
     return primary, wallet
-
-
-def _member(backend: Backend, data: ProgramData, contact: int) -> Member:
-    member = backend.world.member(backend.world.program(data.id), contact)  # type: ignore[arg-type]
-    assert member is not None
-    return member
 
 
 def _held(backend: Backend, data: ProgramData, group: TierGroup, contact: int) -> str | None:
@@ -122,7 +117,7 @@ def test_a_scheduled_downgrade_waits_for_the_membership_anniversary():
     primary, _ = _groups(data)
     bronze, silver, gold, _ = _tiers(data, primary)
     contact = _with_value(data, 0, lambda value: silver.threshold <= value < gold.threshold)
-    member = _member(backend, data, contact)
+    member = current_member(backend, data.id, contact)
     value = member.ledgers[0].value
     assert _guide(backend, data, contact)["tierId"] == silver.id
 
@@ -150,7 +145,7 @@ def test_real_time_directions_move_at_once_and_the_clock_has_nothing_to_redo():
     primary, _ = _groups(data)
     bronze, silver, _, _ = _tiers(data, primary)
     contact = _with_value(data, 0, lambda value: value < silver.threshold)
-    value = _member(backend, data, contact).ledgers[0].value
+    value = current_member(backend, data.id, contact).ledgers[0].value
     _credit(backend, data, 0, contact, silver.threshold - value)  # upgrades are real-time: Silver now
     assert _guide(backend, data, contact)["tierId"] == silver.id
     backend.tiers.update_group(data.id, primary.id, {"name": primary.name, "tierOrder": list(primary.tier_ids),
@@ -232,7 +227,8 @@ def test_a_failing_review_rolls_the_whole_move_back(monkeypatch: pytest.MonkeyPa
     standard, plus, _ = _tiers(data, wallet)
     contact = _with_value(data, 1, lambda value: value == 0)
     _credit(backend, data, 1, contact, plus.threshold)
-    now, issued, events, member = backend.clock.now(), backend.ids.issued, len(seen), _member(backend, data, contact)
+    member = current_member(backend, data.id, contact)
+    now, issued, events = backend.clock.now(), backend.ids.issued, len(seen)
 
     def failing(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
@@ -241,7 +237,7 @@ def test_a_failing_review_rolls_the_whole_move_back(monkeypatch: pytest.MonkeyPa
     with pytest.raises(RuntimeError):
         backend.advance_clock(NEW_YEAR + DAY)
     assert (backend.clock.now(), backend.ids.issued, len(seen)) == (now, issued, events)
-    assert _member(backend, data, contact) is member
+    assert current_member(backend, data.id, contact) is member
     assert _held(backend, data, wallet, contact) == standard.id
     monkeypatch.undo()
     backend.advance_clock(NEW_YEAR + DAY)
@@ -314,7 +310,8 @@ def test_a_strategy_switched_to_real_time_moves_members_at_once_and_back_keeps_t
     primary, _ = _groups(data)
     bronze, silver, gold, _ = _tiers(data, primary)
     contact = _with_value(data, 0, lambda value: silver.threshold <= value < gold.threshold)
-    _credit(backend, data, 0, contact, -(_member(backend, data, contact).ledgers[0].value - silver.threshold + 1))
+    value = current_member(backend, data.id, contact).ledgers[0].value
+    _credit(backend, data, 0, contact, -(value - silver.threshold + 1))
     assert _guide(backend, data, contact)["tierId"] == silver.id  # the drop waits for the anniversary
     body = {"name": primary.name, "tierOrder": list(primary.tier_ids), "upgradeStrategy": "real_time"}
     backend.tiers.update_group(data.id, primary.id, {**body, "downgradeStrategy": "real_time",
@@ -360,11 +357,11 @@ def test_a_scheduled_upgrade_gives_the_tier_rewards_at_its_moment():
     data = _program(backend)
     contact = _with_value(data, 1, lambda value: value == 0)
     _credit(backend, data, 1, contact, plus.threshold + 10)
-    held = len(_member(backend, data, contact).vouchers)
-    assert [v.reward_id for v in _member(backend, data, contact).vouchers[held:]] == []  # not before 01/01
+    held = len(current_member(backend, data.id, contact).vouchers)
+    assert [v.reward_id for v in current_member(backend, data.id, contact).vouchers[held:]] == []  # not before 01/01
 
     backend.advance_clock(NEW_YEAR + 40 * DAY)
 
-    given = _member(backend, data, contact).vouchers[held:]
+    given = current_member(backend, data.id, contact).vouchers[held:]
     assert [(v.reward_id, v.created_at, v.meta["tierId"]) for v in given] == [(reward.id, NEW_YEAR, plus.id)]
     assert backend.clock.now() == NEW_YEAR + 40 * DAY

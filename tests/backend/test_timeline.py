@@ -19,6 +19,7 @@ from mock_server.seeding import build_world
 from mock_server.store.expiry_rules import REMINDER, anniversary, expire_ledger
 from mock_server.store.models import DAY, HOUR, MINUTE, Member, Transaction, add_period, iso
 from mock_server.store.world import ProgramData
+from tests.backend.support import current_member
 from tests.support.handlers import contract_handlers
 
 WORLD = build_world(seed=1, contacts=20)
@@ -32,14 +33,6 @@ def _backend() -> tuple[Backend, list[Event]]:
 
 def _active_program(backend: Backend) -> ProgramData:
     return next(data for data in backend.world.programs if data.program.state == "active")
-
-
-def _member(backend: Backend, pid: str, contact: int) -> Member:
-    data = backend.world.program(pid)
-    assert data is not None
-    member = backend.world.member(data, contact)
-    assert member is not None
-    return member
 
 
 def _empty_member(data: ProgramData, index: int = 0) -> int:
@@ -184,7 +177,7 @@ def test_a_tier_lost_to_an_expiry_is_reported_with_the_tier_before_and_after():
     for event in moves[:10]:
         data = backend.world.program(event.program_id)
         assert data is not None
-        member = _member(backend, data.id, event.contact_id or 0)
+        member = current_member(backend, data.id, event.contact_id or 0)
         standing, _ = data.standing_of(event.objects["group"], member)
         assert standing is not None or event.objects["tier"] is None
 
@@ -198,7 +191,7 @@ def test_a_voucher_is_reminded_then_expires_and_leaves_the_usable_ones():
     reward = next(reward for reward in data.rewards if reward.state == "active" and not reward.code_pool_id
                   and not reward.subtract_balance_value and reward.expiration_date is None)
     contact = next(cid for cid in data.members.contact_ids
-                   if all(held.reward_id != reward.id for held in _member(backend, data.id, cid).vouchers))
+                   if all(held.reward_id != reward.id for held in current_member(backend, data.id, cid).vouchers))
     expiry = backend.clock.now() + 10 * DAY
     _, voucher = backend.rewards.create_voucher(data.id, reward.id, contact_id=contact, expiration_date=expiry)
     usable = READ["getSubscriptionVouchers"](backend.world, {"pid": data.id, "cid": contact})
@@ -270,7 +263,7 @@ def test_a_failing_move_rolls_everything_back(monkeypatch: pytest.MonkeyPatch):
     backend.balances.begin_transaction(data.id, balance_definition_id=definition.id, amount=50, contact_id=contact,
                                        auto_complete=True, balance_expiry_minutes=5)
     now, issued, events = backend.clock.now(), backend.ids.issued, len(seen)
-    member = _member(backend, data.id, contact)
+    member = current_member(backend, data.id, contact)
     calls = []
 
     def failing(*args: Any, **kwargs: Any) -> Any:
@@ -283,7 +276,7 @@ def test_a_failing_move_rolls_everything_back(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(RuntimeError):
         backend.advance_clock(now + 60 * DAY)
     assert (backend.clock.now(), backend.ids.issued, len(seen)) == (now, issued, events)
-    assert _member(backend, data.id, contact) is member
+    assert current_member(backend, data.id, contact) is member
     monkeypatch.undo()
     backend.advance_clock(now + 60 * DAY)  # and the same move then runs
     assert _balance(backend, data.id, contact, definition.id) == 0
