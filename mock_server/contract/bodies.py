@@ -25,12 +25,10 @@ optional (so that required properties are still named).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.contract.clean import Clean, compile_clean
 from mock_server.contract.findings import MAX_PROBLEMS, ROOT, Found
 from mock_server.contract.loader import ContractError, resolve
 from mock_server.contract.schema import Validator, compile_schema
@@ -56,9 +54,6 @@ class BodySchema:
     is_object: bool  # an absent, optional body is checked as {} (so required properties are still named)
     invalid_status: int
     check: Validator
-    # A straight-line check that a body is clean, and the defaults to fill in then (`contract/clean.py`);
-    # None where the body's schema is not covered: `check` alone decides.
-    clean: tuple[Clean, tuple[tuple[str, Any], ...]] | None = None
 
 
 def compile_body(document: dict[str, Any], operation_id: str, request_body: Any) -> BodySchema | None:
@@ -82,7 +77,6 @@ def compile_body(document: dict[str, Any], operation_id: str, request_body: Any)
         is_object=kind == "object" or (isinstance(schema, dict) and "properties" in schema),
         invalid_status=invalid_status,
         check=compile_schema(schema, document, operation_id),
-        clean=compile_clean(schema, document),
     )
 
 
@@ -100,12 +94,6 @@ def check_body(body: BodySchema, value: Any, problem: Callable[..., Any]) -> Bod
         if not body.is_object:
             return BodyCheck(None)
         value = {}
-    if body.clean is not None and body.clean[0](value):  # the common case, in one call: nothing to report
-        for name, default in body.clean[1]:
-            if name not in value:
-                # As the full check fills it: a list or object default is copied (a handler may change the body).
-                value[name] = copy.deepcopy(default) if isinstance(default, (dict, list)) else default
-        return BodyCheck(value)
     found = Found()
     new = body.check(value, found, None)
     if new is not None:

@@ -84,18 +84,15 @@ def _matching(pattern: re.Pattern[str]) -> Callable[[str], bool]:
     return lambda text: pattern.fullmatch(text) is not None
 
 
-# The formats that are one whole-string pattern (`contract/clean.py` inlines the match).
-FORMAT_PATTERNS: dict[str, re.Pattern[str]] = {"uuid": _UUID, "email": _EMAIL, "uri": _URI, "int64": _DIGITS,
-                                               "int32": _DIGITS, "int": _DIGITS}
 STRING_FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "date-time": (_is_date_time, "an RFC 3339 date-time"),
     "date": (_is_date, "a date (YYYY-MM-DD)"),
-    "uuid": (_matching(FORMAT_PATTERNS["uuid"]), "a UUID (8-4-4-4-12 hexadecimal digits)"),
-    "email": (_matching(FORMAT_PATTERNS["email"]), "an e-mail address"),
-    "uri": (_matching(FORMAT_PATTERNS["uri"]), "an absolute URI"),
-    "int64": (_matching(FORMAT_PATTERNS["int64"]), "a string of digits"),
-    "int32": (_matching(FORMAT_PATTERNS["int32"]), "a string of digits"),
-    "int": (_matching(FORMAT_PATTERNS["int"]), "a string of digits"),
+    "uuid": (_matching(_UUID), "a UUID (8-4-4-4-12 hexadecimal digits)"),
+    "email": (_matching(_EMAIL), "an e-mail address"),
+    "uri": (_matching(_URI), "an absolute URI"),
+    "int64": (_matching(_DIGITS), "a string of digits"),
+    "int32": (_matching(_DIGITS), "a string of digits"),
+    "int": (_matching(_DIGITS), "a string of digits"),
 }
 INTEGER_RANGES = {"int32": (INT32_MIN, INT32_MAX), "int64": (INT64_MIN, INT64_MAX), "int": (INT64_MIN, INT64_MAX),
                   None: (INT64_MIN, INT64_MAX)}
