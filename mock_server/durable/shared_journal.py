@@ -56,12 +56,11 @@ class SharedJournal(Journal):
             generation, cleared = CONTROL.unpack_from(self._control)
             generation += 1
             CONTROL.pack_into(self._control, 0, generation, cleared)
-            own_clears = self._own_clears()
+            since = self._own_clears().get(organisation, 0.0) if organisation is not None else 0.0
         self._publish(generation)
         rows = self._gather(generation, time.monotonic() + WAIT_SECONDS)
         rows = sorted((row for row in rows if row[1] >= cleared), key=lambda row: row[1])[-self._size:]
         if organisation is not None:
-            since = own_clears.get(organisation, 0.0)
             rows = [row for row in rows if row[ORGANISATION] == organisation and row[1] >= since]
         return [JournalEntry(seq, *row[1:]) for seq, row in enumerate(rows, start=1)]
 
