@@ -52,6 +52,7 @@ from mock_server.settings import (
     parse_log_format,
     parse_rate_limit,
     parse_timeout,
+    parse_webhook_delivery,
     parse_webhook_header,
     parse_world_per_key,
     to_env,
@@ -258,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--webhook-timeout", type=_checked(lambda text: parse_timeout("--webhook-timeout", text)),
                        metavar="SECONDS", help="time one delivery attempt may take before it counts as a timeout "
                        "and is retried (default 5)")
+    serve.add_argument("--webhook-delivery", type=_checked(parse_webhook_delivery), metavar="process|loop",
+                       help="where webhooks are posted from: a delivery process of the server's own (default; "
+                       "the API's CPU is not spent on them) or the server's event loop (one process)")
 
     world = commands.add_parser(
         "world",
@@ -329,6 +333,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         values["webhook_bearer"] = args.webhook_bearer
     if getattr(args, "webhook_timeout", None) is not None:
         values["webhook_timeout"] = args.webhook_timeout
+    if getattr(args, "webhook_delivery", None) is not None:
+        values["webhook_delivery"] = args.webhook_delivery
     return Settings(**values)
 
 

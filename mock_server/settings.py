@@ -92,6 +92,9 @@ class Settings:
     webhook_headers: tuple[tuple[str, str], ...] = ()
     webhook_bearer: str | None = None
     webhook_timeout: float = 5.0  # seconds per attempt
+    # Where deliveries run: "process", a delivery process of the server's own (the API's CPU is not spent
+    # on them); "loop", the server's event loop (one process; docs/webhooks.md).
+    webhook_delivery: str = "process"
 
     def __post_init__(self) -> None:
         check_keys(self.api_keys, self.forbidden_keys)
@@ -114,6 +117,7 @@ class Settings:
             if parse_allowed_host(host) != host:
                 raise SettingsError(f"allowed host {host!r}: write it as {parse_allowed_host(host)!r}")
         parse_log_format(self.log_format)
+        parse_webhook_delivery(self.webhook_delivery)
         check_world_per_key(self.world_per_key, self.world_idle_timeout, self.organisations)
         if self.webhooks:
             from mock_server.webhooks.config import settings_endpoints  # reads the contract: only when used
@@ -302,6 +306,16 @@ def parse_log_format(text: str) -> str:
     return lowered
 
 
+WEBHOOK_DELIVERIES = ("process", "loop")
+
+
+def parse_webhook_delivery(text: str) -> str:
+    lowered = text.strip().lower()
+    if lowered not in WEBHOOK_DELIVERIES:
+        raise SettingsError(f"webhook delivery {text!r} is not one of: {', '.join(WEBHOOK_DELIVERIES)}")
+    return lowered
+
+
 def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
@@ -395,6 +409,8 @@ def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, object
         values["webhook_bearer"] = raw
     if (raw := get("WEBHOOK_TIMEOUT")) is not None:
         values["webhook_timeout"] = parse_timeout(ENV_PREFIX + "WEBHOOK_TIMEOUT", raw)
+    if (raw := get("WEBHOOK_DELIVERY")) is not None:
+        values["webhook_delivery"] = parse_webhook_delivery(raw)
     return values
 
 
@@ -445,6 +461,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "WEBHOOK_EVENTS": ",".join(settings.webhook_events),
         "WEBHOOK_HEADERS": "\n".join(f"{name}: {value}" for name, value in settings.webhook_headers),
         "WEBHOOK_TIMEOUT": str(settings.webhook_timeout),
+        "WEBHOOK_DELIVERY": settings.webhook_delivery,
         "STATE": str(settings.state or ""),
         "STATE_TRUNCATE": str(settings.state_truncate).lower(),
         "SHARED_DIR": str(settings.shared_dir or ""),

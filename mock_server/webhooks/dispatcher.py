@@ -1,13 +1,14 @@
-"""Delivery of an organisation's events to its webhook endpoints, on the server's event loop.
+"""Delivery of an organisation's events to its webhook endpoints.
 
 `Dispatcher` listens to the backends (`Backends.on_events`, `on_clock`) from the moment the first
 endpoint is configured; before that, and for an organisation with no endpoint, an event costs the
-backend nothing more. For each accepted write, the events each endpoint wants become jobs, handed
-to that endpoint's lane on the event loop's next turn, that is once the write's response has been
-sent. A lane is one attempt at a time on its own kept-alive connection (`AsyncSender`), the next
-started by the callback that ends the previous one, so deliveries follow event order per organisation
-and endpoint, and a receiver that hangs keeps only its own lane waiting (at most the endpoint's
-timeout), never the API. Deliveries start once the server runs (`start(loop)`, from the app's lifespan).
+backend nothing more. For each accepted write, the events each endpoint wants become jobs, handed on
+the event loop's next turn (once the write's response has been sent) to that endpoint's lane, in the
+order they were queued. The lanes post one attempt at a time each, on a kept-alive connection
+(mock_server/webhooks/lanes.py), either in a delivery process of their own (`ProcessCourier`, the
+default: the API's CPU is not spent on them) or on the server's loop (`--webhook-delivery loop`); a
+receiver that hangs keeps only its own lane waiting, at most the endpoint's timeout, never the API.
+Deliveries start once the server runs (`start(loop)`, from the app's lifespan).
 
 Retries follow Brevo's schedule (retry-mechanism): after a timeout, a refused connection or a 429,
 the event is posted again 10 minutes after the original attempt, then 1 hour, 2 hours and 8 hours
@@ -20,14 +21,12 @@ writes are replayed at start-up).
 from __future__ import annotations
 
 import asyncio
-import functools
 import heapq
 import itertools
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -36,9 +35,10 @@ import orjson
 
 from mock_server.backend.events import Event
 from mock_server.store.models import HOUR, MINUTE
-from mock_server.webhooks.asyncsender import AsyncSender
+from mock_server.webhooks.courier import ProcessCourier
 from mock_server.webhooks.endpoints import Endpoint
 from mock_server.webhooks.journal import DeliveryJournal
+from mock_server.webhooks.lanes import Lanes
 from mock_server.webhooks.payloads import render
 from mock_server.webhooks.sender import DELIVERED, RETRY, Outcome
 
@@ -53,6 +53,7 @@ RETRY_OFFSETS = tuple(itertools.accumulate(RETRY_INCREMENTS))  # from the origin
 # Jobs waiting for one endpoint, at most: a receiver slower than the writes must not make the mock's memory grow
 # without bound (under a benchmark's load); past it an event is dropped and counted (`pending`).
 MAX_BACKLOG = 10_000
+DELIVERY_MODES = ("process", "loop")  # where the lanes run: a delivery process, or the server's own loop
 
 
 @dataclass(slots=True)
@@ -66,30 +67,19 @@ class _Job:
     event_id: str = ""
 
 
-class _Lane:
-    """One endpoint's queue, delivered in order, one attempt at a time: each starts when the previous ends."""
-
-    __slots__ = ("busy", "done", "job", "jobs", "sender")
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.jobs: deque[_Job] = deque()
-        self.sender = AsyncSender(endpoint)
-        self.job: _Job | None = None  # the attempt under way
-        self.busy = False
-        self.done: Callable[[Outcome], None] = _nothing  # the dispatcher's callback for this lane's attempts
-
-
-def _nothing(outcome: Outcome) -> None:
-    return None
-
-
 class Dispatcher:
-    def __init__(self, backends: Backends, journal_size: int = 1000) -> None:
+    def __init__(self, backends: Backends, journal_size: int = 1000, delivery: str = "loop") -> None:
+        if delivery not in DELIVERY_MODES:
+            raise ValueError(f"webhook delivery must be one of {', '.join(DELIVERY_MODES)}, not {delivery!r}")
         self._backends = backends
         self.journal = DeliveryJournal(journal_size)
+        self.delivery = delivery
+        self._courier: Lanes | ProcessCourier = (ProcessCourier if delivery == "process" else Lanes)(self._attempted)
         self._endpoints: dict[str, tuple[Endpoint, ...]] = {}
         self._numbers: dict[str, itertools.count[int]] = {}
-        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._inflight: dict[int, tuple[tuple[str, str], _Job]] = {}  # token -> (lane, job): handed to a lane
+        self._backlog: dict[tuple[str, str], int] = {}  # lane -> jobs handed to it and not ended yet
+        self._tokens = itertools.count(1)
         self._retries: dict[str, list[tuple[int, int, _Job]]] = {}
         self._generation: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
@@ -120,17 +110,21 @@ class Dispatcher:
     def _resume(self) -> None:
         """On the loop: remember its thread, and deliver what waited for it."""
         self._loop_thread = threading.get_ident()
-        for (organisation, _), lane in list(self._lanes.items()):
-            if lane.jobs:
-                self._kick(organisation, lane)
+        assert self._loop is not None
+        self._courier.start(self._loop)
 
     def close(self) -> None:
         """Stop delivering (the server stops): attempts under way are abandoned, connections closed."""
         self._closed = True
-        for lane in list(self._lanes.values()):
-            lane.sender.stop()
-            lane.job = None
-            lane.busy = False
+        self._courier.close()
+        self._inflight.clear()
+        self._backlog.clear()
+
+    @property
+    def delivery_pid(self) -> int | None:
+        """The delivery process's id while it runs (`--webhook-delivery process`), else None."""
+        courier = self._courier
+        return courier.pid if isinstance(courier, ProcessCourier) else None
 
     # ------------------------------------------------------------------ configuration
 
@@ -155,11 +149,8 @@ class Dispatcher:
             heap = [item for item in self._retries.get(organisation, []) if item[2].endpoint not in gone]
             heapq.heapify(heap)
             self._retries[organisation] = heap
-            lanes = [self._lanes.pop((organisation, e.id), None) for e in gone]
-        for lane in lanes:
-            if lane is not None:
-                lane.jobs.clear()
-                self._call(lane.sender.close)
+        for endpoint in gone:
+            self._call(self._drop_lane, (organisation, endpoint.id))
         return gone
 
     def endpoints(self, organisation: str) -> tuple[Endpoint, ...]:
@@ -167,23 +158,26 @@ class Dispatcher:
 
     def pending(self, organisation: str) -> dict[str, int]:
         """Deliveries waiting: queued or under way now, retries waiting for the clock, and those dropped."""
-        queued = sum(len(lane.jobs) + lane.busy for (name, _), lane in list(self._lanes.items())
-                     if name == organisation)
+        queued = sum(count for (name, _), count in list(self._backlog.items()) if name == organisation)
         return {"queued": queued, "retries": len(self._retries.get(organisation, ())),
                 "dropped": self._dropped.get(organisation, 0)}
 
     def reset(self, organisation: str | None = None) -> None:
         """The organisation's world was reset: its queued jobs, pending retries and journal go (endpoints stay)."""
         with self._lock:
-            for name in [organisation] if organisation is not None else list({*self._endpoints, *self._retries}):
+            names = [organisation] if organisation is not None else list({*self._endpoints, *self._retries})
+            for name in names:
                 self._generation[name] = self._generation.get(name, 0) + 1
                 self._retries.pop(name, None)
+        for name in names:
+            for lane in [lane for lane in list(self._backlog) if lane[0] == name]:
+                self._call(self._drop_lane, lane)  # what was queued before the reset is not posted
         self.journal.clear(organisation)
 
     def idle(self, timeout: float = 1.0) -> bool:
         """Wait (up to `timeout` s, from a thread other than the server's) until nothing is queued or under way."""
         deadline = time.monotonic() + timeout
-        while any(lane.jobs or lane.busy for lane in list(self._lanes.values())):
+        while any(list(self._backlog.values())):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
@@ -243,52 +237,46 @@ class Dispatcher:
         self._run_due(organisation, now)
 
     def _queue(self, organisation: str, job: _Job) -> None:
-        if job.endpoint not in self._endpoints.get(organisation, ()):
-            return
+        """Hand `job` to its endpoint's lane (on the loop): rendered now, posted after the lane's earlier jobs."""
         key = (organisation, job.endpoint.id)
-        lane = self._lanes.get(key)
-        if lane is None:
-            lane = self._lanes[key] = _Lane(job.endpoint)
-            lane.done = functools.partial(self._attempted, lane)
-        if len(lane.jobs) >= MAX_BACKLOG:
+        backlog = self._backlog.get(key, 0)
+        if backlog >= MAX_BACKLOG:
             self._dropped[organisation] = self._dropped.get(organisation, 0) + 1
             return
-        lane.jobs.append(job)
-        self._kick(organisation, lane)
-
-    def _kick(self, organisation: str, lane: _Lane) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed() or self._closed or lane.busy:
-            return  # no loop to deliver on (yet): the jobs wait for `start`
-        self._advance(lane)
-
-    def _advance(self, lane: _Lane) -> None:
-        """Start the lane's next attempt (on the loop), skipping jobs whose world or endpoint is gone."""
-        lane.busy = True
-        while lane.jobs and not self._closed:
-            job = lane.jobs.popleft()
-            try:
-                body = self._body(job)
-                if body is None:
-                    continue
-                lane.job = job
-                lane.sender.send(body, lane.done)  # `_attempted` is called when it ends, never from inside
-                return
-            except Exception:  # a bug here must not stop the lane
-                logger.exception("webhook delivery failed")
-                lane.sender.stop()  # no callback may come for this job
-        lane.job = None
-        lane.busy = False
-
-    def _attempted(self, lane: _Lane, outcome: Outcome) -> None:
-        """An attempt ended (called from the sender, inside the loop's turn that read its answer): the lane goes on."""
-        job, lane.job = lane.job, None
         try:
-            if job is not None:
-                self._record(job, outcome)
+            body = self._body(job)
         except Exception:  # a bug here must not stop the lane
             logger.exception("webhook delivery failed")
-        self._advance(lane)
+            return
+        if body is None:
+            return
+        token = next(self._tokens)
+        self._inflight[token] = (key, job)
+        self._backlog[key] = backlog + 1
+        self._courier.post(key, job.endpoint, token, body)
+
+    def _drop_lane(self, key: tuple[str, str]) -> None:
+        """Forget the lane's jobs not ended yet (on the loop): a reset, or its endpoint removed."""
+        self._courier.drop(key)
+        for token in [token for token, (lane, _) in self._inflight.items() if lane == key]:
+            del self._inflight[token]
+        self._backlog.pop(key, None)
+
+    def _attempted(self, token: int, outcome: Outcome) -> None:
+        """An attempt ended (on the loop, from the lane that made it): journal it, schedule its retry."""
+        found = self._inflight.pop(token, None)
+        if found is None:
+            return  # its lane was dropped meanwhile
+        key, job = found
+        left = self._backlog.get(key, 0) - 1
+        if left > 0:
+            self._backlog[key] = left
+        else:
+            self._backlog.pop(key, None)
+        try:
+            self._record(job, outcome)
+        except Exception:  # a bug here must not stop deliveries
+            logger.exception("webhook delivery failed")
 
     # ------------------------------------------------------------------ retries
 

@@ -34,6 +34,12 @@ LAZY: dict[tuple[str, str], str] = {
         "when a webhook is configured (the pytest plugin imports settings in every session)",
     ("mock_server.settings", "mock_server.webhooks.endpoints"):
         "parses a --webhook-header; same reason: settings stays light",
+    ("mock_server.webhooks", "mock_server.webhooks.dispatcher"):
+        "the dispatcher imports the backends; the delivery process (webhooks.courier_main) imports the package "
+        "without them, and starts in a third of the server's time",
+    ("mock_server.webhooks.endpoints", "mock_server.webhooks.catalog"):
+        "the event names come from the contract (YAML): read when an endpoint is configured, not in the delivery "
+        "process",
     ("mock_server.webhooks.conformance", "mock_server.webhooks.strategies"):
         "imports hypothesis, of the conformance extra",
     ("mock_server.pytest_plugin", "mock_server.testing"):

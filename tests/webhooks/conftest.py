@@ -18,9 +18,10 @@ PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"  # fixtures/widget-member.yaml: Sto
 ADMIN = {"X-Brevo-Mock": "1"}
 
 
-@pytest.fixture(scope="module")
-def mock() -> Iterator[RunningMock]:
-    with running_mock(widget_settings()) as running:
+@pytest.fixture(scope="module", params=["process", "loop"])
+def mock(request: pytest.FixtureRequest) -> Iterator[RunningMock]:
+    """The served mock, once with each `--webhook-delivery`: a delivery process (the default), the server's loop."""
+    with running_mock(widget_settings(webhook_delivery=request.param)) as running:
         yield running
 
 

@@ -51,6 +51,17 @@ def test_the_environment_carries_the_webhook_settings() -> None:
         overrides_from_env({"BREVO_MOCK_WEBHOOK_TIMEOUT": "0"})
 
 
+def test_where_deliveries_run_is_a_flag_and_an_environment_variable() -> None:
+    assert Settings().webhook_delivery == "process"
+    args = build_parser().parse_args(["serve", "--webhook-delivery", "LOOP"])
+    assert settings_from_args(args).webhook_delivery == "loop"
+    assert overrides_from_env({"BREVO_MOCK_WEBHOOK_DELIVERY": "process"})["webhook_delivery"] == "process"
+    with pytest.raises(SettingsError, match="webhook delivery 'thread' is not one of: process, loop"):
+        overrides_from_env({"BREVO_MOCK_WEBHOOK_DELIVERY": "thread"})
+    with pytest.raises(SettingsError, match="webhook delivery"):
+        Settings(webhook_delivery="threads")
+
+
 def test_basic_auth_bearer_and_headers_go_on_the_wire(receiver: Receiver) -> None:
     url = receiver.url.replace("http://", "http://hook:s3cret@")
     with running_mock(Settings(access_log=False, contacts=20, webhooks=(url,),

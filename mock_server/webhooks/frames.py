@@ -1,0 +1,79 @@
+"""The messages between the server and its delivery process (`ProcessCourier` <-> `courier_main`).
+
+A frame is a fixed head, then `size` bytes of payload:
+
+    kind (1 byte) | lane (u32) | token (u64) | size (u32) | payload
+
+server -> delivery process
+    ENDPOINT  lane, payload: the endpoint as JSON (url, request headers, timeout), before its lane's first post
+    POST      lane, token, payload: the body to post (the lane's posts go in the order they came)
+    DROP      lane: forget the lane's queued posts and close its connection (a reset, a removed endpoint)
+delivery process -> server
+    OUTCOME   token, payload: the attempt's outcome as JSON [verdict, status, error, latency_ms]
+
+Both ends write whatever frames one turn of their loop produced in one write, and read them in chunks.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from mock_server.webhooks.endpoints import Endpoint
+from mock_server.webhooks.sender import Outcome
+
+ENDPOINT, POST, DROP, OUTCOME = b"E", b"P", b"D", b"O"
+HEAD = struct.Struct("!cIQI")
+
+
+def frame(kind: bytes, lane: int, token: int, payload: bytes = b"") -> bytes:
+    return HEAD.pack(kind, lane, token, len(payload)) + payload
+
+
+def endpoint_payload(endpoint: Endpoint) -> bytes:
+    return orjson.dumps({"url": endpoint.url, "headers": endpoint.request_headers, "timeout": endpoint.timeout,
+                         "id": endpoint.id})
+
+
+def endpoint_of(payload: bytes) -> Endpoint:
+    """The endpoint as the delivery process needs it (the server checked it when it was configured)."""
+    data: dict[str, Any] = orjson.loads(payload)
+    return Endpoint(data["url"], timeout=float(data["timeout"]), id=data["id"],
+                    request_headers=tuple((name, value) for name, value in data["headers"]))
+
+
+def outcome_payload(outcome: Outcome) -> bytes:
+    return orjson.dumps([outcome.verdict, outcome.status, outcome.error, outcome.latency_ms])
+
+
+def outcome_of(payload: bytes) -> Outcome:
+    verdict, status, error, latency = orjson.loads(payload)
+    return Outcome(verdict, status, error, latency)
+
+
+class FrameReader:
+    """Frames out of a byte stream that arrives in chunks of any size."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> Iterator[tuple[bytes, int, int, bytes]]:
+        """(kind, lane, token, payload) of every frame `data` completes."""
+        buffer = self._buffer + data if self._buffer else data
+        start, end = 0, len(buffer)
+        head_size = HEAD.size
+        while end - start >= head_size:
+            kind, lane, token, size = HEAD.unpack_from(buffer, start)
+            if end - start - head_size < size:
+                break
+            payload_start = start + head_size
+            start = payload_start + size
+            yield kind, lane, token, buffer[payload_start:start]
+        self._buffer = buffer[start:]
+
+
+__all__ = ["DROP", "ENDPOINT", "OUTCOME", "POST", "FrameReader", "endpoint_of", "endpoint_payload", "frame",
+           "outcome_of", "outcome_payload"]
