@@ -137,6 +137,16 @@ class Target:
 
 
 @dataclass
+class WebhookRounds:
+    """How the webhook rows' write rounds ended: deliveries still queued when the load stopped, and the seconds
+    until they were done (counted in the round's time: a write's deliveries are part of its cost)."""
+
+    delivery: str  # serve --webhook-delivery
+    backlogs: list[int] = field(default_factory=list)
+    drains: list[float] = field(default_factory=list)
+
+
+@dataclass
 class Run:
     """Everything one `make bench` measured."""
 
@@ -163,6 +173,7 @@ class Run:
     resets: Resets | None = None
     webhooks: list[Row] = field(default_factory=list)  # mock: one webhook endpoint, baseline: none
     webhooks_note: str = ""
+    webhook_rounds: WebhookRounds | None = None
     per_key: PerKey | None = None  # serve --world-per-key: extra worlds' memory, a new world's first answer
     notes: list[str] = field(default_factory=list)
 

@@ -21,14 +21,14 @@ SERVER_CPU, LOAD_CPU = 0, 1  # one core for the server under test, the other for
 
 
 def launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1,
-                extra: tuple[str, ...] = ()) -> Server:
+                extra: tuple[str, ...] = (), pin: bool = True) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--contacts", str(contacts),
                "--no-access-log", *extra]
     if workers > 1:
         command += ["--workers", str(workers)]  # writes taken, shared through a state file (docs/durability.md)
     return servers.launch(name, command, port, READY_PATH, HEADERS, timeout=120,
-                          cpu=SERVER_CPU if workers == 1 else None)
+                          cpu=SERVER_CPU if workers == 1 and pin else None)
 
 
 def launch_baseline(servers: ServerSet, name: str, bodies: dict[str, bytes],

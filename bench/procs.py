@@ -32,6 +32,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def pin_thread(pid: int, cpu: int) -> bool:
+    """Pin the main thread of a running process to `cpu` (its children and other threads keep their CPUs)."""
+    if cpu not in os.sched_getaffinity(0):
+        return False
+    os.sched_setaffinity(pid, {cpu})
+    return True
+
+
 def pinned(command: list[str], cpu: int | None) -> list[str]:
     """`command` pinned to one core with taskset, when asked and available."""
     if cpu is None or shutil.which("taskset") is None or cpu not in os.sched_getaffinity(0):

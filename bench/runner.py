@@ -48,6 +48,7 @@ from bench.perkey import KEYS, ROUNDS, measure_per_key
 from bench.perkey import summary as per_key_summary
 from bench.procs import Server, ServerError, ServerSet, free_port
 from bench.report import write
+from bench.report_webhooks import webhook_rounds_text
 from bench.scenarios import (
     Fetch,
     Scenario,
@@ -92,6 +93,7 @@ class Options:
     per_key_keys: int = KEYS  # serve --world-per-key: new keys, each a world (0 skips the stage)
     writes_only: bool = False
     webhooks_only: bool = False
+    webhook_delivery: str = "process"  # serve --webhook-delivery of the webhook rows' mock
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -122,6 +124,8 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--webhooks-only", action="store_true",
                         help="only the webhook rows (program read and transaction begin, with one webhook endpoint "
                              "vs none); prints the figures, leaves BENCHMARKS.md as it is")
+    parser.add_argument("--webhook-delivery", choices=("process", "loop"), default="process",
+                        help="where the webhook rows' mock posts its webhooks (serve --webhook-delivery; process)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 round of 1 s, 10,000 contacts, 10,000 seeded writes")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -149,6 +153,7 @@ def parse_args(argv: list[str] | None) -> Options:
         per_key_keys=max(0, args.per_key_keys),
         writes_only=args.writes_only,
         webhooks_only=args.webhooks_only,
+        webhook_delivery=args.webhook_delivery,
     )
 
 
@@ -244,7 +249,8 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
     else:
         run.prism_note = "skipped with --no-prism"
     if writes_mock is not None and run.write is not None and options.webhooks:
-        run.webhooks = measure_webhooks(servers, plan, program, run.write)
+        run.webhooks, run.webhook_rounds = measure_webhooks(servers, plan, program, run.write,
+                                                            options.webhook_delivery)
     else:
         run.webhooks_note = "skipped with --no-webhooks" if not options.webhooks else "needs the write figures"
     if writes_mock is not None:
@@ -297,8 +303,8 @@ def measure_webhooks_only(servers: ServerSet, options: Options) -> str:
                      options.reset_writes)
     mock, _, write = start_writes(servers, plan, ids)  # resolves the write and its answer on a mock of its own
     servers.stop(mock)
-    rows = measure_webhooks(servers, plan, program, write)
-    return "\n".join(
+    rows, rounds = measure_webhooks(servers, plan, program, write, options.webhook_delivery)
+    return webhook_rounds_text(rounds) + "\n" + "\n".join(
         f"{row.title} with one webhook endpoint vs none: {row.mock.rps:,.0f} req/s against {row.baseline.rps:,.0f}: "
         f"{row.rps_ratio:.2f}x (rounds with: {', '.join(f'{load.rps:,.0f}' for load in row.mock.loads)}; "
         f"without: {', '.join(f'{load.rps:,.0f}' for load in row.baseline.loads)}); "
