@@ -8,7 +8,9 @@ the other frames of the same turn of its loop into one system call. The dispatch
 that has a meaning (events, order of queueing, the journal, retries on the organisation's clock).
 
 The delivery process exits when the server closes its end. If it dies, the attempts it held come back
-as failed (`retry`, on Brevo's schedule) and the next post starts a new one.
+as failed (`retry`, on Brevo's schedule) and the next post starts a new one. If it cannot run at all (it
+cannot be started, or it exits before it says it is ready), the server says
+so once and posts from its own loop from then on (`Lanes`), beginning with what the process held.
 """
 
 from __future__ import annotations
@@ -23,8 +25,18 @@ from collections.abc import Hashable
 from pathlib import Path
 
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.frames import DROP, ENDPOINT, OUTCOME, POST, FrameReader, endpoint_payload, frame, outcome_of
-from mock_server.webhooks.lanes import OnOutcome
+from mock_server.webhooks.frames import (
+    DROP,
+    ENDPOINT,
+    OUTCOME,
+    POST,
+    READY,
+    FrameReader,
+    endpoint_payload,
+    frame,
+    outcome_of,
+)
+from mock_server.webhooks.lanes import Lanes, OnOutcome
 from mock_server.webhooks.sender import RETRY, Outcome
 
 logger = logging.getLogger("brevo_loyalty_mock")
@@ -46,7 +58,10 @@ class ProcessCourier:
         self._reader = FrameReader()
         self._lane_ids: dict[Hashable, int] = {}
         self._told: dict[int, Endpoint] = {}  # lane -> the endpoint the running process knows it by
-        self._inflight: dict[int, Hashable] = {}  # token -> lane key: posted, outcome not back yet
+        # token -> (lane key, endpoint, body): posted, outcome not back yet (kept for a fall-back to the loop)
+        self._inflight: dict[int, tuple[Hashable, Endpoint, bytes]] = {}
+        self._ready = False  # whether the running process said it started
+        self._fallback: Lanes | None = None  # posting from the server's loop: the process could not run
         self._out: list[bytes] = []
         self._pending = b""  # framed bytes the socket has not taken yet
         self._flushing = False
@@ -57,7 +72,15 @@ class ProcessCourier:
         """The delivery process's id while it runs."""
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
+    @property
+    def fell_back(self) -> bool:
+        """Whether the server posts from its own loop because the delivery process could not run."""
+        return self._fallback is not None
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._fallback is not None:
+            self._fallback.start(loop)
+            return
         self._loop = loop
         self._closed = False
         self._flushing = False  # a flush due on a loop that has stopped never ran
@@ -65,6 +88,9 @@ class ProcessCourier:
             self._schedule_flush()
 
     def post(self, key: Hashable, endpoint: Endpoint, token: int, body: bytes) -> None:
+        if self._fallback is not None:
+            self._fallback.post(key, endpoint, token, body)
+            return
         lane = self._lane_ids.get(key)
         if lane is None:
             lane = self._lane_ids[key] = len(self._lane_ids) + 1
@@ -72,14 +98,17 @@ class ProcessCourier:
             self._told[lane] = endpoint
             self._out.append(frame(ENDPOINT, lane, 0, endpoint_payload(endpoint)))
         self._out.append(frame(POST, lane, token, body))
-        self._inflight[token] = key
+        self._inflight[token] = (key, endpoint, body)
         self._schedule_flush()
 
     def drop(self, key: Hashable) -> None:
+        if self._fallback is not None:
+            self._fallback.drop(key)
+            return
         lane = self._lane_ids.get(key)
         if lane is None:
             return
-        for token in [token for token, owner in self._inflight.items() if owner == key]:
+        for token in [token for token, held in self._inflight.items() if held[0] == key]:
             del self._inflight[token]  # never reported: the dispatcher forgot them
         if self._sock is not None or self._out:
             self._out.append(frame(DROP, lane, 0))
@@ -87,6 +116,9 @@ class ProcessCourier:
 
     def close(self) -> None:
         """Stop the delivery process (it exits once its end is closed): what it holds is abandoned."""
+        if self._fallback is not None:
+            self._fallback.close()
+            return
         self._closed = True
         process, sock = self._process, self._sock
         self._process, self._sock = None, None
@@ -144,19 +176,17 @@ class ProcessCourier:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "mock_server.webhooks.courier_main", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+            self._process = subprocess.Popen(self._command(theirs.fileno()), pass_fds=(theirs.fileno(),),
+                                             stdin=subprocess.DEVNULL, env=env)
         except OSError as error:
             ours.close()
-            logger.error("webhook deliveries: cannot start the delivery process (%s)", error)
-            self._fail_inflight(f"cannot start the delivery process: {error.strerror or error}")
-            self._out.clear()
+            self._fall_back(f"it cannot be started: {error.strerror or error}")
             return None
         finally:
             theirs.close()
         ours.setblocking(False)
         self._sock = ours
+        self._ready = False
         assert self._loop is not None
         self._loop.add_reader(ours.fileno(), self._readable)
         return ours
@@ -178,8 +208,11 @@ class ProcessCourier:
             return
         inflight, report = self._inflight, self._on_outcome
         for kind, _, token, payload in self._reader.feed(data):
-            if kind == OUTCOME and inflight.pop(token, None) is not None:
-                report(token, outcome_of(payload))
+            if kind == OUTCOME:
+                if inflight.pop(token, None) is not None:
+                    report(token, outcome_of(payload))
+            elif kind == READY:
+                self._ready = True
 
     def _lost(self) -> None:
         """The delivery process is gone: what it held failed; the next post starts a new one."""
@@ -194,13 +227,29 @@ class ProcessCourier:
         if process is not None and code is None:
             process.kill()
             code = process.wait()
+        if not self._ready:
+            self._fall_back(f"it exited with code {code} as it started")
+            return
         logger.warning("webhook deliveries: the delivery process exited (code %s); its attempts will be retried", code)
-        self._fail_inflight(LOST)
-
-    def _fail_inflight(self, reason: str) -> None:
         tokens, self._inflight = list(self._inflight), {}
         for token in tokens:
-            self._on_outcome(token, Outcome(RETRY, None, reason, 0.0))
+            self._on_outcome(token, Outcome(RETRY, None, LOST, 0.0))
+
+    def _fall_back(self, reason: str) -> None:
+        """Post from the server's loop from now on, beginning with what the process was given."""
+        logger.error("webhook deliveries: the delivery process cannot run (%s); posting from the server's event "
+                     "loop instead (--webhook-delivery loop)", reason)
+        fallback = self._fallback = Lanes(self._on_outcome)
+        held, self._inflight = self._inflight, {}
+        self._out.clear()
+        self._pending = b""
+        for token, (key, endpoint, body) in held.items():
+            fallback.post(key, endpoint, token, body)
+        if self._loop is not None and not self._loop.is_closed():
+            fallback.start(self._loop)
+
+    def _command(self, fd: int) -> list[str]:
+        return [sys.executable, "-m", "mock_server.webhooks.courier_main", str(fd)]
 
     def _unwatch(self, sock: socket.socket) -> None:
         loop = self._loop

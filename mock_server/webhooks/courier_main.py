@@ -15,7 +15,17 @@ import socket
 import sys
 
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.frames import DROP, ENDPOINT, OUTCOME, POST, FrameReader, endpoint_of, frame, outcome_payload
+from mock_server.webhooks.frames import (
+    DROP,
+    ENDPOINT,
+    OUTCOME,
+    POST,
+    READY,
+    FrameReader,
+    endpoint_of,
+    frame,
+    outcome_payload,
+)
 from mock_server.webhooks.lanes import Lanes
 from mock_server.webhooks.sender import Outcome
 
@@ -35,6 +45,9 @@ class _Courier:
         self._flushing = False
         self._lanes.start(loop)
         loop.add_reader(sock.fileno(), self._readable)
+        self._out.append(frame(READY, 0, 0))
+        self._flushing = True
+        loop.call_soon(self._flush)
 
     def _readable(self) -> None:
         try:

@@ -9,6 +9,7 @@ server -> delivery process
     POST      lane, token, payload: the body to post (the lane's posts go in the order they came)
     DROP      lane: forget the lane's queued posts and close its connection (a reset, a removed endpoint)
 delivery process -> server
+    READY     once, when it has started (a process that dies before saying so could not run)
     OUTCOME   token, payload: the attempt's outcome as JSON [verdict, status, error, latency_ms]
 
 Both ends write whatever frames one turn of their loop produced in one write, and read them in chunks.
@@ -25,7 +26,7 @@ import orjson
 from mock_server.webhooks.endpoints import Endpoint
 from mock_server.webhooks.sender import Outcome
 
-ENDPOINT, POST, DROP, OUTCOME = b"E", b"P", b"D", b"O"
+ENDPOINT, POST, DROP, READY, OUTCOME = b"E", b"P", b"D", b"R", b"O"
 HEAD = struct.Struct("!cIQI")
 
 
@@ -75,5 +76,5 @@ class FrameReader:
         self._buffer = buffer[start:]
 
 
-__all__ = ["DROP", "ENDPOINT", "OUTCOME", "POST", "FrameReader", "endpoint_of", "endpoint_payload", "frame",
+__all__ = ["DROP", "ENDPOINT", "OUTCOME", "POST", "READY", "FrameReader", "endpoint_of", "endpoint_payload", "frame",
            "outcome_of", "outcome_payload"]

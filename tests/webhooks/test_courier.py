@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
+import pytest
 
 from mock_server.webhooks.courier import LOST, ProcessCourier
 from mock_server.webhooks.endpoints import Endpoint, make_endpoint
@@ -159,3 +161,32 @@ def test_a_delivery_process_that_dies_fails_its_attempts_and_the_next_post_start
     assert [(outcomes[token].verdict, outcomes[token].error) for token in (1, 2)] == [(RETRY, LOST)] * 2
     assert (outcomes[3].verdict, outcomes[3].status) == (DELIVERED, 200)
     assert pids[1] is not None and pids[1] != pids[0]
+
+
+def test_a_delivery_process_that_cannot_run_leaves_the_posts_to_the_servers_loop(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(ProcessCourier):
+        def _command(self, fd: int) -> list[str]:
+            return [sys.executable, "-c", "raise SystemExit(3)"]  # dies as it starts, as a broken install would
+
+    with Receiver() as receiver:
+        endpoint = make_endpoint(receiver.url, id="wh1")
+        outcomes: dict[int, Outcome] = {}
+
+        async def main() -> None:
+            courier = Broken(outcomes.__setitem__)
+            courier.start(asyncio.get_running_loop())
+            for token in (1, 2, 3):
+                post(courier, endpoint, token)
+            try:
+                await until(lambda: len(outcomes) == 3)
+                assert courier.fell_back and courier.pid is None
+                post(courier, endpoint, 4)
+                await until(lambda: 4 in outcomes)
+            finally:
+                courier.close()
+
+        asyncio.run(main())
+        assert [payload["n"] for payload in receiver.events] == [1, 2, 3, 4]
+    assert {o.verdict for o in outcomes.values()} == {DELIVERED}
+    assert "the delivery process cannot run (it exited with code 3 as it started)" in caplog.text
