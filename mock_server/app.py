@@ -45,6 +45,8 @@ from mock_server.server import settle_collector
 from mock_server.settings import Settings, overrides_from_env
 from mock_server.state import MockState
 from mock_server.store.world import World
+from mock_server.webhooks.changes import KIND as WEBHOOK_KIND
+from mock_server.webhooks.changes import webhook_changes
 from mock_server.webhooks.config import configured_dispatcher
 from mock_server.webhooks.routes import webhook_routes
 
@@ -104,7 +106,8 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
         else SharedRateLimiter(settings.rate_limit, settings.shared_dir),
         keys=KeyRing(settings),
         # With --state: the log replayed now; its events are numbered, and told to no listener.
-        recorder=open_recorder(settings, backends, write_handlers, CHANGE_KINDS),
+        recorder=open_recorder(settings, backends, write_handlers,
+                               {**CHANGE_KINDS, WEBHOOK_KIND: webhook_changes(webhooks)}),
     )
     state.webhooks = webhooks
     api = LoyaltyApi(contract, state.backends, state.keys, state.limiter, state.journal, all_handlers(),

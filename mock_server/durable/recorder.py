@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 # A change other than a write or a reset (e.g. the clock moved by an admin call): its kind names the
 # function that applies it, given the organisation's backend and the record's payload (JSON).
 ChangeKind = Callable[["Backend", Any], None]
+# Kinds of change a reset leaves in place (webhook endpoints: mock_server/webhooks/changes.py): their records
+# are replayed whatever reset follows them, and written back when a reset cuts the file to its header.
+KEPT_ACROSS_RESETS = frozenset({"webhooks"})
 
 
 class Recorder:
@@ -112,6 +115,7 @@ class DurableRecorder(Recorder):
         self.applied_end = 0  # the end of the last record applied here
         self.header_end = 0  # the end of the file's header record (set by the replay)
         self._depth = 0  # `changing` blocks entered (a change made inside another one joins it)
+        self._kept: list[dict[str, Any]] = []  # records of KEPT_ACROSS_RESETS kinds, applied or replayed here
 
     # ----------------------------------------------------------------- changes
 
@@ -132,7 +136,9 @@ class DurableRecorder(Recorder):
         apply = self._kind(kind)
         with self.changing(organisation) as backend:
             record: dict[str, Any] = {"k": kind, "o": organisation, "d": payload}
-            if self.real_clock:  # its moment, and the clock's lead on the wall clock after it (a clock move)
+            # Its moment, and the clock's lead on the wall clock after it (a clock move); not for a kind kept
+            # across resets, replayed after them: the clock it saw may have been reset since.
+            if self.real_clock and kind not in KEPT_ACROSS_RESETS:
                 moment = record["t"] = backend.clock.now()
                 with backend.clock.held(moment):
                     result = apply(backend, payload)
@@ -140,6 +146,8 @@ class DurableRecorder(Recorder):
             else:
                 result = apply(backend, payload)
             self._append(record)
+            if kind in KEPT_ACROSS_RESETS:
+                self._kept.append(record)
         return result
 
     @contextmanager
@@ -169,6 +177,8 @@ class DurableRecorder(Recorder):
             raise InternalError(f"The worlds were reset but the state file {self.log.path} could not be cut "
                                 f"back: {error.strerror or error}; a restart will replay its changes") from None
         self.applied_end = self.header_end
+        for record in self._kept:  # what the reset left in place (webhook endpoints) stays in the file too
+            self._append(record)
 
     @contextmanager
     def _serialised(self) -> Iterator[None]:
@@ -225,6 +235,8 @@ class DurableRecorder(Recorder):
         applied = 0
         for record in records:
             self._apply(record)
+            if record.value.get("k") in KEPT_ACROSS_RESETS:
+                self._kept.append(record.value)
             applied += 1
         return applied
 
@@ -282,7 +294,8 @@ class DurableRecorder(Recorder):
 
 
 def _live(records: list[Record]) -> list[Record]:
-    """The records a replay must apply: those after the last reset of their organisation (or of all)."""
+    """The records a replay must apply: those after the last reset of their organisation (or of all), and those
+    of the kinds a reset leaves in place."""
     last_all = -1
     last_reset: dict[str, int] = {}
     for index, record in enumerate(records):
@@ -293,8 +306,9 @@ def _live(records: list[Record]) -> list[Record]:
             else:
                 last_reset[organisation] = index
     return [record for index, record in enumerate(records)
-            if index > last_all and index > last_reset.get(record.value.get("o"), -1)
-            and record.value.get("k") != "reset"]
+            if record.value.get("k") in KEPT_ACROSS_RESETS
+            or (index > last_all and index > last_reset.get(record.value.get("o"), -1)
+                and record.value.get("k") != "reset")]
 
 
 def report(text: str) -> None:

@@ -22,6 +22,7 @@ from mock_server.admin_guard import PREFIX
 from mock_server.errors import ApiError
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.webhooks.catalog import event_names
+from mock_server.webhooks.changes import KIND
 from mock_server.webhooks.endpoints import EndpointError, endpoint_from_json
 
 if TYPE_CHECKING:
@@ -48,19 +49,19 @@ def webhook_routes(state: MockState) -> list[Route]:
                                    "events": list(event_names())})
         if request.method == "DELETE":
             wanted = request.query_params.get("id")
-            gone = state.webhooks.remove(name, wanted)
-            if wanted is not None and not gone:
+            if wanted is not None and all(e.id != wanted for e in state.webhooks.endpoints(name)):
                 return refused(404, "document_not_found", f"No webhook endpoint {wanted!r} in organisation {name!r}")
+            gone = state.recorder.change(name, KIND, {"remove": wanted})  # every worker's, and kept by --state
             return OrjsonResponse({"removed": [e.id for e in gone]})
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
             return refused(400, "bad_request", "The body must be JSON: {\"url\": \"http://127.0.0.1:9000/hooks\"}")
         try:
-            endpoint = endpoint_from_json(body, id="")
+            endpoint_from_json(body, id="")  # checked before it is recorded: a refused change records nothing
         except EndpointError as error:
             return refused(422, "invalid_parameter", str(error))
-        added = state.webhooks.add(name, endpoint)
+        added = state.recorder.change(name, KIND, {"add": body})  # every worker's, and kept by --state
         return OrjsonResponse(added.shown(), status_code=201)
 
     async def deliveries(request: Request) -> Response:

@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from mock_server.webhooks.receiver import Receiver
 from tests.api.support import API_KEY
 from tests.cli.proc import Served, serving
 from tests.durability.support import MEMBER, PID
@@ -182,3 +183,21 @@ def test_a_per_key_key_sees_and_clears_its_own_requests_on_every_worker(two_work
     for _ in range(4):  # whichever worker answers
         assert seen(keys[0]) == []
         assert seen(keys[1]) == [f"offset={n}" for n in range(1, NEW_CONNECTIONS, 2)]
+
+
+def test_an_endpoint_added_through_one_worker_gets_the_events_of_every_worker(two_workers: Served) -> None:
+    port, admin = two_workers.port, {"X-Brevo-Mock": "1"}
+    with Receiver() as receiver:
+        status, body, _ = _request(port, "POST", "/__mock__/webhooks",
+                                   {"url": receiver.url, "events": ["subscription_created"]}, admin)
+        assert status == 201, body
+        try:
+            contacts = range(910_001, 910_001 + NEW_CONNECTIONS)  # new connections: both workers take some
+            for contact in contacts:
+                status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
+                                           {"contactId": contact})
+                assert status == 200, body
+            delivered = receiver.wait_count(NEW_CONNECTIONS, timeout=20)
+            assert sorted(payload["contact_id"] for payload in delivered) == list(contacts)
+        finally:
+            assert _request(port, "DELETE", "/__mock__/webhooks", None, admin)[0] == 200
