@@ -128,14 +128,12 @@ def admin_routes(state: MockState) -> list[Route]:
         if state.keys.per_key(key):
             # One parallel job's reset: its world, rate count and journal view; other keys' stay.
             assert key is not None
-            state.recorder.reset(state.keys.organisation_of(key))
+            state.recorder.reset(state.keys.organisation_of(key))  # the webhook dispatcher follows (on_reset)
             state.limiter.reset(key)
-            state.webhooks.reset(state.keys.organisation_of(key))
             return
         organisation = state.keys.organisation_of(key) if key else None
         state.recorder.reset(organisation)
         state.limiter.reset()
-        state.webhooks.reset(organisation)
 
     return [
         Route(f"{PREFIX}/health", health, methods=["GET"]),

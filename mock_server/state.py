@@ -45,8 +45,6 @@ class MockState:
 
     def reset(self, organisation: str | None = None) -> None:
         """Back to the seeded worlds (one organisation's, or all), with an empty journal and fresh rate counts."""
-        self.recorder.reset(organisation)
+        self.recorder.reset(organisation)  # the webhook dispatcher follows (Backends.on_reset)
         self.journal.clear()
         self.limiter.reset()
-        if self.webhooks is not None:
-            self.webhooks.reset(organisation)

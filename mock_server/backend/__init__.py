@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from mock_server.backend.clock import ClockMode
 from mock_server.backend.events import ClockListener, Event, Listener
@@ -43,6 +43,7 @@ class Backends(Mapping[str, Backend]):
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []  # shared by every backend, made now or later
         self._clock_listeners: list[ClockListener] = []
+        self._reset_listeners: list[Callable[[str | None], None]] = []
         if per_key_base is not None and per_key_base not in self._worlds:
             raise ValueError(f"per-key worlds fork organisation {per_key_base!r}, which has no world")
         self.key_worlds = (None if per_key_base is None
@@ -55,6 +56,11 @@ class Backends(Mapping[str, Backend]):
     def on_clock(self, listener: ClockListener) -> None:
         """Call `listener(organisation, now)` whenever an organisation's clock is moved (`Backend.clock_moved`)."""
         self._clock_listeners.append(listener)
+
+    def on_reset(self, listener: Callable[[str | None], None]) -> None:
+        """Call `listener(organisation)` after every reset (None: of every organisation), however it came: an
+        admin call, a replayed log, another worker's reset read from the shared log."""
+        self._reset_listeners.append(listener)
 
     def __getitem__(self, organisation: str) -> Backend:
         found = self._backends.get(organisation)
@@ -118,8 +124,10 @@ class Backends(Mapping[str, Backend]):
                 self.key_worlds.clear()
         if organisation is not None and self.key_worlds is not None and organisation not in self._worlds:
             self.key_worlds.reset(organisation)
-            return
-        for name in (self._worlds if organisation is None else (organisation,)):
-            backend = self._backends.get(name)
-            if backend is not None:
-                backend.reset()
+        else:
+            for name in (self._worlds if organisation is None else (organisation,)):
+                backend = self._backends.get(name)
+                if backend is not None:
+                    backend.reset()
+        for listener in self._reset_listeners:
+            listener(organisation)

@@ -138,6 +138,7 @@ class Dispatcher:
                 self._attached = True
                 self._backends.on_events(self._on_events)
                 self._backends.on_clock(self._on_clock)
+                self._backends.on_reset(self.reset)  # however the reset came (with workers: another's, from the log)
         return endpoint
 
     def remove(self, organisation: str, endpoint_id: str | None = None) -> list[Endpoint]:
@@ -163,7 +164,8 @@ class Dispatcher:
                 "dropped": self._dropped.get(organisation, 0)}
 
     def reset(self, organisation: str | None = None) -> None:
-        """The organisation's world was reset: its queued jobs, pending retries and journal go (endpoints stay)."""
+        """The organisation's world was reset (`Backends.on_reset`): its queued jobs, pending retries and journal go
+        (endpoints stay)."""
         with self._lock:
             names = [organisation] if organisation is not None else list({*self._endpoints, *self._retries})
             for name in names:

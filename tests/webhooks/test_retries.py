@@ -131,3 +131,18 @@ def test_a_reset_drops_pending_retries(mock: RunningMock, api: httpx.Client) -> 
         advance(mock, 24 * HOUR)
         attempts_after(api, 0, settle=True)
         assert len(receiver.events) == 1
+
+
+def test_a_reset_from_the_log_drops_pending_retries_too(mock: RunningMock, api: httpx.Client) -> None:
+    """With workers, another worker's reset reaches this one as a record of the shared log, not as an admin call."""
+    with Receiver(answer=lambda payload: 429) as receiver:
+        add_endpoint(api, receiver.url, events=["subscription_created"])
+        enrol(api, 807)
+        attempts_after(api, 1)
+        assert api.get("/__mock__/webhooks").json()["pending"]["retries"] == 1
+        mock.state.backends.reset("default")  # what applying a reset record does
+        assert api.get("/__mock__/webhooks").json()["pending"]["retries"] == 0
+        attempts_after(api, 0)
+        advance(mock, 24 * HOUR)
+        time.sleep(SETTLE)
+        assert len(receiver.events) == 1
