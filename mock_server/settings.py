@@ -297,23 +297,22 @@ def parse_allowed_host(text: str) -> str:
 
 
 LOG_FORMATS = ("text", "json")
-
-
-def parse_log_format(text: str) -> str:
-    lowered = text.strip().lower()
-    if lowered not in LOG_FORMATS:
-        raise SettingsError(f"log format {text!r} is not one of: {', '.join(LOG_FORMATS)}")
-    return lowered
-
-
 WEBHOOK_DELIVERIES = ("process", "loop")
 
 
-def parse_webhook_delivery(text: str) -> str:
+def _choice(what: str, text: str, choices: tuple[str, ...]) -> str:
     lowered = text.strip().lower()
-    if lowered not in WEBHOOK_DELIVERIES:
-        raise SettingsError(f"webhook delivery {text!r} is not one of: {', '.join(WEBHOOK_DELIVERIES)}")
+    if lowered not in choices:
+        raise SettingsError(f"{what} {text!r} is not one of: {', '.join(choices)}")
     return lowered
+
+
+def parse_log_format(text: str) -> str:
+    return _choice("log format", text, LOG_FORMATS)
+
+
+def parse_webhook_delivery(text: str) -> str:
+    return _choice("webhook delivery", text, WEBHOOK_DELIVERIES)
 
 
 def parse_int(name: str, text: str, minimum: int, maximum: int | None = None) -> int:

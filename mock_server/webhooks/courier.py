@@ -32,6 +32,7 @@ from mock_server.webhooks.frames import (
     POST,
     READY,
     FrameReader,
+    FrameWriter,
     endpoint_payload,
     frame,
     outcome_of,
@@ -62,8 +63,7 @@ class ProcessCourier:
         self._inflight: dict[int, tuple[Hashable, Endpoint, bytes]] = {}
         self._ready = False  # whether the running process said it started
         self._fallback: Lanes | None = None  # posting from the server's loop: the process could not run
-        self._out: list[bytes] = []
-        self._pending = b""  # framed bytes the socket has not taken yet
+        self._writer = FrameWriter()
         self._flushing = False
         self._closed = False
 
@@ -84,7 +84,7 @@ class ProcessCourier:
         self._loop = loop
         self._closed = False
         self._flushing = False  # a flush due on a loop that has stopped never ran
-        if self._out:
+        if self._writer.waiting:
             self._schedule_flush()
 
     def post(self, key: Hashable, endpoint: Endpoint, token: int, body: bytes) -> None:
@@ -96,8 +96,8 @@ class ProcessCourier:
             lane = self._lane_ids[key] = len(self._lane_ids) + 1
         if self._told.get(lane) != endpoint:
             self._told[lane] = endpoint
-            self._out.append(frame(ENDPOINT, lane, 0, endpoint_payload(endpoint)))
-        self._out.append(frame(POST, lane, token, body))
+            self._writer.frames.append(frame(ENDPOINT, lane, 0, endpoint_payload(endpoint)))
+        self._writer.frames.append(frame(POST, lane, token, body))
         self._inflight[token] = (key, endpoint, body)
         self._schedule_flush()
 
@@ -110,8 +110,8 @@ class ProcessCourier:
             return
         for token in [token for token, held in self._inflight.items() if held[0] == key]:
             del self._inflight[token]  # never reported: the dispatcher forgot them
-        if self._sock is not None or self._out:
-            self._out.append(frame(DROP, lane, 0))
+        if self._sock is not None or self._writer.waiting:
+            self._writer.frames.append(frame(DROP, lane, 0))
             self._schedule_flush()
 
     def close(self) -> None:
@@ -123,8 +123,7 @@ class ProcessCourier:
         process, sock = self._process, self._sock
         self._process, self._sock = None, None
         self._told.clear()
-        self._out.clear()
-        self._pending = b""
+        self._writer.clear()
         if sock is not None:
             self._unwatch(sock)
             sock.close()
@@ -147,24 +146,13 @@ class ProcessCourier:
 
     def _flush(self) -> None:
         self._flushing = False
-        if not self._out and not self._pending:
+        if not self._writer.waiting:
             return
         sock = self._sock or self._spawn()
-        if sock is None:
+        if sock is None or self._loop is None:
             return
-        data = self._pending + b"".join(self._out)
-        self._out.clear()
-        try:
-            sent = sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self._pending = b""
+        if not self._writer.send(sock, self._loop, self._drain):
             self._lost()
-            return
-        self._pending = data[sent:]
-        if self._pending and self._loop is not None:
-            self._loop.add_writer(sock.fileno(), self._drain)
 
     def _drain(self) -> None:
         if self._sock is not None and self._loop is not None:
@@ -241,8 +229,7 @@ class ProcessCourier:
                      "loop instead (--webhook-delivery loop)", reason)
         fallback = self._fallback = Lanes(self._on_outcome)
         held, self._inflight = self._inflight, {}
-        self._out.clear()
-        self._pending = b""
+        self._writer.clear()
         for token, (key, endpoint, body) in held.items():
             fallback.post(key, endpoint, token, body)
         if self._loop is not None and not self._loop.is_closed():

@@ -22,6 +22,7 @@ from mock_server.webhooks.frames import (
     POST,
     READY,
     FrameReader,
+    FrameWriter,
     endpoint_of,
     frame,
     outcome_payload,
@@ -43,12 +44,11 @@ class _Courier:
         self._reader = FrameReader()
         self._endpoints: dict[int, Endpoint] = {}
         self._lanes = Lanes(self._outcome)
-        self._out: list[bytes] = []
-        self._pending = b""  # written when the socket takes it
+        self._writer = FrameWriter()
         self._flushing = False
         self._lanes.start(loop)
         loop.add_reader(sock.fileno(), self._readable)
-        self._out.append(frame(READY, 0, 0))
+        self._writer.frames.append(frame(READY, 0, 0))
         self._flushing = True
         loop.call_soon(self._flush)
 
@@ -71,25 +71,15 @@ class _Courier:
                 self._lanes.drop(lane)
 
     def _outcome(self, token: int, outcome: Outcome) -> None:
-        self._out.append(frame(OUTCOME, 0, token, outcome_payload(outcome)))
+        self._writer.frames.append(frame(OUTCOME, 0, token, outcome_payload(outcome)))
         if not self._flushing:
             self._flushing = True
             self._loop.call_later(OUTCOME_BATCH_SECONDS, self._flush)  # one write for the outcomes until then
 
     def _flush(self) -> None:
         self._flushing = False
-        data = self._pending + b"".join(self._out)
-        self._out.clear()
-        try:
-            sent = self._sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
+        if not self._writer.send(self._sock, self._loop, self._drain):
             self._stop()
-            return
-        self._pending = data[sent:]
-        if self._pending:
-            self._loop.add_writer(self._sock.fileno(), self._drain)
 
     def _drain(self) -> None:
         self._loop.remove_writer(self._sock.fileno())

@@ -17,8 +17,10 @@ Both ends write whatever frames one turn of their loop produced in one write, an
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -76,5 +78,38 @@ class FrameReader:
         self._buffer = buffer[start:]
 
 
-__all__ = ["DROP", "ENDPOINT", "OUTCOME", "POST", "READY", "FrameReader", "endpoint_of", "endpoint_payload", "frame",
-           "outcome_of", "outcome_payload"]
+class FrameWriter:
+    """Frames queued (`frames`), then written in one `send`; what the socket does not take waits until it is
+    writable (`on_writable` is registered with the loop: it should call `send` again)."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self._left = b""
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.frames or self._left)
+
+    def clear(self) -> None:
+        self.frames.clear()
+        self._left = b""
+
+    def send(self, sock: socket.socket, loop: asyncio.AbstractEventLoop, on_writable: Callable[[], None]) -> bool:
+        """Write what waits; False when the socket is broken (what waited is dropped)."""
+        data = self._left + b"".join(self.frames)
+        self.frames.clear()
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._left = b""
+            return False
+        self._left = data[sent:]
+        if self._left:
+            loop.add_writer(sock.fileno(), on_writable)
+        return True
+
+
+__all__ = ["DROP", "ENDPOINT", "OUTCOME", "POST", "READY", "FrameReader", "FrameWriter", "endpoint_of",
+           "endpoint_payload", "frame", "outcome_of", "outcome_payload"]
