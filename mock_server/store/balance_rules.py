@@ -39,6 +39,7 @@ from mock_server.store.models import (
     unit_scale,
     yearly_day,
 )
+from mock_server.store.prefix import appended
 
 # Amounts beyond this many minor units are refused: balances live in 64-bit columns.
 MAX_MINOR = 10**15
@@ -138,7 +139,9 @@ class Completions:
     def within(self, kind: str, start: int, end: int) -> tuple[int, int]:
         """(count, summed amount) of `kind` completions in the window (start, end]."""
         times, totals = self.times[kind], self.totals[kind]
-        low, high = bisect_right(times, start), bisect_right(times, end)
+        # A write's window ends now, after every completion: one bisection (each probe can be a cache miss).
+        high = len(times) if not times or times[-1] <= end else bisect_right(times, end)
+        low = bisect_right(times, start)
         return high - low, totals[high] - totals[low]
 
 
@@ -200,7 +203,7 @@ def find_transaction(ledger: Ledger, transaction_id: str) -> Transaction | None:
 
 def with_transaction(ledger: Ledger, tx: Transaction) -> Ledger:
     """The ledger with a new transaction that does not move the balance (draft, rejected)."""
-    return replace(ledger, transactions=(*ledger.transactions, tx),
+    return replace(ledger, transactions=appended(ledger.transactions, tx),
                    updated_at=max(ledger.updated_at, tx.last_event_at))
 
 
@@ -218,17 +221,18 @@ def apply_completed(ledger: Ledger, tx: Transaction, active_id: str, *, known: b
     """
     if tx.status != "completed" or tx.completed_at is None:
         raise ValueError(f"transaction {tx.id} is not completed")
+    # A new record is appended to the histories the ledger's revisions share (`Prefix`), not copied with them all.
     transactions = (tuple(tx if old.id == tx.id else old for old in ledger.transactions) if known
-                    else (*ledger.transactions, tx))
-    active: list[ActiveBalance] = list(ledger.active_balances)
+                    else appended(ledger.transactions, tx))
+    active: Sequence[ActiveBalance]
     if tx.transaction_type == "credit":
-        active.append(ActiveBalance(active_id, tx.amount, tx.completed_at, tx.balance_expiration_date))
+        active = appended(ledger.active_balances,
+                          ActiveBalance(active_id, tx.amount, tx.completed_at, tx.balance_expiration_date))
         value = ledger.value + tx.amount
     else:
-        active = consume(active, tx.amount)
+        active = tuple(consume(ledger.active_balances, tx.amount))
         value = ledger.value - tx.amount
-    return Ledger(ledger.balance_definition_id, value, max(ledger.updated_at, tx.last_event_at), transactions,
-                  tuple(active))
+    return Ledger(ledger.balance_definition_id, value, max(ledger.updated_at, tx.last_event_at), transactions, active)
 
 
 def consume(active: Sequence[ActiveBalance], amount: int) -> list[ActiveBalance]:

@@ -559,13 +559,17 @@ class ActiveBalance:
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
-    """A member's history on one balance definition, and what it adds up to."""
+    """A member's history on one balance definition, and what it adds up to.
+
+    `transactions` and `active_balances` are tuples, or `Prefix`es (store/prefix.py) once a write added to
+    them: immutable sequences the ledger's revisions share rather than each copying its history.
+    """
 
     balance_definition_id: str
     value: int  # minor units: completed credits minus completed debits
     updated_at: int
-    transactions: tuple[Transaction, ...]  # oldest first
-    active_balances: tuple[ActiveBalance, ...]  # oldest first
+    transactions: Sequence[Transaction]  # oldest first
+    active_balances: Sequence[ActiveBalance]  # oldest first
     opened_at: int | None = None  # when createSubscriptionBalances opened it (a definition newer than the member)
 
 
