@@ -13,7 +13,7 @@ from hashlib import blake2b
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def _uuid4_text(hexdigest: str) -> str:
+def uuid4_text(hexdigest: str) -> str:
     """A 16-byte hash's hex digits as a version 4 UUID (its version and variant digits set), formatted from the
     hex string rather than from a mutable copy of the bytes (two per write)."""
     h = hexdigest
@@ -33,7 +33,7 @@ class IdSource:
         self.issued += 1
         digest = self._hash.copy()
         digest.update(b"%d" % self.issued)
-        return _uuid4_text(digest.hexdigest())
+        return uuid4_text(digest.hexdigest())
 
     def number(self) -> int:
         """The next positive whole number of the same sequence (for codes and numbered names)."""

@@ -94,7 +94,8 @@ class ProcessCourier:
         lane = self._lane_ids.get(key)
         if lane is None:
             lane = self._lane_ids[key] = len(self._lane_ids) + 1
-        if self._told.get(lane) != endpoint:
+        told = self._told.get(lane)
+        if told is not endpoint and told != endpoint:  # (a dataclass compares every field: identity first)
             self._told[lane] = endpoint
             self._writer.frames.append(frame(ENDPOINT, lane, 0, endpoint_payload(endpoint)))
         self._writer.frames.append(frame(POST, lane, token, body))

@@ -10,7 +10,8 @@ server -> delivery process
     DROP      lane: forget the lane's queued posts and close its connection (a reset, a removed endpoint)
 delivery process -> server
     READY     once, when it has started (a process that dies before saying so could not run)
-    OUTCOME   token, payload: the attempt's outcome as JSON [verdict, status, error, latency_ms]
+    OUTCOME   token, payload: the attempt's outcome: verdict (1 byte), status (i16, -1: none), latency (f64, ms),
+              then the error text (UTF-8), if any
 
 Both ends write whatever frames one turn of their loop produced in one write, and read them in chunks.
 """
@@ -26,10 +27,13 @@ from typing import Any
 import orjson
 
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.sender import Outcome
+from mock_server.webhooks.sender import DELIVERED, DISCARDED, RETRY, Outcome
 
 ENDPOINT, POST, DROP, READY, OUTCOME = b"E", b"P", b"D", b"R", b"O"
 HEAD = struct.Struct("!cIQI")
+_OUTCOME = struct.Struct("!Bhd")
+_VERDICTS = (DELIVERED, RETRY, DISCARDED)
+_VERDICT_CODES = {verdict: code for code, verdict in enumerate(_VERDICTS)}
 
 
 def frame(kind: bytes, lane: int, token: int, payload: bytes = b"") -> bytes:
@@ -49,12 +53,15 @@ def endpoint_of(payload: bytes) -> Endpoint:
 
 
 def outcome_payload(outcome: Outcome) -> bytes:
-    return orjson.dumps([outcome.verdict, outcome.status, outcome.error, outcome.latency_ms])
+    status = -1 if outcome.status is None else outcome.status
+    head = _OUTCOME.pack(_VERDICT_CODES[outcome.verdict], status, outcome.latency_ms)
+    return head if outcome.error is None else head + outcome.error.encode()
 
 
 def outcome_of(payload: bytes) -> Outcome:
-    verdict, status, error, latency = orjson.loads(payload)
-    return Outcome(verdict, status, error, latency)
+    code, status, latency = _OUTCOME.unpack_from(payload)
+    error = payload[_OUTCOME.size:].decode() if len(payload) > _OUTCOME.size else None
+    return Outcome(_VERDICTS[code], None if status < 0 else status, error, latency)
 
 
 class FrameReader:

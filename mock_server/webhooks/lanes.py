@@ -61,7 +61,7 @@ class Lanes:
     def post(self, key: Hashable, endpoint: Endpoint, token: int, body: bytes) -> None:
         """Queue `body` on the lane `key` (made for `endpoint` on first use); its outcome comes back with `token`."""
         lane = self._lanes.get(key)
-        if lane is None or lane.sender.endpoint != endpoint:
+        if lane is None or (lane.sender.endpoint is not endpoint and lane.sender.endpoint != endpoint):
             if lane is not None:  # the lane's endpoint changed under the same key: start afresh
                 self.drop(key)
             lane = self._lanes[key] = _Lane(endpoint)

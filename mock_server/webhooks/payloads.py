@@ -26,20 +26,26 @@ event date is the organisation's clock at the event: the same seed and requests 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
 from mock_server.backend.events import Event
+from mock_server.backend.ids import uuid4_text
 from mock_server.store.models import iso, render_amount
 from mock_server.webhooks.catalog import SCHEDULED
 
 
 def event_id(seed: int, organisation: str, seq: int) -> str:
-    digest = bytearray(blake2b(f"webhook\x1f{seed}\x1f{organisation}\x1f{seq}".encode(), digest_size=16).digest())
-    digest[6] = (digest[6] & 0x0F) | 0x40  # version 4
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """A version 4 UUID hashed from (seed, organisation, seq): the prefix's hash is copied, only `seq` hashed."""
+    digest = _event_hash(seed, organisation).copy()
+    digest.update(b"%d" % seq)
+    return uuid4_text(digest.hexdigest())
+
+
+@lru_cache(maxsize=256)
+def _event_hash(seed: int, organisation: str) -> Any:
+    return blake2b(f"webhook\x1f{seed}\x1f{organisation}\x1f".encode(), digest_size=16)  # never updated: copied
 
 
 _MOMENTS = ((("expiration", "expires_at"), "expiration_date"), (("anniversary", "anniversary_at"), "anniversary_date"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from mock_server.webhooks.endpoints import Endpoint
@@ -22,8 +22,7 @@ from mock_server.webhooks.endpoints import Endpoint
 DELIVERED, RETRY, DISCARDED = "delivered", "retry", "discarded"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):  # made once per attempt on the server: a tuple is the cheapest record to build
     verdict: str  # DELIVERED | RETRY | DISCARDED
     status: int | None  # the receiver's HTTP status, None when it gave none
     error: str | None  # "timeout", "connection refused" ... when there was no status

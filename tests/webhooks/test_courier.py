@@ -49,8 +49,10 @@ def test_an_endpoint_and_an_outcome_cross_unchanged() -> None:
     back = endpoint_of(endpoint_payload(endpoint))
     assert (back.url, back.timeout, back.id, back.request_headers) == (
         endpoint.url, endpoint.timeout, endpoint.id, endpoint.request_headers)
-    outcome = Outcome(RETRY, None, "timeout", 5000.0)
-    assert outcome_of(outcome_payload(outcome)) == outcome
+    for outcome in (Outcome(RETRY, None, "timeout", 5000.0), Outcome(DELIVERED, 200, None, 0.231),
+                    Outcome(DISCARDED, 500, None, 12.5), Outcome(RETRY, 429, None, 1.0),
+                    Outcome(RETRY, None, "connection failed: ConnectionRefusedError é", 0.0)):
+        assert outcome_of(outcome_payload(outcome)) == outcome
 
 
 def run(scenario: Callable[[ProcessCourier, dict[int, Outcome]], Coroutine[Any, Any, None]]) -> dict[int, Outcome]:
