@@ -42,7 +42,6 @@ from mock_server.webhooks.sender import RETRY, Outcome
 
 logger = logging.getLogger("brevo_loyalty_mock")
 
-READ_SIZE = 1 << 18
 STOP_WAIT_SECONDS = 2.0
 LOST = "the delivery process exited"
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # where `mock_server` is, for the process's imports
@@ -186,17 +185,12 @@ class ProcessCourier:
         sock = self._sock
         if sock is None:
             return
-        try:
-            data = sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
+        frames = self._reader.read(sock)
+        if frames is None:
             self._lost()
             return
         inflight, report = self._inflight, self._on_outcome
-        for kind, _, token, payload in self._reader.feed(data):
+        for kind, _, token, payload in frames:
             if kind == OUTCOME:
                 if inflight.pop(token, None) is not None:
                     report(token, outcome_of(payload))

@@ -30,7 +30,6 @@ from mock_server.webhooks.frames import (
 from mock_server.webhooks.lanes import Lanes
 from mock_server.webhooks.sender import Outcome
 
-READ_SIZE = 1 << 18
 # Outcomes wait this long to go back together: a lane ends one attempt at a time, so without it every
 # outcome would cost the server a wake-up and a read of its own; the journal shows an attempt 2 ms later.
 OUTCOME_BATCH_SECONDS = 0.002
@@ -53,16 +52,11 @@ class _Courier:
         loop.call_soon(self._flush)
 
     def _readable(self) -> None:
-        try:
-            data = self._sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
+        frames = self._reader.read(self._sock)
+        if frames is None:
             self._stop()
             return
-        for kind, lane, token, payload in self._reader.feed(data):
+        for kind, lane, token, payload in frames:
             if kind == POST:
                 self._lanes.post(lane, self._endpoints[lane], token, payload)
             elif kind == ENDPOINT:

@@ -31,6 +31,7 @@ from mock_server.webhooks.sender import DELIVERED, DISCARDED, RETRY, Outcome
 
 ENDPOINT, POST, DROP, READY, OUTCOME = b"E", b"P", b"D", b"R", b"O"
 HEAD = struct.Struct("!cIQI")
+READ_SIZE = 1 << 18
 _OUTCOME = struct.Struct("!Bhd")
 _VERDICTS = (DELIVERED, RETRY, DISCARDED)
 _VERDICT_CODES = {verdict: code for code, verdict in enumerate(_VERDICTS)}
@@ -69,6 +70,17 @@ class FrameReader:
 
     def __init__(self) -> None:
         self._buffer = b""
+
+    def read(self, sock: socket.socket) -> list[tuple[bytes, int, int, bytes]] | None:
+        """The frames one read of `sock` completes (none yet: []); None once the other end closed or the socket
+        broke."""
+        try:
+            data = sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return []
+        except OSError:
+            return None
+        return list(self.feed(data)) if data else None
 
     def feed(self, data: bytes) -> Iterator[tuple[bytes, int, int, bytes]]:
         """(kind, lane, token, payload) of every frame `data` completes."""
