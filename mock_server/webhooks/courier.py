@@ -120,13 +120,8 @@ class ProcessCourier:
             self._fallback.close()
             return
         self._closed = True
-        process, sock = self._process, self._sock
-        self._process, self._sock = None, None
-        self._told.clear()
         self._writer.clear()
-        if sock is not None:
-            self._unwatch(sock)
-            sock.close()
+        process = self._detach()
         if process is not None:
             try:
                 process.wait(timeout=STOP_WAIT_SECONDS)
@@ -151,13 +146,8 @@ class ProcessCourier:
         sock = self._sock or self._spawn()
         if sock is None or self._loop is None:
             return
-        if not self._writer.send(sock, self._loop, self._drain):
+        if not self._writer.send(sock, self._loop, self._flush):
             self._lost()
-
-    def _drain(self) -> None:
-        if self._sock is not None and self._loop is not None:
-            self._loop.remove_writer(self._sock.fileno())
-        self._flush()
 
     def _spawn(self) -> socket.socket | None:
         ours, theirs = socket.socketpair()
@@ -199,13 +189,7 @@ class ProcessCourier:
 
     def _lost(self) -> None:
         """The delivery process is gone: what it held failed; the next post starts a new one."""
-        process, sock = self._process, self._sock
-        self._process, self._sock = None, None
-        self._told.clear()
-        self._reader = FrameReader()
-        if sock is not None:
-            self._unwatch(sock)
-            sock.close()
+        process = self._detach()
         code = process.poll() if process is not None else None
         if process is not None and code is None:
             process.kill()
@@ -233,11 +217,20 @@ class ProcessCourier:
     def _command(self, fd: int) -> list[str]:
         return [sys.executable, "-m", "mock_server.webhooks.courier_main", str(fd)]
 
-    def _unwatch(self, sock: socket.socket) -> None:
+    def _detach(self) -> subprocess.Popen[bytes] | None:
+        """Let go of the running process (closed or lost): its socket closed, what it knew and half-read forgotten;
+        the process, for the caller to reap."""
+        process, sock = self._process, self._sock
+        self._process, self._sock = None, None
+        self._told.clear()
+        self._reader = FrameReader()
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.remove_reader(sock.fileno())
-            loop.remove_writer(sock.fileno())
+        if sock is not None:
+            if loop is not None and not loop.is_closed():
+                loop.remove_reader(sock.fileno())
+                loop.remove_writer(sock.fileno())
+            sock.close()
+        return process
 
 
 __all__ = ["ProcessCourier"]

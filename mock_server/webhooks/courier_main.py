@@ -44,11 +44,10 @@ class _Courier:
         self._endpoints: dict[int, Endpoint] = {}
         self._lanes = Lanes(self._outcome)
         self._writer = FrameWriter()
-        self._flushing = False
         self._lanes.start(loop)
         loop.add_reader(sock.fileno(), self._readable)
         self._writer.frames.append(frame(READY, 0, 0))
-        self._flushing = True
+        self._flushing = True  # READY goes first, on the loop's first turn
         loop.call_soon(self._flush)
 
     def _readable(self) -> None:
@@ -72,12 +71,8 @@ class _Courier:
 
     def _flush(self) -> None:
         self._flushing = False
-        if not self._writer.send(self._sock, self._loop, self._drain):
+        if not self._writer.send(self._sock, self._loop, self._flush):
             self._stop()
-
-    def _drain(self) -> None:
-        self._loop.remove_writer(self._sock.fileno())
-        self._flush()
 
     def _stop(self) -> None:
         self._loop.remove_reader(self._sock.fileno())

@@ -99,7 +99,7 @@ class FrameReader:
 
 class FrameWriter:
     """Frames queued (`frames`), then written in one `send`; what the socket does not take waits until it is
-    writable (`on_writable` is registered with the loop: it should call `send` again)."""
+    writable, when the loop calls `flush` (which should call `send` again) once."""
 
     def __init__(self) -> None:
         self.frames: list[bytes] = []
@@ -113,7 +113,7 @@ class FrameWriter:
         self.frames.clear()
         self._left = b""
 
-    def send(self, sock: socket.socket, loop: asyncio.AbstractEventLoop, on_writable: Callable[[], None]) -> bool:
+    def send(self, sock: socket.socket, loop: asyncio.AbstractEventLoop, flush: Callable[[], None]) -> bool:
         """Write what waits; False when the socket is broken (what waited is dropped)."""
         data = self._left + b"".join(self.frames)
         self.frames.clear()
@@ -126,8 +126,13 @@ class FrameWriter:
             return False
         self._left = data[sent:]
         if self._left:
-            loop.add_writer(sock.fileno(), on_writable)
+            loop.add_writer(sock.fileno(), _once_writable, loop, sock.fileno(), flush)
         return True
+
+
+def _once_writable(loop: asyncio.AbstractEventLoop, fd: int, flush: Callable[[], None]) -> None:
+    loop.remove_writer(fd)
+    flush()
 
 
 __all__ = ["DROP", "ENDPOINT", "OUTCOME", "POST", "READY", "FrameReader", "FrameWriter", "endpoint_of",
