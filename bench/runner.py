@@ -69,7 +69,7 @@ from bench.write_runner import (
     start_writes,
 )
 from bench.wrk import Load, LoadShape, WrkError, run_wrk
-from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS
+from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, WEBHOOK_DELIVERIES
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--webhooks-only", action="store_true",
                         help="only the webhook rows (program read and transaction begin, with one webhook endpoint "
                              "vs none); prints the figures, leaves BENCHMARKS.md as it is")
-    parser.add_argument("--webhook-delivery", choices=("process", "loop"), default="process",
+    parser.add_argument("--webhook-delivery", choices=WEBHOOK_DELIVERIES, default="process",
                         help="where the webhook rows' mock posts its webhooks (serve --webhook-delivery; process)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 round of 1 s, 10,000 contacts, 10,000 seeded writes")

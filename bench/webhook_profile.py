@@ -39,7 +39,7 @@ from bench.launch import LOAD_CPU, SERVER_CPU
 from bench.procs import free_port, get, pinned
 from bench.write_profile import app_and_write
 from mock_server.backend.events import Event
-from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, Settings
+from mock_server.settings import DEFAULT_API_KEY, DEFAULT_CONTACTS, WEBHOOK_DELIVERIES, Settings
 
 PER_TURN = 4  # `writes` mode: writes between two turns of the loop, as requests arriving on several connections
 BACKLOG = 5_000  # writes handed over at once in `queued` mode, fewer than the lane holds (MAX_BACKLOG)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("queued", "one", "writes"), default="queued")
     parser.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--delivery", choices=("process", "loop"), default="process",
+    parser.add_argument("--delivery", choices=WEBHOOK_DELIVERIES, default="process",
                         help="serve --webhook-delivery: a delivery process (whose CPU is not counted: the figure is "
                         "what the server's process spends) or the server's loop")
     parser.add_argument("--pin", action="store_true",

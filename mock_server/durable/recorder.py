@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mock_server.backend import Backends
 from mock_server.durable.logfile import LogFile, Record, Scan, StateError
 from mock_server.errors import ApiError, InternalError
+from mock_server.webhooks.changes import KIND as WEBHOOK_CHANGES
 
 if TYPE_CHECKING:
     from mock_server.backend import Backend
@@ -29,9 +30,9 @@ if TYPE_CHECKING:
 # A change other than a write or a reset (e.g. the clock moved by an admin call): its kind names the
 # function that applies it, given the organisation's backend and the record's payload (JSON).
 ChangeKind = Callable[["Backend", Any], None]
-# Kinds of change a reset leaves in place (webhook endpoints: mock_server/webhooks/changes.py): their records
-# are replayed whatever reset follows them, and written back when a reset cuts the file to its header.
-KEPT_ACROSS_RESETS = frozenset({"webhooks"})
+# Kinds of change a reset leaves in place (webhook endpoints): their records are replayed whatever reset
+# follows them, and written back when a reset cuts the file to its header.
+KEPT_ACROSS_RESETS = frozenset({WEBHOOK_CHANGES})
 
 
 class Recorder:

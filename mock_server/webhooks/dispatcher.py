@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from mock_server.backend.events import Event
+from mock_server.settings import WEBHOOK_DELIVERIES
 from mock_server.store.models import HOUR, MINUTE
 from mock_server.webhooks.courier import ProcessCourier
 from mock_server.webhooks.endpoints import Endpoint
@@ -53,7 +54,6 @@ RETRY_OFFSETS = tuple(itertools.accumulate(RETRY_INCREMENTS))  # from the origin
 # Jobs waiting for one endpoint, at most: a receiver slower than the writes must not make the mock's memory grow
 # without bound (under a benchmark's load); past it an event is dropped and counted (`pending`).
 MAX_BACKLOG = 10_000
-DELIVERY_MODES = ("process", "loop")  # where the lanes run: a delivery process, or the server's own loop
 
 
 @dataclass(slots=True)
@@ -69,8 +69,8 @@ class _Job:
 
 class Dispatcher:
     def __init__(self, backends: Backends, journal_size: int = 1000, delivery: str = "loop") -> None:
-        if delivery not in DELIVERY_MODES:
-            raise ValueError(f"webhook delivery must be one of {', '.join(DELIVERY_MODES)}, not {delivery!r}")
+        if delivery not in WEBHOOK_DELIVERIES:  # where the lanes run: a delivery process, or the server's own loop
+            raise ValueError(f"webhook delivery must be one of {', '.join(WEBHOOK_DELIVERIES)}, not {delivery!r}")
         self._backends = backends
         self.journal = DeliveryJournal(journal_size)
         self.delivery = delivery

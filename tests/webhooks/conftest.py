@@ -9,6 +9,7 @@ import httpx
 import jsonschema
 import pytest
 
+from mock_server.settings import WEBHOOK_DELIVERIES
 from mock_server.testing import RunningMock, running_mock
 from mock_server.webhooks.catalog import payload_schemas
 from mock_server.webhooks.receiver import Receiver
@@ -18,7 +19,7 @@ PID = "27d1dd7a-af67-4020-ba65-19d60000a26e"  # fixtures/widget-member.yaml: Sto
 ADMIN = {"X-Brevo-Mock": "1"}
 
 
-@pytest.fixture(scope="module", params=["process", "loop"])
+@pytest.fixture(scope="module", params=WEBHOOK_DELIVERIES)
 def mock(request: pytest.FixtureRequest) -> Iterator[RunningMock]:
     """The served mock, once with each `--webhook-delivery`: a delivery process (the default), the server's loop."""
     with running_mock(widget_settings(webhook_delivery=request.param)) as running:
