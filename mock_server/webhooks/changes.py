@@ -22,8 +22,9 @@ KIND = "webhooks"
 
 
 def webhook_changes(dispatcher: Dispatcher) -> ChangeKind:
-    """The change's function: ``{"add": body}`` (a `POST /__mock__/webhooks` body, checked by the route before it
-    is recorded) returns the endpoint; ``{"remove": id or None}`` returns the endpoints removed."""
+    """The change's function: ``{"add": body}`` (a `POST /__mock__/webhooks` body) returns the endpoint, or raises
+    `EndpointError` before the recorder records anything; ``{"remove": id or None}`` returns the endpoints
+    removed."""
     def apply(backend: Backend, payload: Any) -> Any:
         if "add" in payload:
             return dispatcher.add(backend.organisation, endpoint_from_json(payload["add"], id=""))

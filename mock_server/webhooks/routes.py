@@ -23,7 +23,7 @@ from mock_server.errors import ApiError
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.webhooks.catalog import event_names
 from mock_server.webhooks.changes import KIND
-from mock_server.webhooks.endpoints import EndpointError, endpoint_from_json
+from mock_server.webhooks.endpoints import EndpointError
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
@@ -58,10 +58,10 @@ def webhook_routes(state: MockState) -> list[Route]:
         except orjson.JSONDecodeError:
             return refused(400, "bad_request", "The body must be JSON: {\"url\": \"http://127.0.0.1:9000/hooks\"}")
         try:
-            endpoint_from_json(body, id="")  # checked before it is recorded: a refused change records nothing
+            # Every worker's, and kept by --state; a body the change refuses raises before anything is recorded.
+            added = state.recorder.change(name, KIND, {"add": body})
         except EndpointError as error:
             return refused(422, "invalid_parameter", str(error))
-        added = state.recorder.change(name, KIND, {"add": body})  # every worker's, and kept by --state
         return OrjsonResponse(added.shown(), status_code=201)
 
     async def deliveries(request: Request) -> Response:
