@@ -73,7 +73,6 @@ class Dispatcher:
             raise ValueError(f"webhook delivery must be one of {', '.join(WEBHOOK_DELIVERIES)}, not {delivery!r}")
         self._backends = backends
         self.journal = DeliveryJournal(journal_size)
-        self.delivery = delivery
         self._courier: Lanes | ProcessCourier = (ProcessCourier if delivery == "process" else Lanes)(self._attempted)
         self._endpoints: dict[str, tuple[Endpoint, ...]] = {}
         self._numbers: dict[str, itertools.count[int]] = {}
@@ -89,7 +88,6 @@ class Dispatcher:
         self._loop_thread = 0
         self._attached = False
         self._muted = False
-        self._closed = False
 
     # ------------------------------------------------------------------ life cycle
 
@@ -97,7 +95,6 @@ class Dispatcher:
         """Deliver on `loop` (the server's) from now on, beginning with what waited for it."""
         self._loop = loop
         self._loop_thread = 0  # unknown yet: every hand-over is thread-safe
-        self._closed = False
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -115,16 +112,9 @@ class Dispatcher:
 
     def close(self) -> None:
         """Stop delivering (the server stops): attempts under way are abandoned, connections closed."""
-        self._closed = True
         self._courier.close()
         self._inflight.clear()
         self._backlog.clear()
-
-    @property
-    def delivery_pid(self) -> int | None:
-        """The delivery process's id while it runs (`--webhook-delivery process`), else None."""
-        courier = self._courier
-        return courier.pid if isinstance(courier, ProcessCourier) else None
 
     # ------------------------------------------------------------------ configuration
 
