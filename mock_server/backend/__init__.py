@@ -62,6 +62,11 @@ class Backends(Mapping[str, Backend]):
         admin call, a replayed log, another worker's reset read from the shared log."""
         self._reset_listeners.append(listener)
 
+    def catch_up(self) -> None:
+        """Apply the changes other processes made since this one last looked (`serve --workers N`: the shared log,
+        which a request applies first anyway); one process has none. For work that waits on the loop without a
+        request (webhook retries due on a clock another worker moves)."""
+
     def __getitem__(self, organisation: str) -> Backend:
         found = self._backends.get(organisation)
         if found is not None:

@@ -248,6 +248,9 @@ class DurableRecorder(Recorder):
             self.backends.reset(organisation)
             return
         backend = self._backend(organisation, record.offset)
+        # (A real clock is not read between replayed writes: reading it moves it, and the next write is replayed at
+        # the moment it was made. Its retries wait for the wall clock anyway.)
+        before = backend.clock.now() if backend.clock.mode == "fixed" else None
         with backend.muted():
             try:
                 if kind == "w":
@@ -262,6 +265,10 @@ class DurableRecorder(Recorder):
                     f"state file {self.log.path}: the change at byte {record.offset} ({value.get('op') or kind} "
                     f"of organisation {organisation!r}) was accepted when made and is refused on replay "
                     f"({error.status}: {error.message})") from None
+        if before is not None and backend.clock.now() != before:
+            # Muted, the change told no clock listener; what waits on this process's clock (its webhook retries, with
+            # workers: another worker moved the clock) hears the new time now.
+            backend.clock_moved()
 
     def _replay_write(self, backend: Backend, value: dict[str, Any], offset: int) -> None:
         handler = self.handlers.get(value.get("op", ""))

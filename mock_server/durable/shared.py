@@ -41,6 +41,11 @@ class SharedBackends(Backends):
         found = self._backends.get(organisation)  # Backends' own first look, without a second call
         return found if found is not None else super().__getitem__(organisation)
 
+    def catch_up(self) -> None:
+        recorder = self.recorder
+        if recorder is not None and recorder.head_end[0] != recorder.applied_end:
+            recorder.catch_up()
+
 
 class SharedRecorder(DurableRecorder):
     """A `DurableRecorder` that shares its file with the other workers of one `serve --workers N`."""

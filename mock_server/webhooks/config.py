@@ -21,7 +21,7 @@ def settings_endpoints(settings: Settings) -> list[Endpoint]:
 
 
 def configured_dispatcher(backends: Backends, settings: Settings) -> Dispatcher:
-    dispatcher = Dispatcher(backends, delivery=settings.webhook_delivery)
+    dispatcher = Dispatcher(backends, delivery=settings.webhook_delivery, shared_dir=settings.shared_dir)
     for organisation in settings.organisations:
         for endpoint in settings_endpoints(settings):
             dispatcher.add(organisation, endpoint)

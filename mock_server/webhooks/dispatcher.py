@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
@@ -38,7 +39,7 @@ from mock_server.settings import WEBHOOK_DELIVERIES
 from mock_server.store.models import HOUR, MINUTE
 from mock_server.webhooks.courier import ProcessCourier
 from mock_server.webhooks.endpoints import Endpoint
-from mock_server.webhooks.journal import DeliveryJournal
+from mock_server.webhooks.journal import DeliveryJournal, SharedDeliveryJournal
 from mock_server.webhooks.lanes import Lanes
 from mock_server.webhooks.payloads import render
 from mock_server.webhooks.sender import DELIVERED, RETRY, Outcome
@@ -54,6 +55,9 @@ RETRY_OFFSETS = tuple(itertools.accumulate(RETRY_INCREMENTS))  # from the origin
 # Jobs waiting for one endpoint, at most: a receiver slower than the writes must not make the mock's memory grow
 # without bound (under a benchmark's load); past it an event is dropped and counted (`pending`).
 MAX_BACKLOG = 10_000
+# While retries wait, how often the dispatcher looks for changes other processes made (`serve --workers N`: another
+# worker may move the clock; a worker learns of it before its own requests, and waiting retries make none).
+WATCH_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -68,11 +72,14 @@ class _Job:
 
 
 class Dispatcher:
-    def __init__(self, backends: Backends, journal_size: int = 1000, delivery: str = "loop") -> None:
+    def __init__(self, backends: Backends, journal_size: int = 1000, delivery: str = "loop",
+                 shared_dir: Path | None = None) -> None:
         if delivery not in WEBHOOK_DELIVERIES:  # where the lanes run: a delivery process, or the server's own loop
             raise ValueError(f"webhook delivery must be one of {', '.join(WEBHOOK_DELIVERIES)}, not {delivery!r}")
         self._backends = backends
-        self.journal = DeliveryJournal(journal_size)
+        # With workers (`shared_dir`), the journal shows every worker's attempts.
+        self.journal = (DeliveryJournal(journal_size) if shared_dir is None
+                        else SharedDeliveryJournal(journal_size, shared_dir, self._resets, backends.catch_up))
         self._courier: Lanes | ProcessCourier = (ProcessCourier if delivery == "process" else Lanes)(self._attempted)
         self._endpoints: dict[str, tuple[Endpoint, ...]] = {}
         self._numbers: dict[str, itertools.count[int]] = {}
@@ -88,6 +95,7 @@ class Dispatcher:
         self._loop_thread = 0
         self._attached = False
         self._muted = False
+        self._watching = False
 
     # ------------------------------------------------------------------ life cycle
 
@@ -165,6 +173,10 @@ class Dispatcher:
             for lane in [lane for lane in list(self._backlog) if lane[0] == name]:
                 self._call(self._drop_lane, lane)  # what was queued before the reset is not posted
         self.journal.clear(organisation)
+
+    def _resets(self, organisation: str) -> int:
+        """How many resets of the organisation this process applied."""
+        return self._generation.get(organisation, 0)
 
     def idle(self, timeout: float = 1.0) -> bool:
         """Wait (up to `timeout` s, from a thread other than the server's) until nothing is queued or under way."""
@@ -283,6 +295,25 @@ class Dispatcher:
             self._run_due(organisation, now)
         elif backend.clock.mode == "real" and self._loop is not None:  # wall-clock time passes by itself
             self._loop.call_later((job.due - now) / 1000, self._wake, organisation)
+        self._watch()
+
+    def _watch(self) -> None:
+        """While retries wait, catch up with other processes' changes every WATCH_SECONDS (on the loop): one that moves
+        this clock reaches `_on_clock` as it is applied. One process has none to catch up with."""
+        if self._watching or self._loop is None or self._loop.is_closed():
+            return
+        self._watching = True
+        self._loop.call_later(WATCH_SECONDS, self._watched)
+
+    def _watched(self) -> None:
+        self._watching = False
+        if not any(list(self._retries.values())):
+            return
+        try:
+            self._backends.catch_up()
+        except Exception:  # a bug here must not stop the retries
+            logger.exception("webhook delivery failed")
+        self._watch()
 
     def _wake(self, organisation: str) -> None:
         backend = self._backends.get(organisation)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from mock_server.durable.gathered import Gathered
 from mock_server.store.models import iso
 from mock_server.webhooks.endpoints import Endpoint
 
@@ -59,6 +63,56 @@ class DeliveryJournal:
                 kept = [entry for entry in self._entries if entry[0] != organisation]
                 self._entries.clear()
                 self._entries.extend(kept)
+
+
+class SharedDeliveryJournal(DeliveryJournal):
+    """The delivery journal of `serve --workers N`: every worker's attempts, gathered when read.
+
+    A worker journals the attempts it makes (an event is posted by the worker that took its write, a retry by
+    the one that made the attempt before), each with its wall-clock time and the organisation's reset count
+    then; reading gathers every worker's (`mock_server/durable/gathered.py`), keeps those of the reset count
+    the reader has (a worker that has not applied a reset yet still holds the attempts it dropped) and merges
+    them by time.
+    """
+
+    def __init__(self, size: int, shared_dir: Path, resets: Callable[[str], int], catch_up: Callable[[], None]
+                 ) -> None:
+        super().__init__(size)
+        self._size = max(1, size)
+        self._resets = resets  # organisation -> how many of its resets this worker applied
+        self._catch_up = catch_up  # apply the changes the other workers made (their resets)
+        self._stamps: deque[tuple[float, int]] = deque(maxlen=size)  # (time, reset count) of each entry
+        self._gathered = Gathered(shared_dir, "deliveries", self._rows)
+
+    def record(self, entry: Entry) -> None:
+        stamp = (time.time(), self._resets(entry[0]))
+        with self._lock:
+            self._entries.append(entry)
+            self._stamps.append(stamp)
+
+    def entries(self, organisation: str | None = None) -> list[Attempt]:
+        self._catch_up()
+        wanted = {} if organisation is None else {organisation: self._resets(organisation)}
+        found, _ = self._gathered.gather()
+        rows = sorted((row for row in found if organisation is None or (row[2] == organisation
+                                                                          and row[1] == wanted[organisation])),
+                      key=lambda row: row[0])[-self._size:]
+        return [Attempt(**row[3]) for row in rows]
+
+    def clear(self, organisation: str | None = None) -> None:
+        with self._lock:
+            kept = [(entry, stamp) for entry, stamp in zip(self._entries, self._stamps, strict=True)
+                    if organisation is not None and entry[0] != organisation]
+            self._entries.clear()
+            self._stamps.clear()
+            for entry, stamp in kept:
+                self._entries.append(entry)
+                self._stamps.append(stamp)
+
+    def _rows(self, cleared: float) -> list[Any]:
+        with self._lock:
+            held = list(zip(self._entries, self._stamps, strict=True))
+        return [[at, resets, entry[0], _attempt(*entry).as_dict()] for entry, (at, resets) in held]
 
 
 def _attempt(organisation: str, event: str, event_id: str, seq: int, endpoint: Endpoint, attempt: int, due: int,

@@ -201,3 +201,53 @@ def test_an_endpoint_added_through_one_worker_gets_the_events_of_every_worker(tw
             assert sorted(payload["contact_id"] for payload in delivered) == list(contacts)
         finally:
             assert _request(port, "DELETE", "/__mock__/webhooks", None, admin)[0] == 200
+
+
+def test_a_retry_fires_when_the_other_worker_moves_the_clock_and_every_worker_journals_it(two_workers: Served
+                                                                                          ) -> None:
+    """The worker that posted an event holds its retries; the clock moved through the other worker (the holder
+    taking no request meanwhile) still brings each one, and either worker's journal shows every attempt, until a
+    reset through either."""
+    port = two_workers.port
+    headers = {"api-key": "xkeysib-test-retries", "X-Brevo-Mock": "1"}  # a world of its own: its clock is ours
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30)]
+
+    def call(connection: http.client.HTTPConnection, method: str, target: str, body: object = None) -> object:
+        connection.request(method, target, None if body is None else orjson.dumps(body),
+                           {**headers, "content-type": "application/json"})
+        answer = connection.getresponse()
+        payload = answer.read()
+        assert answer.status in (200, 201), payload
+        return orjson.loads(payload)
+
+    with Receiver(answer=lambda payload: 429) as receiver:
+        call(connections[0], "POST", "/__mock__/webhooks", {"url": receiver.url, "events": ["subscription_created"]})
+        try:
+            call(connections[0], "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions", {"contactId": 920_001})
+            receiver.wait_count(1, timeout=10)
+            time.sleep(0.2)  # the 429's outcome reaches the worker that posted it
+            # A kept-alive connection stays with its worker: the holder is the one that counts the retry. New
+            # connections until one reaches each worker.
+            by_retries: dict[int, http.client.HTTPConnection] = {}
+            while len(by_retries) < 2 and len(connections) < 200:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connections.append(connection)
+                by_retries.setdefault(call(connection, "GET", "/__mock__/webhooks")["pending"]["retries"],  # type: ignore[index]
+                                      connection)
+            holder, other = by_retries[1], by_retries[0]
+            for attempts, step in enumerate(("PT10M", "PT1H", "PT2H", "PT8H"), start=2):
+                call(other, "POST", "/__mock__/clock", {"advance": step})
+                assert len(receiver.wait_count(attempts, timeout=10)) == attempts
+            time.sleep(0.2)
+            for connection in (holder, other):
+                journal = call(connection, "GET", "/__mock__/webhooks/deliveries")["deliveries"]  # type: ignore[index]
+                assert [(row["attempt"], row["outcome"]) for row in journal] == [
+                    (1, "retry_scheduled"), (2, "retry_scheduled"), (3, "retry_scheduled"), (4, "retry_scheduled"),
+                    (5, "gave_up")]
+            call(other, "POST", "/__mock__/reset")  # the holder has not applied it when it is asked next
+            for connection in (holder, other):
+                assert call(connection, "GET", "/__mock__/webhooks/deliveries")["deliveries"] == []  # type: ignore[index]
+        finally:
+            call(connections[0], "DELETE", "/__mock__/webhooks")
+            for connection in connections:
+                connection.close()
