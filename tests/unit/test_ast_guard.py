@@ -48,3 +48,29 @@ def test_parsing_in_threads_while_collections_run_python_code_raises_nothing() -
     finally:
         gc.callbacks.remove(collect_noise)
     assert errors == []
+
+
+def test_a_parse_made_by_a_collection_in_the_middle_of_a_parse_raises_nothing() -> None:
+    """The same race within one thread: code a collection runs (a finalizer, a hook formatting a traceback of an
+    ignored exception, which parses on 3.11) parsing while the thread's own parse builds its tree."""
+    ast_guard.install()
+    source = Path(ast.__file__).read_text()
+    errors: list[BaseException] = []
+
+    def parse_inside(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            try:
+                ast.parse("x = (1 + (2 * (3 - 4)))\n")
+            except SystemError as error:
+                errors.append(error)
+
+    gc.callbacks.append(parse_inside)
+    try:
+        for _ in range(4):
+            try:
+                ast.parse(source)
+            except SystemError as error:
+                errors.append(error)
+    finally:
+        gc.callbacks.remove(parse_inside)
+    assert errors == []
