@@ -41,6 +41,9 @@ class Gathered:
         self._control = mmap.mmap(self._fd, CONTROL.size)
         self._own = shared_dir / f"{name}-{os.getpid()}.json"
         self._published = -1
+        # A reader publishes its own rows as the publisher thread may: one at a time, or the second `replace` finds
+        # the temporary file gone (a reader then answered 500).
+        self._publishing = threading.Lock()
         self._publish(self.control()[0])  # a file from the start: readers wait for live workers only
         thread = threading.Thread(target=self._publisher, name=f"{name}-publisher", daemon=True)
         thread.start()
@@ -84,11 +87,14 @@ class Gathered:
                     self._publish(generation)
 
     def _publish(self, generation: int) -> None:
-        rows = self._rows(self.control()[1])
-        temporary = self._own.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps({"generation": generation, "rows": rows}))
-        temporary.replace(self._own)  # whole or not at all, for a reader
-        self._published = generation
+        with self._publishing:
+            if self._published >= generation:
+                return  # the other thread published this generation (or a later one) meanwhile
+            rows = self._rows(self.control()[1])
+            temporary = self._own.with_suffix(".tmp")
+            temporary.write_bytes(orjson.dumps({"generation": generation, "rows": rows}))
+            temporary.replace(self._own)  # whole or not at all, for a reader
+            self._published = generation
 
     # ----------------------------------------------------------------- the reader's side
 
