@@ -380,8 +380,9 @@ def serve(args: argparse.Namespace) -> int:
         worlds = build_worlds(settings, progress=_progress(sys.stderr) if settings.contacts >= 20_000 else None)
         app = create_app(settings, worlds=worlds)
         text = banner(settings, app.state.mock)
-        print(message(text) if settings.log_format == "json" else text, flush=True)
+        shown = message(text) if settings.log_format == "json" else text
         if settings.workers > 1:
+            print(shown, flush=True)
             app.state.mock.recorder.close()  # each worker opens the file, and seeds its own, identical world
             del app, worlds
             return _serve_workers(settings, sock, shared_dir)
@@ -391,31 +392,32 @@ def serve(args: argparse.Namespace) -> int:
         raise
     config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
-    settle_collector()  # as each worker of --workers N does once its app is built (create_app_from_env)
     # On SIGINT or SIGTERM uvicorn stops accepting, lets in-flight requests finish, runs the lifespan
     # shutdown (which prints the client-check summary), then re-raises the signal. Handlers of ours
     # turn that into a return here: a stop on a signal is the normal end of a server, exit 0 (1 with
-    # --check-client when the client broke the contract, so that CI can test the status).
-    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stopped = False
+    # --check-client when the client broke the contract, so that CI can test the status). They are in
+    # place before the banner, which tells a user (or a test) the server is there: a signal that comes
+    # before uvicorn's own handlers asks the server to stop as uvicorn's would. (Python's default
+    # handler raises KeyboardInterrupt wherever the main thread is, which can be a callback of the
+    # collector that ignores it: the signal was lost and the server served on.)
+    signals: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        signals.append(signum)
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        print(shown, flush=True)
+        settle_collector()  # as each worker of --workers N does once its app is built (create_app_from_env)
         server.run(sockets=[sock])
-    except _Stopped:
-        stopped = True
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    stopped = bool(signals)
     if not server.started and not stopped:
         raise CliError("the server did not start (see the log above)")
     return 1 if settings.check_client and app.state.mock.journal.violation_count else 0
-
-
-class _Stopped(Exception):
-    """The signal that stopped `serve`, once uvicorn has shut down."""
-
-
-def _stopped(signum: int, frame: Any) -> None:
-    raise _Stopped()
 
 
 def make_shared_dir() -> Path:

@@ -104,3 +104,36 @@ def test_a_signal_stops_serve_with_workers_with_exit_0() -> None:
         server.wait_for(r"Application startup complete", stream="stderr")
         assert server.stop(signal.SIGTERM) == 0
     assert "Traceback" not in server.stderr.text, server.stderr.text[-2000:]
+
+
+def test_the_banner_is_printed_once_a_signal_would_stop_the_server(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A user (or a test) reads the banner and stops the server at once: the signal must not meet Python's default
+    handler, whose KeyboardInterrupt can land in a callback of the collector that ignores it (the server then
+    served on). Run in this process, the server's own run replaced by a look at what a signal would do."""
+    import uvicorn
+
+    from mock_server import cli
+
+    seen: dict[str, object] = {}
+    printed = print
+
+    def print_and_look(*args: object, **kwargs: object) -> None:
+        if args and "all ids" in str(args[0]):
+            seen["handler"] = signal.getsignal(signal.SIGINT)
+        printed(*args, **kwargs)  # type: ignore[call-overload]
+
+    def run(server: uvicorn.Server, sockets: object = None) -> None:
+        signal.raise_signal(signal.SIGINT)  # as if it came between the banner and uvicorn's handlers
+        seen["should_exit"] = server.should_exit
+
+    monkeypatch.setattr("builtins.print", print_and_look)
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setattr(cli, "settle_collector", lambda: None)  # this test process's collector is left alone
+    before = signal.getsignal(signal.SIGINT)
+    status = cli.main(["serve", "--port", "0", "--contacts", "5", "--no-access-log"])
+    assert status == 0
+    assert seen["handler"] not in (signal.default_int_handler, signal.SIG_DFL)
+    assert seen["should_exit"] is True
+    assert signal.getsignal(signal.SIGINT) is before
+    assert "all ids" in capsys.readouterr().out
