@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -225,25 +226,25 @@ def test_a_retry_fires_when_the_other_worker_moves_the_clock_and_every_worker_jo
         try:
             call(connections[0], "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions", {"contactId": 920_001})
             receiver.wait_count(1, timeout=10)
-            time.sleep(0.2)  # the 429's outcome reaches the worker that posted it
-            # A kept-alive connection stays with its worker: the holder is the one that counts the retry. New
-            # connections until one reaches each worker.
-            by_retries: dict[int, http.client.HTTPConnection] = {}
-            while len(by_retries) < 2 and len(connections) < 200:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                connections.append(connection)
-                by_retries.setdefault(call(connection, "GET", "/__mock__/webhooks")["pending"]["retries"],  # type: ignore[index]
-                                      connection)
-            holder, other = by_retries[1], by_retries[0]
+            # A kept-alive connection stays with its worker: the one that took the write posted the event and
+            # holds its retry (once the 429's outcome reached it). New connections until one reaches the other.
+            holder = connections[0]
+            assert _eventually(lambda: _pending_retries(call, holder) == 1)
+            other = None
+            while other is None and len(connections) < 200:
+                connections.append(http.client.HTTPConnection("127.0.0.1", port, timeout=30))
+                other = connections[-1] if _pending_retries(call, connections[-1]) == 0 else None
+            assert other is not None, "no new connection reached the other worker"
             for attempts, step in enumerate(("PT10M", "PT1H", "PT2H", "PT8H"), start=2):
                 call(other, "POST", "/__mock__/clock", {"advance": step})
                 assert len(receiver.wait_count(attempts, timeout=10)) == attempts
-            time.sleep(0.2)
-            for connection in (holder, other):
-                journal = call(connection, "GET", "/__mock__/webhooks/deliveries")["deliveries"]  # type: ignore[index]
-                assert [(row["attempt"], row["outcome"]) for row in journal] == [
-                    (1, "retry_scheduled"), (2, "retry_scheduled"), (3, "retry_scheduled"), (4, "retry_scheduled"),
-                    (5, "gave_up")]
+            expected = [(1, "retry_scheduled"), (2, "retry_scheduled"), (3, "retry_scheduled"),
+                        (4, "retry_scheduled"), (5, "gave_up")]
+            for connection in (holder, other):  # (the last outcome reaches the holder just after the post)
+                assert _eventually(lambda connection=connection: [  # type: ignore[misc]
+                    (row["attempt"], row["outcome"])
+                    for row in call(connection, "GET", "/__mock__/webhooks/deliveries")["deliveries"]  # type: ignore[index]
+                ] == expected)
             call(other, "POST", "/__mock__/reset")  # the holder has not applied it when it is asked next
             for connection in (holder, other):
                 assert call(connection, "GET", "/__mock__/webhooks/deliveries")["deliveries"] == []  # type: ignore[index]
@@ -251,3 +252,17 @@ def test_a_retry_fires_when_the_other_worker_moves_the_clock_and_every_worker_jo
             call(connections[0], "DELETE", "/__mock__/webhooks")
             for connection in connections:
                 connection.close()
+
+
+def _pending_retries(call: Any, connection: http.client.HTTPConnection) -> int:
+    return int(call(connection, "GET", "/__mock__/webhooks")["pending"]["retries"])
+
+
+def _eventually(condition: Any, timeout: float = 10.0) -> bool:
+    """Whether `condition()` holds within `timeout` seconds (checked every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
