@@ -43,16 +43,17 @@ Entry = tuple[str, str, str, int, Endpoint, int, int, int | None, str | None, fl
 
 class DeliveryJournal:
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=size)
+        self._entries: deque[tuple[Entry, Any]] = deque(maxlen=size)  # (entry, its `_stamp`)
         self._lock = threading.Lock()
 
     def record(self, entry: Entry) -> None:
+        stamp = self._stamp(entry)
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append((entry, stamp))
 
     def entries(self, organisation: str | None = None) -> list[Attempt]:
         with self._lock:
-            kept = [entry for entry in self._entries if organisation is None or entry[0] == organisation]
+            kept = [entry for entry, _ in self._entries if organisation is None or entry[0] == organisation]
         return [_attempt(*entry) for entry in kept]
 
     def clear(self, organisation: str | None = None) -> None:
@@ -60,9 +61,13 @@ class DeliveryJournal:
             if organisation is None:
                 self._entries.clear()
             else:
-                kept = [entry for entry in self._entries if entry[0] != organisation]
+                kept = [item for item in self._entries if item[0][0] != organisation]
                 self._entries.clear()
                 self._entries.extend(kept)
+
+    def _stamp(self, entry: Entry) -> Any:
+        """What the journal keeps beside an entry (one process: nothing)."""
+        return None
 
 
 class SharedDeliveryJournal(DeliveryJournal):
@@ -81,14 +86,7 @@ class SharedDeliveryJournal(DeliveryJournal):
         self._size = max(1, size)
         self._resets = resets  # organisation -> how many of its resets this worker applied
         self._catch_up = catch_up  # apply the changes the other workers made (their resets)
-        self._stamps: deque[tuple[float, int]] = deque(maxlen=size)  # (time, reset count) of each entry
         self._gathered = Gathered(shared_dir, "deliveries", self._rows)
-
-    def record(self, entry: Entry) -> None:
-        stamp = (time.time(), self._resets(entry[0]))
-        with self._lock:
-            self._entries.append(entry)
-            self._stamps.append(stamp)
 
     def entries(self, organisation: str | None = None) -> list[Attempt]:
         self._catch_up()
@@ -99,19 +97,13 @@ class SharedDeliveryJournal(DeliveryJournal):
                       key=lambda row: row[0])[-self._size:]
         return [Attempt(**row[3]) for row in rows]
 
-    def clear(self, organisation: str | None = None) -> None:
-        with self._lock:
-            kept = [(entry, stamp) for entry, stamp in zip(self._entries, self._stamps, strict=True)
-                    if organisation is not None and entry[0] != organisation]
-            self._entries.clear()
-            self._stamps.clear()
-            for entry, stamp in kept:
-                self._entries.append(entry)
-                self._stamps.append(stamp)
+    def _stamp(self, entry: Entry) -> tuple[float, int]:
+        """(wall-clock time, the organisation's reset count) of the attempt."""
+        return time.time(), self._resets(entry[0])  # wall: merges the workers' attempts in the order they were made
 
     def _rows(self, cleared: float) -> list[Any]:
         with self._lock:
-            held = list(zip(self._entries, self._stamps, strict=True))
+            held = list(self._entries)
         return [[at, resets, entry[0], _attempt(*entry).as_dict()] for entry, (at, resets) in held]
 
 
