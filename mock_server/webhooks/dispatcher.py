@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from mock_server.backend.events import Event
-from mock_server.settings import WEBHOOK_DELIVERIES
+from mock_server.settings import parse_webhook_delivery
 from mock_server.store.models import HOUR, MINUTE
 from mock_server.webhooks.courier import ProcessCourier
 from mock_server.webhooks.endpoints import Endpoint
@@ -74,8 +74,7 @@ class _Job:
 class Dispatcher:
     def __init__(self, backends: Backends, journal_size: int = 1000, delivery: str = "loop",
                  shared_dir: Path | None = None) -> None:
-        if delivery not in WEBHOOK_DELIVERIES:  # where the lanes run: a delivery process, or the server's own loop
-            raise ValueError(f"webhook delivery must be one of {', '.join(WEBHOOK_DELIVERIES)}, not {delivery!r}")
+        delivery = parse_webhook_delivery(delivery)  # where the lanes run: a delivery process, or the server's loop
         self._backends = backends
         # With workers (`shared_dir`), the journal shows every worker's attempts.
         self.journal = (DeliveryJournal(journal_size) if shared_dir is None
