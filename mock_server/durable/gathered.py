@@ -61,6 +61,7 @@ class Gathered:
         """Now is the time of the last clear: every worker's rows from before it are dropped (by the row callback)."""
         with self.locked():
             generation, _ = self.control()
+            # wall: compared with the wall-clock times the journals give their entries
             CONTROL.pack_into(self._control, 0, generation, time.time())
 
     def control(self) -> tuple[int, float]:

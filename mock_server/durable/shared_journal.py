@@ -42,7 +42,7 @@ class SharedJournal(Journal):
 
     def clear(self, organisation: str | None = None) -> None:
         if organisation is not None:
-            with self._gathered.locked():
+            with self._gathered.locked():  # wall: compared with the entries' wall-clock times
                 (self._dir / CLEARS_FILE).write_bytes(orjson.dumps({**self._own_clears(), organisation: time.time()}))
             return
         self._gathered.mark_cleared()
