@@ -24,9 +24,10 @@ import asyncio
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from mock_server.backend.events import Event
+from mock_server.durable.gathered import Gathered
 from mock_server.settings import parse_webhook_delivery
 from mock_server.store.models import HOUR, MINUTE
 from mock_server.webhooks.courier import ProcessCourier
@@ -95,6 +97,8 @@ class Dispatcher:
         self._attached = False
         self._muted = False
         self._watching = False
+        # With workers, `pending` adds up every worker's counts, gathered when read (made last: it publishes them).
+        self._shared_pending = None if shared_dir is None else Gathered(shared_dir, "pending", self._pending_rows)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -155,10 +159,42 @@ class Dispatcher:
         return self._endpoints.get(organisation, ())
 
     def pending(self, organisation: str) -> dict[str, int]:
-        """Deliveries waiting: queued or under way now, retries waiting for the clock, and those dropped."""
+        """Deliveries waiting: queued or under way now, retries waiting for the clock, and those dropped (with
+        workers: every worker's, `pending_by_worker`)."""
+        if self._shared_pending is None:
+            return self._own_pending(organisation)
+        return added_up(self.pending_by_worker(organisation).values())
+
+    @property
+    def shared(self) -> bool:
+        """Whether this is one worker of `serve --workers N` (its counts are gathered with the others')."""
+        return self._shared_pending is not None
+
+    def pending_by_worker(self, organisation: str) -> dict[int, dict[str, int]]:
+        """Each worker's `pending` counts, by process id (one process: its own).
+
+        Each event is posted, and retried, by the worker that took its write, so each holds its own. A worker that
+        has not applied the organisation's latest reset yet still counts what that reset dropped: its queued
+        deliveries and retries are left out (its `dropped`, counted since start, stays)."""
+        if self._shared_pending is None:
+            return {os.getpid(): self._own_pending(organisation)}
+        self._backends.catch_up()  # the resets other workers took, before comparing reset counts
+        rows, _ = self._shared_pending.gather()
+        found = [row for row in rows if row[1] == organisation]
+        latest = max([self._resets(organisation), *(row[2] for row in found)])
+        return {pid: {"queued": queued if resets == latest else 0, "retries": retries if resets == latest else 0,
+                      "dropped": dropped}
+                for pid, _, resets, queued, retries, dropped in sorted(found)}
+
+    def _own_pending(self, organisation: str) -> dict[str, int]:
         queued = sum(count for (name, _), count in list(self._backlog.items()) if name == organisation)
         return {"queued": queued, "retries": len(self._retries.get(organisation, ())),
                 "dropped": self._dropped.get(organisation, 0)}
+
+    def _pending_rows(self, cleared: float) -> list[list[object]]:
+        """This worker's counts for every organisation it knows (published for `pending_by_worker`)."""
+        names = {*self._endpoints, *self._retries, *self._dropped, *(name for name, _ in list(self._backlog))}
+        return [[os.getpid(), name, self._resets(name), *self._own_pending(name).values()] for name in sorted(names)]
 
     def reset(self, organisation: str | None = None) -> None:
         """The organisation's world was reset (`Backends.on_reset`): its queued jobs, pending retries and journal go
@@ -367,4 +403,13 @@ class Dispatcher:
             self._schedule(organisation, replace(job, attempt=job.attempt + 1, due=retry_at))
 
 
-__all__ = ["MAX_ATTEMPTS", "RETRY_OFFSETS", "Dispatcher"]
+def added_up(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Several workers' `pending` counts as one."""
+    totals = {"queued": 0, "retries": 0, "dropped": 0}
+    for one in counts:
+        for name in totals:
+            totals[name] += one[name]
+    return totals
+
+
+__all__ = ["MAX_ATTEMPTS", "RETRY_OFFSETS", "Dispatcher", "added_up"]

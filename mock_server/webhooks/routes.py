@@ -11,6 +11,7 @@ key's). Like every ``/__mock__/`` endpoint they pass `mock_server.admin_guard` f
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import orjson
@@ -23,6 +24,7 @@ from mock_server.errors import ApiError
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.webhooks.catalog import event_names
 from mock_server.webhooks.changes import KIND
+from mock_server.webhooks.dispatcher import Dispatcher, added_up
 from mock_server.webhooks.endpoints import EndpointError
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ def webhook_routes(state: MockState) -> list[Route]:
         if request.method == "GET":
             return OrjsonResponse({"organisation": name,
                                    "endpoints": [e.shown() for e in state.webhooks.endpoints(name)],
-                                   "pending": state.webhooks.pending(name),
+                                   **_pending(state.webhooks, name),
                                    "events": list(event_names())})
         if request.method == "DELETE":
             wanted = request.query_params.get("id")
@@ -76,3 +78,13 @@ def webhook_routes(state: MockState) -> list[Route]:
         Route(f"{PREFIX}/webhooks", listing, methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/webhooks/deliveries", deliveries, methods=["GET"]),
     ]
+
+
+def _pending(dispatcher: Dispatcher, organisation: str) -> dict[str, object]:
+    """The deliveries waiting; with `serve --workers N`, every worker's, added up, with which worker answered and
+    what each one holds."""
+    if not dispatcher.shared:
+        return {"pending": dispatcher.pending(organisation)}
+    by_worker = dispatcher.pending_by_worker(organisation)  # gathered once: the total is its sum
+    return {"pending": added_up(by_worker.values()), "worker": os.getpid(),
+            "pending_by_worker": [{"worker": pid, **counts} for pid, counts in by_worker.items()]}

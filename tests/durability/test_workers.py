@@ -229,15 +229,20 @@ def test_a_retry_fires_when_the_other_worker_moves_the_clock_and_every_worker_jo
             # A kept-alive connection stays with its worker: the one that took the write posted the event and
             # holds its retry (once the 429's outcome reached it). New connections until one reaches the other.
             holder = connections[0]
-            assert _eventually(lambda: _pending_retries(call, holder) == 1)
+            holder_pid = _worker(call, holder)
+            assert _eventually(lambda: _retries_by_worker(call, holder).get(holder_pid) == 1)
             other = None
             while other is None and len(connections) < 200:
                 connections.append(http.client.HTTPConnection("127.0.0.1", port, timeout=30))
-                other = connections[-1] if _pending_retries(call, connections[-1]) == 0 else None
+                other = connections[-1] if _worker(call, connections[-1]) != holder_pid else None
             assert other is not None, "no new connection reached the other worker"
+            # Either worker counts the retry the holder keeps: `pending` adds up every worker's.
+            assert _retries_by_worker(call, other) == {holder_pid: 1, _worker(call, other): 0}
+            assert _pending_retries(call, other) == 1
             for attempts, step in enumerate(("PT10M", "PT1H", "PT2H", "PT8H"), start=2):
                 call(other, "POST", "/__mock__/clock", {"advance": step})
                 assert len(receiver.wait_count(attempts, timeout=10)) == attempts
+            assert _eventually(lambda: _pending_retries(call, other) == 0)  # the fifth attempt was the last
             expected = [(1, "retry_scheduled"), (2, "retry_scheduled"), (3, "retry_scheduled"),
                         (4, "retry_scheduled"), (5, "gave_up")]
             for connection in (holder, other):  # (the last outcome reaches the holder just after the post)
@@ -248,6 +253,12 @@ def test_a_retry_fires_when_the_other_worker_moves_the_clock_and_every_worker_jo
             call(other, "POST", "/__mock__/reset")  # the holder has not applied it when it is asked next
             for connection in (holder, other):
                 assert call(connection, "GET", "/__mock__/webhooks/deliveries")["deliveries"] == []  # type: ignore[index]
+            # A retry waiting in the holder when the other worker takes a reset: no worker counts it any more.
+            call(holder, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions", {"contactId": 920_002})
+            assert _eventually(lambda: _pending_retries(call, other) == 1)
+            call(other, "POST", "/__mock__/reset")
+            assert _pending_retries(call, other) == 0
+            assert _pending_retries(call, holder) == 0
         finally:
             call(connections[0], "DELETE", "/__mock__/webhooks")
             for connection in connections:
@@ -256,6 +267,16 @@ def test_a_retry_fires_when_the_other_worker_moves_the_clock_and_every_worker_jo
 
 def _pending_retries(call: Any, connection: http.client.HTTPConnection) -> int:
     return int(call(connection, "GET", "/__mock__/webhooks")["pending"]["retries"])
+
+
+def _worker(call: Any, connection: http.client.HTTPConnection) -> int:
+    """The process id of the worker a kept-alive connection reaches."""
+    return int(call(connection, "GET", "/__mock__/webhooks")["worker"])
+
+
+def _retries_by_worker(call: Any, connection: http.client.HTTPConnection) -> dict[int, int]:
+    answer = call(connection, "GET", "/__mock__/webhooks")
+    return {row["worker"]: row["retries"] for row in answer["pending_by_worker"]}
 
 
 def _eventually(condition: Any, timeout: float = 10.0) -> bool:
