@@ -9,12 +9,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install run test test-deps test-uvicorn-window lint conformance conformance-long bench soak fuzz clean help
+.PHONY: install run test test-deps test-dates test-uvicorn-window lint conformance conformance-long bench soak fuzz clean help
 
 help:
 	@echo "make run         serve the mock (ARGS='--port 9000 --seed 7' to pass flags)"
 	@echo "make test        lint and run the test suite (installs chromium and the Node example's packages if it can)"
 	@echo "make test-uvicorn-window   the protocol tests on the oldest and the newest uvicorn pyproject.toml allows"
+	@echo "make test-dates  the examples, clients, API and isolation tests on other dates (libfaketime)"
 	@echo "make conformance BASE_URL=... API_KEY=...   check any server against the contract"
 	@echo "make conformance-long   the long conformance run against a fresh mock (minutes)"
 	@echo "make bench       benchmark the mock against bare Starlette (and Prism); writes BENCHMARKS.md"
@@ -64,6 +65,25 @@ test-uvicorn-window:
 	  $$venv/bin/python -m pip install --quiet --upgrade -e . pytest "$$requirement"; \
 	  echo "uvicorn window, $$end end ($$requirement): uvicorn $$($$venv/bin/python -c 'import uvicorn; print(uvicorn.__version__)')"; \
 	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(WINDOW_TESTS); \
+	done
+
+# The same tests on other dates (libfaketime, installed from Debian when missing): nothing may depend on the
+# date it runs, the examples included. Only the wall clock is faked (tests/support/faketime says why). Not
+# part of `make test`: every clock read goes through libfaketime, which makes the run several times slower.
+#   make test-dates DATES='2027-01-01 00:00:05' (several: DATES='"2027-01-01" "2031-06-15 12:00"')
+DATES      ?= "2027-01-01 00:00:05" "2031-06-15 12:00:00"
+DATE_TESTS ?= tests/examples tests/clients tests/api tests/isolation
+
+test-dates: test-deps
+	@command -v faketime >/dev/null || { \
+	  echo "installing faketime (Debian package)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime; }
+	@for date in $(DATES); do \
+	  PYTHONPATH=$(CURDIR)/tests/support/faketime FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$date" \
+	    $(BIN)/python -c 'import datetime; print("== the tests, the wall clock at", datetime.datetime.now().isoformat(" ", "seconds"))'; \
+	  PYTHONPATH=$(CURDIR)/tests/support/faketime FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$date" \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
 
 # Conformance of any server (docs/conformance.md): our mock, the real Brevo, another mock.
