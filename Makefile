@@ -9,6 +9,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
+# A command from the Debian package of the same name, installed when missing (as root, else with sudo):
+#   @$(call debian_package,wrk)
+debian_package = command -v $(1) >/dev/null || { echo "installing $(1) (Debian package)"; \
+  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1); }
+
 .PHONY: install run test test-deps test-dates test-uvicorn-window lint conformance conformance-long bench soak fuzz clean help
 
 help:
@@ -73,17 +79,13 @@ test-uvicorn-window:
 #   make test-dates DATES='2027-01-01 00:00:05' (several: DATES='"2027-01-01" "2031-06-15 12:00"')
 DATES      ?= "2027-01-01 00:00:05" "2031-06-15 12:00:00"
 DATE_TESTS ?= tests/examples tests/clients tests/api tests/isolation
+ON_DATE    := PYTHONPATH=$(CURDIR)/tests/support/faketime FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$date"
 
 test-dates: test-deps
-	@command -v faketime >/dev/null || { \
-	  echo "installing faketime (Debian package)"; \
-	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime; }
+	@$(call debian_package,faketime)
 	@for date in $(DATES); do \
-	  PYTHONPATH=$(CURDIR)/tests/support/faketime FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$date" \
-	    $(BIN)/python -c 'import datetime; print("== the tests, the wall clock at", datetime.datetime.now().isoformat(" ", "seconds"))'; \
-	  PYTHONPATH=$(CURDIR)/tests/support/faketime FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$date" \
-	    $(BIN)/python -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
+	  $(ON_DATE) $(BIN)/python -c 'import datetime; print("== the tests, the wall clock at", datetime.datetime.now().isoformat(" ", "seconds"))'; \
+	  $(ON_DATE) $(BIN)/python -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
 	done
 
 # Conformance of any server (docs/conformance.md): our mock, the real Brevo, another mock.
@@ -110,10 +112,7 @@ conformance-long: $(STAMP)
 PRISM := bench/.prism/node_modules/.bin/prism
 
 bench: $(STAMP)
-	@command -v wrk >/dev/null || { \
-	  echo "installing wrk (Debian package)"; \
-	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+	@$(call debian_package,wrk)
 	@[ -x $(PRISM) ] || ! command -v npm >/dev/null || { \
 	  echo "installing Prism 5.16.0 into bench/.prism (npm)"; \
 	  npm install --prefix bench/.prism --no-audit --no-fund --silent @stoplight/prism-cli@5.16.0 \

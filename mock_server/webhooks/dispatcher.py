@@ -158,20 +158,14 @@ class Dispatcher:
     def endpoints(self, organisation: str) -> tuple[Endpoint, ...]:
         return self._endpoints.get(organisation, ())
 
-    def pending(self, organisation: str) -> dict[str, int]:
-        """Deliveries waiting: queued or under way now, retries waiting for the clock, and those dropped (with
-        workers: every worker's, `pending_by_worker`)."""
-        if self._shared_pending is None:
-            return self._own_pending(organisation)
-        return added_up(self.pending_by_worker(organisation).values())
-
     @property
     def shared(self) -> bool:
         """Whether this is one worker of `serve --workers N` (its counts are gathered with the others')."""
         return self._shared_pending is not None
 
     def pending_by_worker(self, organisation: str) -> dict[int, dict[str, int]]:
-        """Each worker's `pending` counts, by process id (one process: its own).
+        """Each worker's deliveries waiting, by process id (one process: its own): queued or under way now, retries
+        waiting for the clock, and those dropped. `added_up` makes them the organisation's.
 
         Each event is posted, and retried, by the worker that took its write, so each holds its own. A worker that
         has not applied the organisation's latest reset yet still counts what that reset dropped: its queued
@@ -404,7 +398,7 @@ class Dispatcher:
 
 
 def added_up(counts: Iterable[dict[str, int]]) -> dict[str, int]:
-    """Several workers' `pending` counts as one."""
+    """Several workers' counts of deliveries waiting (`pending_by_worker`) as one."""
     totals = {"queued": 0, "retries": 0, "dropped": 0}
     for one in counts:
         for name in totals:

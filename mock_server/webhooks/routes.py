@@ -83,8 +83,9 @@ def webhook_routes(state: MockState) -> list[Route]:
 def _pending(dispatcher: Dispatcher, organisation: str) -> dict[str, object]:
     """The deliveries waiting; with `serve --workers N`, every worker's, added up, with which worker answered and
     what each one holds."""
-    if not dispatcher.shared:
-        return {"pending": dispatcher.pending(organisation)}
-    by_worker = dispatcher.pending_by_worker(organisation)  # gathered once: the total is its sum
-    return {"pending": added_up(by_worker.values()), "worker": os.getpid(),
-            "pending_by_worker": [{"worker": pid, **counts} for pid, counts in by_worker.items()]}
+    by_worker = dispatcher.pending_by_worker(organisation)  # with workers, gathered once: the total is its sum
+    shown: dict[str, object] = {"pending": added_up(by_worker.values())}
+    if dispatcher.shared:
+        shown.update(worker=os.getpid(),
+                     pending_by_worker=[{"worker": pid, **counts} for pid, counts in by_worker.items()])
+    return shown
