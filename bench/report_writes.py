@@ -48,6 +48,41 @@ def _median(values: list[float]) -> str:
     return f"{median(values):.2f} ms" if values else "n/a"
 
 
+def _budget(run: Run) -> list[str]:
+    """What the two write targets leave for the write's own work, in µs of the server's core, from this run.
+
+    The pinned server's core is busy through a round (16 connections keep it fed), so 1 / throughput is
+    its time per request. The mock's program read pays the same socket, protocol, key check, rate limit
+    and journal as the write, with a handler that is a look-up: the write's own work is the difference.
+    """
+    write = run.write
+    read = next((row for row in run.rows if row.key == "program"), None)
+    if write is None or read is None or not (write.mock.rps and write.baseline.rps and read.mock.rps):
+        return []
+    per_read = 1e6 / read.mock.rps
+    allowed = [(f"at {WRITE_VS_BASELINE}x the bare POST's rate ({write.baseline.rps:,.0f} req/s)",
+                1e6 / (WRITE_VS_BASELINE * write.baseline.rps))]
+    prism = run.prism_write
+    if prism is not None and prism.baseline.rps:
+        allowed.append((f"at {WRITE_VS_PRISM:.0f}x Prism's ({prism.baseline.rps:,.0f} req/s)",
+                        1e6 / (WRITE_VS_PRISM * prism.baseline.rps)))
+    taken = 1e6 / write.mock.rps - per_read
+    return [
+        "### What the targets leave for the write",
+        "",
+        "The server is pinned and kept busy, so 1 / throughput is its core's time per request. The mock's program",
+        f"read ({read.mock.rps:,.0f} req/s in this run: {per_read:.0f} µs) pays the same socket, protocol, key "
+        "check, rate limit and journal as the write, with a look-up for a handler; what a write costs beyond it "
+        "is its own work (the body's contract check, the rules, the new records, the answer).",
+        "",
+        "| | µs a write may cost | left for the write's own work |",
+        "| --- | ---: | ---: |",
+        *(f"| {name} | {micros:.0f} | {micros - per_read:.0f} |" for name, micros in allowed),
+        f"| the mock in this run ({write.mock.rps:,.0f} req/s) | {1e6 / write.mock.rps:.0f} | **{taken:.0f}** |",
+        "",
+    ]
+
+
 def write_section(run: Run) -> list[str]:
     if run.write is None:
         return ["## Writes", "", f"Not measured: {run.write_note}.", ""]
@@ -75,6 +110,7 @@ def write_section(run: Run) -> list[str]:
                   f"the mock in the same rounds: {prism.mock.rps:,.0f} req/s, p50 {prism.mock.p50_ms:.2f} ms: "
                   f"**{prism.rps_ratio:.1f}x**; Prism's rounds, in order: "
                   f"{', '.join(f'{load.rps:,.0f}' for load in prism.baseline.loads)} req/s", ""]
+    lines += _budget(run)
     if run.after_writes:
         lines += [
             f"### Reads after {run.seeded_writes:,} writes",

@@ -167,6 +167,22 @@ def test_the_write_targets_are_judged_on_same_round_ratios() -> None:
     assert "| transaction begin | 2 | 800 | 1,000 | 0.80x |" in "\n".join(write_section(run))
 
 
+def test_the_report_says_what_each_write_target_leaves_for_the_writes_own_work() -> None:
+    write = Row(Write("begin", "transaction begin", "p", "b", "/v3/x", (b"{}",)), 1000, b"{}")
+    write.mock.loads, write.baseline.loads = [_load(5_000)], [_load(16_000)]  # 200 µs; the bare POST 62.5 µs
+    prism = Row(write.scenario, 1000, b"{}")
+    prism.mock.loads, prism.baseline.loads = [_load(5_000)], [_load(1_000)]  # 15x Prism: 66.7 µs a write
+    program = Row(Scenario("program", "program read", "/v3/p"), 1000, b"{}")
+    program.mock.loads = program.baseline.loads = [_load(40_000)]  # 25 µs: socket, protocol, pipeline
+    run = Run("python -m bench", "now", {}, {}, rows=[program], write=write, prism_write=prism)
+    text = "\n".join(write_section(run))
+    assert "| at 0.75x the bare POST's rate (16,000 req/s) | 83 | 58 |" in text  # 83.3 - 25
+    assert "| at 15x Prism's (1,000 req/s) | 67 | 42 |" in text  # 66.7 - 25
+    assert "| the mock in this run (5,000 req/s) | 200 | **175** |" in text
+    run.rows = []  # no program read measured: no block, rather than a guess
+    assert "What the targets leave" not in "\n".join(write_section(run))
+
+
 def test_the_workers_read_target_is_judged_on_same_round_ratios() -> None:
     program = Row(Scenario("program", "program read", "/v3/p"), 1000, b"{}")
     program.mock.loads = program.baseline.loads = [_load(1000)]
