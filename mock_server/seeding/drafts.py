@@ -19,7 +19,7 @@ from mock_server.store.models import (
     Voucher,
     sorted_position,
 )
-from mock_server.store.world import MemberTable, ProgramData
+from mock_server.store.world import MemberTable, ProgramData, insert_member_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +64,7 @@ class MemberColumns:
     def insert(self, contact_id: int, subscription_id: str, subscribed_at: int) -> int:
         """A new member with nothing on any definition; returns its position."""
         position = bisect_left(self.contact_ids, contact_id)
-        self.contact_ids.insert(position, contact_id)
-        self.subscription_ids.insert(position, subscription_id)
-        self.subscribed_at.insert(position, subscribed_at)
-        for d in range(len(self.values)):
-            self.values[d].insert(position, 0)
-            self.counts[d].insert(position, 0)
-            self.updated_at[d].insert(position, subscribed_at)
+        insert_member_row(self, position, contact_id, subscription_id, subscribed_at)
         return position
 
     def add_definition(self) -> None:

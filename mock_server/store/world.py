@@ -17,7 +17,7 @@ from array import array
 from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mock_server.store.history import HistoryCache, LedgerHistory
 from mock_server.store.models import (
@@ -35,6 +35,9 @@ from mock_server.store.models import (
     iso,
     sorted_position,
 )
+
+if TYPE_CHECKING:
+    from mock_server.seeding.drafts import MemberColumns
 
 CONTACT_BALANCE_SORT_FIELDS = ("updatedAt", "value")
 
@@ -178,13 +181,7 @@ class MemberTable:
         position = bisect_left(self.contact_ids, contact_id)
         if position < len(self.contact_ids) and self.contact_ids[position] == contact_id:
             raise ValueError(f"contact {contact_id} is already a member")
-        self.contact_ids.insert(position, contact_id)
-        self.subscription_ids.insert(position, subscription_id)
-        self.subscribed_at.insert(position, subscribed_at)
-        for d in range(len(self.values)):
-            self.values[d].insert(position, 0)
-            self.counts[d].insert(position, 0)
-            self.updated_at[d].insert(position, subscribed_at)
+        insert_member_row(self, position, contact_id, subscription_id, subscribed_at)
         self._by_subscription[subscription_id] = contact_id
         self._order_keys.clear()
         # Later positions moved up by one: renumber the orders (their relative order holds), then place the
@@ -215,6 +212,18 @@ class MemberTable:
         self.updated_at = (*self.updated_at, array("q", self.subscribed_at))
         self._orders = (*self._orders, {"value": _order_by(self.values[-1]),
                                         "updatedAt": _order_by(self.updated_at[-1])})
+
+
+def insert_member_row(columns: MemberTable | MemberColumns, position: int, contact_id: int, subscription_id: str,
+                      subscribed_at: int) -> None:
+    """Insert a member at `position` of every column (a frozen table's or a draft's), nothing on any definition."""
+    columns.contact_ids.insert(position, contact_id)
+    columns.subscription_ids.insert(position, subscription_id)
+    columns.subscribed_at.insert(position, subscribed_at)
+    for d in range(len(columns.values)):
+        columns.values[d].insert(position, 0)
+        columns.counts[d].insert(position, 0)
+        columns.updated_at[d].insert(position, subscribed_at)
 
 
 # An order's sort key (value, position) as one int: value * stride + position (positions are below the stride).

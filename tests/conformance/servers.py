@@ -52,18 +52,7 @@ class Breakage:
             await self.app(scope, receive, send)
             return
         scope = self.change_request(dict(scope))
-        started: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        status, headers, body = self.change_answer(started["status"], list(started.get("headers", [])),
-                                                   b"".join(chunks), scope)
+        status, headers, body = self.change_answer(*await _exchange(self.app, scope, receive), scope)
         headers = [(name, value) for name, value in headers if name.lower() != b"content-length"]
         if status != 204:
             headers.append((b"content-length", str(len(body)).encode()))
