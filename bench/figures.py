@@ -165,6 +165,7 @@ class Run:
     conformance_seconds: float | None = None
     conformance_note: str = ""
     write: Row | None = None  # the transaction begin against the baseline POST
+    write_ceiling: Series | None = None  # the same write's rounds on bench.write_ceiling (its domain step done once)
     write_note: str = ""
     prism_write: Row | None = None  # the same POST, the mock against Prism
     after_writes: list[Row] = field(default_factory=list)  # mock: the written world, baseline: a fresh one

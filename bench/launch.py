@@ -21,9 +21,10 @@ SERVER_CPU, LOAD_CPU = 0, 1  # one core for the server under test, the other for
 
 
 def launch_mock(servers: ServerSet, name: str, contacts: int, workers: int = 1,
-                extra: tuple[str, ...] = (), pin: bool = True) -> Server:
+                extra: tuple[str, ...] = (), pin: bool = True, module: str = "mock_server") -> Server:
+    """`python -m mock_server serve` (or another `module` with the same command line: bench.write_ceiling)."""
     port = free_port()
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--contacts", str(contacts),
+    command = [sys.executable, "-m", module, "serve", "--port", str(port), "--contacts", str(contacts),
                "--no-access-log", *extra]
     if workers > 1:
         command += ["--workers", str(workers)]  # writes taken, shared through a state file (docs/durability.md)

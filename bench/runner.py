@@ -242,7 +242,7 @@ def measure(run: Run, servers: ServerSet, options: Options) -> None:
             log(f"write figures not measured: {error}")
         else:
             run.write_note = write.spread
-            measure_writes(servers, plan, writes_mock, run.write)
+            run.write_ceiling = measure_writes(servers, plan, writes_mock, run.write)
     if options.prism:
         run.prism, run.prism_write, run.prism_note = _prism(servers, program, small, shape, options.rounds,
                                                             writes_mock, run.write)
@@ -279,10 +279,13 @@ def measure_writes_only(run: Run, servers: ServerSet, options: Options) -> str:
     plan = WritePlan(options.rounds, shape, options.warmup, options.small, options.seeded_writes,
                      options.reset_writes)
     mock, _, row = start_writes(servers, plan, ids)
-    measure_writes(servers, plan, mock, row)
+    ceiling = measure_writes(servers, plan, mock, row)
     lines = [f"transaction begin: mock {row.mock.rps:,.0f} req/s (rounds: "
              f"{', '.join(f'{load.rps:,.0f}' for load in row.mock.loads)}), baseline POST {row.baseline.rps:,.0f} "
-             f"req/s: {row.rps_ratio:.2f}x; p50 {row.mock.p50_ms:.2f} ms against {row.baseline.p50_ms:.2f} ms"]
+             f"req/s: {row.rps_ratio:.2f}x; p50 {row.mock.p50_ms:.2f} ms against {row.baseline.p50_ms:.2f} ms",
+             f"the ceiling (its domain step done once): {ceiling.rps:,.0f} req/s (rounds: "
+             f"{', '.join(f'{load.rps:,.0f}' for load in ceiling.loads)}): {ceiling.rps / row.baseline.rps:.2f}x the "
+             f"baseline POST"]
     if options.prism and PRISM.exists():
         prism_row = _prism_write_only(servers, mock, row, shape, options.rounds)
         if prism_row is not None:

@@ -2,8 +2,10 @@
 
 1. **Transaction begin** (`autoComplete`) on a mock of the default world of its
    own, against the bare Starlette POST route (`baseline_app`), rounds
-   interleaved; Prism on the same POST is loaded by the runner's Prism stage,
-   with `load_write`, while this mock still runs.
+   interleaved; in the same rounds, the ceiling (`bench.write_ceiling`: the
+   mock answering every write with its first answer, its domain step done
+   once); Prism on the same POST is loaded by the runner's Prism stage, with
+   `load_write`, while this mock still runs.
 2. **Reads after writes**: a third mock takes exactly `seeded_writes` accepted
    transactions (`post_client`), then the program read, a
    credited member's transaction-history page and the contact-balances page are
@@ -26,7 +28,7 @@ import orjson
 
 from bench import post_client
 from bench.baseline_app import baseline_path
-from bench.figures import Resets, Row
+from bench.figures import Resets, Row, Series
 from bench.launch import HEADERS, RESULTS, launch_baseline, launch_mock, log, with_seconds
 from bench.procs import Server, ServerSet
 from bench.scenarios import Ids, Scenario, ScenarioError, after_writes_scenarios, world_path
@@ -72,21 +74,32 @@ def start_writes(servers: ServerSet, plan: WritePlan, ids: Ids) -> tuple[Server,
     return mock, write, Row(write, plan.contacts, answer)
 
 
-def measure_writes(servers: ServerSet, plan: WritePlan, mock: Server, row: Row) -> None:
-    """The transaction begin on the mock and the baseline POST, a warm-up then rounds, interleaved."""
+def measure_writes(servers: ServerSet, plan: WritePlan, mock: Server, row: Row) -> Series:
+    """The transaction begin on the mock, the baseline POST and the ceiling, a warm-up then rounds, interleaved;
+    returns the ceiling's rounds."""
     baseline = launch_baseline(servers, "baseline-writes", {}, {row.name: row.body})
+    ceiling = launch_mock(servers, "mock-write-ceiling", plan.contacts, module="bench.write_ceiling")
+    series = Series()
     try:
-        log(f"loading the transaction begin x 2 servers x {plan.rounds} round(s) ({write_of(row).spread})")
+        log(f"loading the transaction begin x 3 servers (mock, baseline POST, ceiling) x {plan.rounds} round(s) "
+            f"({write_of(row).spread})")
         load_write(mock, row, with_seconds(plan.shape, plan.warmup))
         _load_baseline(baseline, row, with_seconds(plan.shape, plan.warmup))
+        load_write(ceiling, row, with_seconds(plan.shape, plan.warmup))
         for round_number in range(plan.rounds):
             row.mock.loads.append(load_write(mock, row, plan.shape))
             row.baseline.loads.append(_load_baseline(baseline, row, plan.shape))
+            series.loads.append(load_write(ceiling, row, plan.shape))
             log(f"round {round_number + 1}/{plan.rounds}: transaction begin {row.mock.loads[-1].rps:,.0f} req/s, "
-                f"baseline POST {row.baseline.loads[-1].rps:,.0f} req/s")
+                f"baseline POST {row.baseline.loads[-1].rps:,.0f} req/s, ceiling {series.loads[-1].rps:,.0f} req/s")
     finally:
+        servers.stop(ceiling)
         servers.stop(baseline)
     check_write_errors(row, "baseline POST")
+    if series.errors or series.unexpected:
+        raise WrkError(f"{row.title}: the ceiling answered {series.errors} errors and {series.unexpected} answers "
+                       f"other than a completed transaction; first: {series.first_unexpected or 'n/a'}")
+    return series
 
 
 def write_of(row: Row) -> Write:

@@ -20,14 +20,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from bench.baseline_app import baseline_path, create_baseline
-from bench.figures import Resets, Row, Run
+from bench.figures import Resets, Row, Run, Series
 from bench.post_client import PostError, post_exactly
 from bench.report import targets
 from bench.report_writes import write_section, write_targets
 from bench.scenarios import Scenario, ScenarioError, world_path
+from bench.write_ceiling import OPERATION as CEILING_OPERATION
+from bench.write_ceiling import first_answer_only
+from bench.write_profile import app_and_write
 from bench.write_scenarios import AMOUNT, Write, choose_write
 from bench.wrk import Load, LoadShape, run_wrk_post
-from mock_server.settings import Settings
+from mock_server.routes import balance as balance_routes
+from mock_server.settings import DEFAULT_API_KEY, Settings
 from mock_server.testing import RunningMock, running_mock
 
 ALL_MEMBERS = 1_000_000
@@ -167,20 +171,49 @@ def test_the_write_targets_are_judged_on_same_round_ratios() -> None:
     assert "| transaction begin | 2 | 800 | 1,000 | 0.80x |" in "\n".join(write_section(run))
 
 
-def test_the_report_says_what_each_write_target_leaves_for_the_writes_own_work() -> None:
+def test_the_report_says_what_each_write_target_leaves_for_the_writes_domain_step() -> None:
     write = Row(Write("begin", "transaction begin", "p", "b", "/v3/x", (b"{}",)), 1000, b"{}")
     write.mock.loads, write.baseline.loads = [_load(5_000)], [_load(16_000)]  # 200 µs; the bare POST 62.5 µs
     prism = Row(write.scenario, 1000, b"{}")
     prism.mock.loads, prism.baseline.loads = [_load(5_000)], [_load(1_000)]  # 15x Prism: 66.7 µs a write
     program = Row(Scenario("program", "program read", "/v3/p"), 1000, b"{}")
     program.mock.loads = program.baseline.loads = [_load(40_000)]  # 25 µs: socket, protocol, pipeline
-    run = Run("python -m bench", "now", {}, {}, rows=[program], write=write, prism_write=prism)
+    ceiling = Series([_load(20_000), _load(25_000), _load(10_000)])  # median 20,000: 50 µs around the domain step
+    run = Run("python -m bench", "now", {}, {}, rows=[program], write=write, write_ceiling=ceiling,
+              prism_write=prism)
     text = "\n".join(write_section(run))
-    assert "| at 0.75x the bare POST's rate (16,000 req/s) | 83 | 58 |" in text  # 83.3 - 25
-    assert "| at 15x Prism's (1,000 req/s) | 67 | 42 |" in text  # 66.7 - 25
-    assert "| the mock in this run (5,000 req/s) | 200 | **175** |" in text
-    run.rows = []  # no program read measured: no block, rather than a guess
+    assert "ran 20,000 req/s in the same rounds (1.25x the bare POST): 50 µs" in text
+    assert "| at 0.75x the bare POST's rate (16,000 req/s) | 83 | 33 |" in text  # 83.3 - 50
+    assert "| at 15x Prism's (1,000 req/s) | 67 | 17 |" in text  # 66.7 - 50
+    assert "| the mock in this run (5,000 req/s) | 200 | **150** |" in text
+    run.write_ceiling = None  # no ceiling: the program read stands in, and the report says so
+    text = "\n".join(write_section(run))
+    assert "No ceiling was measured" in text and "| the mock in this run (5,000 req/s) | 200 | **175** |" in text
+    run.rows = []  # neither: no block, rather than a guess
     assert "What the targets leave" not in "\n".join(write_section(run))
+
+
+def test_the_ceiling_answers_every_write_with_its_first_answer_after_the_usual_checks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    real = balance_routes.WRITE_HANDLERS[CEILING_OPERATION]
+
+    def counted(backend: Any, params: Any, body: Any) -> Any:
+        calls.append(body)
+        return real(backend, params, body)
+
+    monkeypatch.setitem(balance_routes.WRITE_HANDLERS, CEILING_OPERATION, first_answer_only(counted))
+    app, _, write = app_and_write(Settings(access_log=False))
+    client = TestClient(app, base_url="http://127.0.0.1", headers={"api-key": DEFAULT_API_KEY})
+    json_type = {"content-type": "application/json"}
+    answers = [client.post(write.path, content=body, headers=json_type) for body in write.bodies[:3]]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert answers[0].content == answers[1].content == answers[2].content  # the first member's credit, thrice
+    assert len(calls) == 1  # the domain step ran once
+    # Around the handler, the mock is itself: a body the contract refuses never reaches it.
+    refused = client.post(write.path, content=b'{"amount": "12"}', headers=json_type)
+    assert refused.status_code == 422 and b"body.amount" in refused.content
+    assert len(calls) == 1
 
 
 def test_the_workers_read_target_is_judged_on_same_round_ratios() -> None:
