@@ -1,11 +1,13 @@
 """In-process cost of the benchmark's write (a transaction begun with `autoComplete`), without HTTP.
 
-    python -m bench.write_profile [--writes N] [--contacts N] [--profile]
+    python -m bench.write_profile [--writes N] [--contacts N] [--evict-mib N] [--profile]
 
 Builds the default world's app, chooses the write as `make bench` does (bench.write_scenarios), and
 times `LoyaltyApi.response` for N writes round-robin over the members (the first pass over a member
-generates it, as on a served mock), then a program read for scale. With `--profile`, cProfile's
-table of the timed writes, by own time.
+generates it, as on a served mock), then a program read for scale. With `--evict-mib N`, an N MiB
+buffer is copied before each write, untimed, so that each write starts with the processor's caches
+cold, as it does served between the kernel's and the event loop's work (docs/performance.md). With
+`--profile`, cProfile's table of the timed writes, by own time.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--writes", type=int, default=20_000)
     parser.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS)
+    parser.add_argument("--evict-mib", type=int, default=0, metavar="N",
+                        help="copy an N MiB buffer before each write, untimed: the write with cold caches")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
 
@@ -65,21 +69,28 @@ def main(argv: list[str] | None = None) -> int:
         one(index)
     first = (time.perf_counter() - started) / len(bodies)
     profiler = cProfile.Profile() if args.profile else None
-    started = time.perf_counter()
+    evicting = bytearray(args.evict_mib << 20)
+    timed = 0.0
     if profiler:
         profiler.enable()
     for index in range(args.writes):
+        if evicting:
+            bytes(evicting)  # read and written again: more than the L2 cache, for a few MiB
+        started = time.perf_counter()
         one(index)
+        timed += time.perf_counter() - started
     if profiler:
         profiler.disable()
-    steady = (time.perf_counter() - started) / args.writes
+    steady = timed / args.writes
     read = f"/v3/loyalty/config/programs/{ids.pid}".encode()
     started = time.perf_counter()
     for _ in range(args.writes):
         api.response("GET", read, b"", HEADERS)
     reading = (time.perf_counter() - started) / args.writes
     print(f"{len(bodies):,} members; first write of a member {first * 1e6:,.0f} µs; "
-          f"then {steady * 1e6:,.1f} µs a write ({args.writes:,} writes); program read {reading * 1e6:,.1f} µs")
+          f"then {steady * 1e6:,.1f} µs a write ({args.writes:,} writes"
+          f"{f', {args.evict_mib} MiB copied before each' if args.evict_mib else ''}); "
+          f"program read {reading * 1e6:,.1f} µs")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
     return 0

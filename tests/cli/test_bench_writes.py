@@ -28,6 +28,7 @@ from bench.scenarios import Scenario, ScenarioError, world_path
 from bench.write_ceiling import OPERATION as CEILING_OPERATION
 from bench.write_ceiling import first_answer_only
 from bench.write_profile import app_and_write
+from bench.write_profile import main as write_profile_main
 from bench.write_scenarios import AMOUNT, Write, choose_write
 from bench.wrk import Load, LoadShape, run_wrk_post
 from mock_server.routes import balance as balance_routes
@@ -228,3 +229,11 @@ def test_the_workers_read_target_is_judged_on_same_round_ratios() -> None:
     assert (target.goal, target.measured, target.met) == (">= 1.1x", "1.15x", True)
     workers.mock.loads = [_load(1050), _load(1200), _load(1000)]  # median 1.05: missed
     assert {t.name: t for t in targets(run)}[target.name].met is False
+
+
+def test_the_write_profile_times_writes_with_cold_caches_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert write_profile_main(["--writes", "40", "--evict-mib", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "µs a write (40 writes, 1 MiB copied before each)" in printed
+    assert write_profile_main(["--writes", "40"]) == 0
+    assert "µs a write (40 writes);" in capsys.readouterr().out
