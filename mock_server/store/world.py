@@ -216,7 +216,7 @@ class MemberTable:
 
 def insert_member_row(columns: MemberTable | MemberColumns, position: int, contact_id: int, subscription_id: str,
                       subscribed_at: int) -> None:
-    """Insert a member at `position` of every column (a frozen table's or a draft's), nothing on any definition."""
+    """A member at `position` of every column (a program's table or a seeding draft's), nothing on any definition."""
     columns.contact_ids.insert(position, contact_id)
     columns.subscription_ids.insert(position, subscription_id)
     columns.subscribed_at.insert(position, subscribed_at)
