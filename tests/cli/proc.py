@@ -30,8 +30,8 @@ STOP_TIMEOUT = 20.0
 _BASE_URL = re.compile(r"base URL\s+http://127\.0\.0\.1:(\d+)/v3")
 
 
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mock_server", *args]
+def command(*args: str, module: str = "mock_server") -> list[str]:
+    return [sys.executable, "-m", module, *args]
 
 
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -109,10 +109,12 @@ class Served:
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str] | None = None, port: int | str = 0) -> Iterator[Served]:
-    """`brevo-loyalty-mock serve --port PORT ARGS...`, ready (banner printed) when yielded."""
+def serving(*args: str, env: dict[str, str] | None = None, port: int | str = 0,
+            module: str = "mock_server") -> Iterator[Served]:
+    """`brevo-loyalty-mock serve --port PORT ARGS...`, ready (banner printed) when yielded (`module`: another
+    command line with the same `serve`, such as bench.write_ceiling)."""
     process = subprocess.Popen(
-        command("serve", "--port", str(port), *args), cwd=ROOT, env=environment(env), text=True,
+        command("serve", "--port", str(port), *args, module=module), cwd=ROOT, env=environment(env), text=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     served = Served(process, Output(), Output())

@@ -34,6 +34,7 @@ from bench.wrk import Load, LoadShape, run_wrk_post
 from mock_server.routes import balance as balance_routes
 from mock_server.settings import DEFAULT_API_KEY, Settings
 from mock_server.testing import RunningMock, running_mock
+from tests.cli.proc import serving
 
 ALL_MEMBERS = 1_000_000
 
@@ -237,3 +238,24 @@ def test_the_write_profile_times_writes_with_cold_caches_when_asked(capsys: pyte
     assert "µs a write (40 writes, 1 MiB copied before each)" in printed
     assert write_profile_main(["--writes", "40"]) == 0
     assert "µs a write (40 writes);" in capsys.readouterr().out
+
+
+def test_the_ceiling_command_serves_the_mock_with_every_write_answered_as_the_first() -> None:
+    with serving("--no-access-log", module="bench.write_ceiling") as served:
+        world = served.get_json(world_path(ALL_MEMBERS))
+
+        def fetch(path: str) -> tuple[int, bytes]:
+            request = urllib.request.Request(served.root + path, headers={"api-key": DEFAULT_API_KEY})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read()
+
+        write = choose_write(world, fetch)
+        answers = []
+        for body in write.bodies[:2]:  # two members' credits
+            request = urllib.request.Request(served.root + write.path, data=body, method="POST", headers={
+                "api-key": DEFAULT_API_KEY, "content-type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answers.append((answer.status, orjson.loads(answer.read())))
+    assert [status for status, _ in answers] == [200, 200]
+    assert answers[0][1]["status"] == "completed"
+    assert answers[1] == answers[0]  # the second member got the first one's answer: the ceiling, not the mock
