@@ -95,10 +95,7 @@ def measure_writes(servers: ServerSet, plan: WritePlan, mock: Server, row: Row) 
     finally:
         servers.stop(ceiling)
         servers.stop(baseline)
-    check_write_errors(row, "baseline POST")
-    if series.errors or series.unexpected:
-        raise WrkError(f"{row.title}: the ceiling answered {series.errors} errors and {series.unexpected} answers "
-                       f"other than a completed transaction; first: {series.first_unexpected or 'n/a'}")
+    check_write_errors(row, "baseline POST", ("ceiling", series))
     return series
 
 
@@ -129,8 +126,10 @@ def _load_baseline(baseline: Server, row: Row, shape: LoadShape) -> Load:
                         write.expect)
 
 
-def check_write_errors(row: Row, other: str) -> None:
-    for who, series in (("mock", row.mock), (other, row.baseline)):
+def check_write_errors(row: Row, other: str, *more: tuple[str, Series]) -> None:
+    """Fail the run if the mock, the other server (`row.baseline`) or any of `more` answered an error or
+    anything but a completed transaction."""
+    for who, series in (("mock", row.mock), (other, row.baseline), *more):
         if series.errors or series.unexpected:
             raise WrkError(f"{row.title}: the {who} answered {series.errors} errors and {series.unexpected} "
                            f"answers other than a completed transaction under load; first: "

@@ -47,8 +47,12 @@ def mock() -> Iterator[RunningMock]:
 
 def _request(mock: RunningMock, method: str, path: str, body: bytes | None = None,
              key: str | None = None) -> tuple[int, bytes]:
-    headers = {"api-key": key or mock.api_key, "content-type": "application/json"}
-    request = urllib.request.Request(mock.root_url + path, data=body, headers=headers, method=method)
+    return _request_at(mock.root_url, key or mock.api_key, method, path, body)
+
+
+def _request_at(root_url: str, key: str, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    headers = {"api-key": key, "content-type": "application/json"}
+    request = urllib.request.Request(root_url + path, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, answer.read()
@@ -242,20 +246,10 @@ def test_the_write_profile_times_writes_with_cold_caches_when_asked(capsys: pyte
 
 def test_the_ceiling_command_serves_the_mock_with_every_write_answered_as_the_first() -> None:
     with serving("--no-access-log", module="bench.write_ceiling") as served:
-        world = served.get_json(world_path(ALL_MEMBERS))
-
-        def fetch(path: str) -> tuple[int, bytes]:
-            request = urllib.request.Request(served.root + path, headers={"api-key": DEFAULT_API_KEY})
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, answer.read()
-
-        write = choose_write(world, fetch)
-        answers = []
-        for body in write.bodies[:2]:  # two members' credits
-            request = urllib.request.Request(served.root + write.path, data=body, method="POST", headers={
-                "api-key": DEFAULT_API_KEY, "content-type": "application/json"})
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                answers.append((answer.status, orjson.loads(answer.read())))
+        write = choose_write(served.get_json(world_path(ALL_MEMBERS)),
+                             lambda path: _request_at(served.root, DEFAULT_API_KEY, "GET", path))
+        answers = [_request_at(served.root, DEFAULT_API_KEY, "POST", write.path, body)
+                   for body in write.bodies[:2]]  # two members' credits
     assert [status for status, _ in answers] == [200, 200]
-    assert answers[0][1]["status"] == "completed"
+    assert orjson.loads(answers[0][1])["status"] == "completed"
     assert answers[1] == answers[0]  # the second member got the first one's answer: the ceiling, not the mock
