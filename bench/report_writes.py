@@ -53,35 +53,12 @@ def _budget(run: Run) -> list[str]:
 
     The pinned server's core is busy through a round (16 connections keep it fed), so 1 / throughput is its
     time per request. The ceiling (bench.write_ceiling) pays everything the write pays but its domain step:
-    the difference is that step's cost, served. Without a ceiling, the program read stands in for it (its
-    look-up for a handler, no body): an upper bound of what is left, then.
+    the difference is that step's cost, served.
     """
-    write = run.write
-    if write is None or not (write.mock.rps and write.baseline.rps):
+    write, ceiling = run.write, run.write_ceiling
+    if write is None or ceiling is None or not (write.mock.rps and write.baseline.rps and ceiling.rps):
         return []
-    ceiling = run.write_ceiling
-    read = next((row for row in run.rows if row.key == "program"), None)
-    if ceiling is not None and ceiling.rps:
-        reference = 1e6 / ceiling.rps
-        said = [
-            "The ceiling, the same mock answering each write with its first answer (`bench/write_ceiling.py`: the",
-            f"domain step done once), ran {ceiling.rps:,.0f} req/s in the same rounds "
-            f"({ceiling.rps / write.baseline.rps:.2f}x the bare POST): {reference:.0f} µs for all a write pays "
-            "around its domain step (socket, protocol, key check, rate limit, the body's parse and contract "
-            "check, journal, the answer). What a write costs beyond it is the domain step: the rules, the new "
-            "records and caches, and what they cost the rest through the processor's caches.",
-        ]
-        left = "left for the domain step"
-    elif read is not None and read.mock.rps:
-        reference = 1e6 / read.mock.rps
-        said = [
-            f"No ceiling was measured; the mock's program read ({read.mock.rps:,.0f} req/s: {reference:.0f} µs) "
-            "pays the same socket, protocol, key check, rate limit and journal as the write, with a look-up for "
-            "a handler and no body: what a write costs beyond it is its own work.",
-        ]
-        left = "left for the write's own work"
-    else:
-        return []
+    reference = 1e6 / ceiling.rps
     allowed = [(f"at {WRITE_VS_BASELINE}x the bare POST's rate ({write.baseline.rps:,.0f} req/s)",
                 1e6 / (WRITE_VS_BASELINE * write.baseline.rps))]
     prism = run.prism_write
@@ -93,9 +70,14 @@ def _budget(run: Run) -> list[str]:
         "### What the targets leave for the write",
         "",
         "The server is pinned and kept busy, so 1 / throughput is its core's time per request.",
-        *said,
+        "The ceiling, the same mock answering each write with its first answer (`bench/write_ceiling.py`: the",
+        f"domain step done once), ran {ceiling.rps:,.0f} req/s in the same rounds "
+        f"({ceiling.rps / write.baseline.rps:.2f}x the bare POST): {reference:.0f} µs for all a write pays "
+        "around its domain step (socket, protocol, key check, rate limit, the body's parse and contract "
+        "check, journal, the answer). What a write costs beyond it is the domain step: the rules, the new "
+        "records and caches, and what they cost the rest through the processor's caches.",
         "",
-        f"| | µs a write may cost | {left} |",
+        "| | µs a write may cost | left for the domain step |",
         "| --- | ---: | ---: |",
         *(f"| {name} | {micros:.0f} | {micros - reference:.0f} |" for name, micros in allowed),
         f"| the mock in this run ({write.mock.rps:,.0f} req/s) | {1e6 / write.mock.rps:.0f} | **{taken:.0f}** |",
