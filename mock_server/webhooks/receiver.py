@@ -59,8 +59,10 @@ class Receiver:
                     payload = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     payload = {"_invalid_json": raw.decode("utf-8", "replace")}
-                status = owner.answer(payload) if isinstance(payload, dict) else 400
+                # Recorded as it arrives, before the answer is chosen: an answer that holds the request
+                # (a slow endpoint) must not let a later post, on another connection, be recorded first.
                 owner._record(Received(payload, dict(self.headers.items()), self.path))
+                status = owner.answer(payload) if isinstance(payload, dict) else 400
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
