@@ -291,9 +291,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "document_not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
     path = request.url.path
     path = path if len(path) <= 200 else path[:200] + "…"  # a path may be 8 KiB (docs/limits.md)
-    message = {404: f"Nothing at {path}",
+    message = {404: _not_found_message(path),
                405: f"{request.method} Method is not allowed on this path"}.get(exc.status_code, exc.detail)
     return OrjsonResponse({"code": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _not_found_message(path: str) -> str:
+    if path.startswith("/loyalty/"):  # the commonest set-up mistake: a base URL without Brevo's /v3
+        return (f"Nothing at {path}: did you mean /v3{path}? The base URL ends in /v3, as Brevo's "
+                f"https://api.brevo.com/v3")
+    return f"Nothing at {path}"
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -352,6 +352,15 @@ def test_a_path_that_is_no_operation_is_404(api: Api, ids: Ids):
         assert response.json()["code"] == "document_not_found"
 
 
+def test_a_base_url_without_v3_is_told_where_the_api_is(api: Api, ids: Ids):
+    response = api.client.get(f"/loyalty/config/programs/{ids.pid}", headers={"api-key": "xkeysib-anything"})
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "document_not_found",
+        "message": f"Nothing at /loyalty/config/programs/{ids.pid}: did you mean /v3/loyalty/config/programs/"
+                   f"{ids.pid}? The base URL ends in /v3, as Brevo's https://api.brevo.com/v3"}
+
+
 # ------------------------------------------------------------ Prefer: code=NNN
 
 
