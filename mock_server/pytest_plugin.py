@@ -99,7 +99,9 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock | Rem
     key = pytestconfig.getini("brevo_mock_api_key")
     if key:
         values["api_keys"] = (ApiKey(key),)
-    with running_mock(Settings(**values)) as mock, ExitStack() as stack:
+    # The receiver is stopped after the mock (the ExitStack is entered first, so it exits last): the mock's
+    # last deliveries still find it.
+    with ExitStack() as stack, running_mock(Settings(**values)) as mock:
         mock.fixture_root = root
         if pytestconfig.getini("brevo_mock_webhooks"):
             stack.callback(mock.receive_webhooks().stop)

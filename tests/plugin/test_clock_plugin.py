@@ -81,3 +81,21 @@ def test_a_mock_clock_names_its_organisation_by_key() -> None:
         with pytest.raises(ClockError) as refused:
             MockClock(mock.root_url, "nobody").now()
         assert refused.value.status == 401
+
+
+def test_a_run_whose_clock_moves_delivered_events_ends_without_a_traceback(pytester: pytest.Pytester) -> None:
+    # Moving the widget member's clock a year sends webhooks to the plugin's receiver; when the run ends,
+    # the mock's delivery process goes away from its kept-alive connection, which must not print a
+    # ConnectionResetError traceback into the user's output (-s shows what the threads print).
+    pytester.makepyfile(test_moves=textwrap.dedent('''
+        from datetime import UTC, datetime
+
+        def test_a_year_passes(brevo_mock):
+            brevo_mock.clock.advance(days=30)
+            assert brevo_mock.clock.set(datetime(2027, 1, 1, tzinfo=UTC)).year == 2027  # the run ends mid-delivery
+    '''))
+    pytester.makeini("[pytest]\nbrevo_mock_fixtures = widget-member\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rootdir", str(pytester.path), "-q", "-s")
+    result.assert_outcomes(passed=1)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and "Exception occurred" not in output, output
