@@ -9,17 +9,11 @@
 // code pool gives one code: codes-count goes down by one) and redeems it. One line per step.
 // The client is used unchanged: only baseUrl points at the mock. The member's tier comes from the
 // guide's /subscriptions/{cid}/tier read, through the client's passthrough `brevo.fetch`.
-import { BrevoClient, BrevoError } from "@getbrevo/brevo";
-import { parseArgs } from "node:util";
+import { BrevoClient } from "@getbrevo/brevo";
+import { DEFAULTS, options as parse, report } from "./cli.mjs";
 
-const { values: options } = parseArgs({
-  options: {
-    "base-url": { type: "string", default: "http://127.0.0.1:8080/v3" },
-    "api-key": { type: "string", default: "xkeysib-loyalty-mock-local-key" },
-    "program-id": { type: "string", default: "27d1dd7a-af67-4020-ba65-19d60000a26e" },
-    "contact-id": { type: "string", default: "67890" },
-  },
-});
+const options = parse({ ...DEFAULTS, "contact-id": "67890" },
+  "node purchase_flow.mjs [--base-url URL] [--api-key KEY] [--program-id PID] [--contact-id CID]");
 
 const ORDERS = [["ORD-200001", 300], ["ORD-200002", 250]]; // 300 reaches Silver, 550 Gold
 const REWARD_NAME = "Gold Welcome Reward";
@@ -69,10 +63,5 @@ const brevo = new BrevoClient({ apiKey: options["api-key"], baseUrl: options["ba
 try {
   for (const line of await run(brevo, options["program-id"], Number(options["contact-id"]))) console.log(line);
 } catch (error) {
-  if (error instanceof BrevoError) {
-    console.error(`${error.constructor.name}: HTTP ${error.statusCode} ${JSON.stringify(error.body)}`);
-  } else {
-    console.error(String(error && error.message ? error.message : error));
-  }
-  process.exitCode = 1;
+  report(error, options["base-url"]);
 }

@@ -8,17 +8,11 @@
 // are made in parallel: the balances with the typed method; the tier and the vouchers,
 // which have no method in the client, through its passthrough `brevo.fetch` (same key,
 // base URL and retries). The program's tiers say which balance the thresholds count.
-import { BrevoClient, BrevoError } from "@getbrevo/brevo";
-import { parseArgs } from "node:util";
+import { BrevoClient } from "@getbrevo/brevo";
+import { DEFAULTS, options as parse, report } from "./cli.mjs";
 
-const { values: options } = parseArgs({
-  options: {
-    "base-url": { type: "string", default: "http://127.0.0.1:8080/v3" },
-    "api-key": { type: "string", default: "xkeysib-loyalty-mock-local-key" },
-    "program-id": { type: "string", default: "27d1dd7a-af67-4020-ba65-19d60000a26e" },
-    "contact-id": { type: "string", default: "12345" },
-  },
-});
+const options = parse({ ...DEFAULTS, "contact-id": "12345" },
+  "node widget_member.mjs [--base-url URL] [--api-key KEY] [--program-id PID] [--contact-id CID]");
 
 const points = (value) => `${new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }).format(value)} pts`;
 
@@ -50,10 +44,5 @@ const brevo = new BrevoClient({ apiKey: options["api-key"], baseUrl: options["ba
 try {
   console.log(await readWidget(brevo, options["program-id"], options["contact-id"]));
 } catch (error) {
-  if (error instanceof BrevoError) {
-    console.error(`${error.constructor.name}: HTTP ${error.statusCode} ${JSON.stringify(error.body)}`);
-  } else {
-    console.error(String(error && error.message ? error.message : error));
-  }
-  process.exitCode = 1;
+  report(error, options["base-url"]);
 }

@@ -28,7 +28,7 @@ def arguments(description: str, argv: Sequence[str] | None = None) -> argparse.N
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="api-key (default: the mock's)")
     parser.add_argument("--program-id", default=WIDGET_PROGRAM_ID, help="pid (default: the widget member's)")
     parser.add_argument("--contact-id", type=int, default=WIDGET_CONTACT_ID, help="cid (default 12345)")
-    parser.add_argument("--now", type=_instant, default=None,
+    parser.add_argument("--now", type=_now_option, default=None,
                         help="judge voucher expiry at this ISO instant (default: the mock's own clock, "
                         "2026-11-01T00:00:00Z, whatever today's date)")
     return parser.parse_args(argv)
@@ -50,6 +50,13 @@ def server_now(base_url: str) -> datetime:
         return datetime.now(UTC)  # wall: Brevo itself dates its vouchers on the real clock
     except OSError:  # no answer at all: the API reads that follow report it
         return datetime.now(UTC)  # wall: nothing to judge yet; the reads that follow fail and say why
+
+
+def _now_option(text: str) -> datetime:
+    try:
+        return _instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r} (e.g. 2027-01-01T00:00:00Z)") from None
 
 
 def _instant(text: str) -> datetime:

@@ -19,6 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import httpx
 from brevo import Brevo
 from brevo.core.api_error import ApiError
 
@@ -90,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line)
     except ApiError as error:
         print(f"{type(error).__name__}: HTTP {error.status_code} {error.body}", file=sys.stderr)
+        return 1
+    except httpx.TransportError as error:  # no answer at all: nothing listens at the base URL
+        print(f"cannot reach {args.base_url}: {error}; is the mock running (make run)? or pass --base-url",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -187,3 +187,34 @@ def test_the_node_purchase_flow_moves_the_member_from_silver_to_gold(mock: Runni
     assert lines[3].endswith("attributed: codes left 250 -> 249")
     assert lines[4] == lines[3].split(" attributed")[0] + " redeemed (completed): 0 usable voucher(s) left"
     assert mock.violations == []
+
+
+# --------------------------------------------------------------------------- nothing listening, wrong options
+
+NOBODY = "http://127.0.0.1:9/v3"  # the discard port: nothing listens there on a test machine
+
+
+@pytest.mark.parametrize("example", [*PYTHON_EXAMPLES, "purchase_flow.py"])
+def test_a_python_example_with_no_mock_says_so_in_one_line(example: str) -> None:
+    done = run([sys.executable, str(EXAMPLES / "python" / example), "--base-url", NOBODY])
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"cannot reach {NOBODY}: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "is the mock running (make run)?" in done.stderr
+
+
+def test_a_python_example_names_a_wrong_now() -> None:
+    done = run([sys.executable, str(EXAMPLES / "python" / "widget_member_sync.py"), "--now", "yesterday"])
+    assert done.returncode == 2
+    assert "argument --now: not an ISO 8601 instant: 'yesterday'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("example", ["widget_member.mjs", "purchase_flow.mjs"])
+def test_a_node_example_with_no_mock_or_a_wrong_option_says_so_in_one_line(node: str, example: str) -> None:
+    done = run([node, example, "--base-url", NOBODY], cwd=NODE_DIR)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"cannot reach {NOBODY}: ") and done.stderr.count("\n") == 1, done.stderr
+    wrong = run([node, example, "--bogus"], cwd=NODE_DIR)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("Unknown option '--bogus'"), wrong.stderr
+    assert "    at " not in wrong.stderr  # no stack trace
+    usage = run([node, example, "--help"], cwd=NODE_DIR)
+    assert usage.returncode == 0 and usage.stdout.startswith(f"usage: node {example}") and "--base-url" in usage.stdout
