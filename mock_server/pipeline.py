@@ -21,6 +21,7 @@ import orjson
 
 from mock_server.auth import KeyRing
 from mock_server.bodyread import MAX_BODY_BYTES, ClientDisconnected, parse_json_body, read_body, too_large
+from mock_server.contract.findings import DID_YOU_MEAN
 from mock_server.contract.negotiate import requested_status
 from mock_server.contract.operations import CompiledContract, Operation, Problem, Validated
 from mock_server.contract.router import RouteMatch
@@ -60,6 +61,7 @@ CHECK_MEMO_SIZE = 4096
 CHECK_MEMO_MAX_TARGET = 1024
 _NOT_SEEN: Any = object()
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_HINTS_ANSWERED = 3  # did-you-means of unknown body properties added to a refused body's error message
 MAX_TOLERATED_SHOWN = 20  # unknown query parameters journaled by name per request; the rest are counted
 SHOWN_PATH_CHARS = 200  # how much of an unknown path a 404 quotes (a path may be 8 KiB, docs/limits.md)
 
@@ -264,7 +266,9 @@ class LoyaltyApi:
         violations.extend(checked.tolerated)
         if checked.problems:
             violations.extend(problem.message for problem in checked.problems)
-            raise _validation_error(checked.problems)
+            # A refused body's misspelt property most likely explains the refusal: its hint goes in the answer.
+            hints = [note for note in checked.tolerated if DID_YOU_MEAN in note][:MAX_HINTS_ANSWERED]
+            raise _validation_error(checked.problems, hints)
         return checked.value
 
     def _handled(self, operation: Operation, organisation: str, params: dict[str, Any], document: Any) -> Answer:
@@ -416,8 +420,8 @@ def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in text)
 
 
-def _validation_error(problems: list[Problem]) -> ApiError:
-    message = "; ".join(problem.message for problem in problems)
+def _validation_error(problems: list[Problem], hints: list[str] | None = None) -> ApiError:
+    message = "; ".join([*(problem.message for problem in problems), *(hints or ())])
     status = 400 if any(problem.status == 400 for problem in problems) else 422
     if all(problem.missing for problem in problems):
         return MissingParameter(message, status=status)

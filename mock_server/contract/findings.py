@@ -132,6 +132,9 @@ def shown_json(value: Any) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
+DID_YOU_MEAN = "did you mean "  # how a hint reads; the pipeline looks for it in a refused body's notes
+
+
 class Hints:
     """Did-you-mean for an unknown property: the same name in another case first, then a close one."""
 
@@ -146,7 +149,7 @@ class Hints:
         if hint is None:
             close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.75)
             hint = close[0] if close else None
-        return f"; did you mean '{hint}'?" if hint else ""
+        return f"; {DID_YOU_MEAN}'{hint}'?" if hint else ""
 
 
 def _fold(name: str) -> str:

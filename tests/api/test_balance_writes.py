@@ -117,6 +117,25 @@ def test_cancel_and_the_subscription_id_key(api: Writes, world: World):
     assert cancelled["status"] == "cancelled" and cancelled["cancelledAt"] == cancelled["updatedAt"]
 
 
+def test_a_refused_body_names_the_misspelt_property_that_explains_it(api: Writes, world: World):
+    data = _active(world)
+    pid, bdid = data.id, data.definitions[0].id
+    subscription = world.member(data, _funded(world, data)).subscription.loyalty_subscription_id  # type: ignore[union-attr]
+    wrong_case = api.call("beginTransaction", {"pid": pid}, {"loyaltySubscriptionId": subscription,
+                                                             "balanceDefinitionId": bdid, "amount": 5})
+    assert api.error(wrong_case, "beginTransaction", 422, "missing_parameter") == (
+        "body.contactId or body.LoyaltySubscriptionId is required; Unknown body property body.loyaltySubscriptionId "
+        "for beginTransaction; did you mean 'LoyaltySubscriptionId'?")
+    typo = api.call("beginTransaction", {"pid": pid}, {"LoyaltySubscriptionId": subscription,
+                                                       "balanceDefinitonId": bdid, "amount": 5})
+    assert api.error(typo, "beginTransaction", 422).endswith(
+        "Unknown body property body.balanceDefinitonId for beginTransaction; did you mean 'balanceDefinitionId'?")
+    # An accepted body's unknown properties stay out of its answer (Brevo ignores them), in the journal only.
+    accepted = api.done("beginTransaction", {"pid": pid}, {"LoyaltySubscriptionId": subscription,
+                                                           "balanceDefinitionId": bdid, "amount": 5, "note": "x"})
+    assert accepted["status"] == "draft"
+
+
 def test_a_refused_begin_changes_no_read(api: Writes, world: World):
     data = _active(world)
     pid, bdid = data.id, data.definitions[0].id
