@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import shutil
 import signal
@@ -157,6 +158,20 @@ class _ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> NoReturn:
+    """Unknown arguments, refused by the command's own parser (its --help lists its options), a misspelt
+    option named with the closest one."""
+    subcommands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    own = subcommands.choices[command]
+    known = [flag for action in own._actions for flag in action.option_strings if flag.startswith("--")]
+    named = []
+    for argument in unknown:
+        flag = argument.split("=", 1)[0]
+        close = difflib.get_close_matches(flag, known, n=1, cutoff=0.75) if flag.startswith("--") else []
+        named.append(f"{argument} (did you mean {close[0]}?)" if close else argument)
+    own.error(f"unrecognized arguments: {' '.join(named)}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -478,7 +493,9 @@ def fixture_schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(parser, args.command, unknown)
     try:
         if args.command == "serve":
             return serve(args)

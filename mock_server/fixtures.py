@@ -186,9 +186,13 @@ def shipped_schema() -> Path | None:
     return _shipped(SCHEMA_FILE)
 
 
-def _shipped(filename: str) -> Path | None:
+def _shipped_folders() -> tuple[Path, Path]:
     here = Path(__file__).resolve().parent
-    for folder in (here.parent / "fixtures", here / "_data" / "fixtures"):  # a source tree, then the wheel
+    return here.parent / "fixtures", here / "_data" / "fixtures"  # a source tree, then the wheel
+
+
+def _shipped(filename: str) -> Path | None:
+    for folder in _shipped_folders():
         if (folder / filename).is_file():
             return folder / filename
     return None
@@ -213,7 +217,17 @@ def fixture_file(text: str | Path, base: Path | None = None) -> Path:
         return shipped
     if path.suffix in (".yaml", ".yml") or "/" in str(text) or os.sep in str(text):
         return candidate
-    raise FixtureError(f"fixture {str(text)!r}: no file {candidate.absolute()}, and no shipped fixture of that name")
+    names = ", ".join(shipped_fixture_names()) or "none"
+    raise FixtureError(f"fixture {str(text)!r}: no file {candidate.absolute()}, and no shipped fixture of that name "
+                       f"(shipped: {names})")
+
+
+def shipped_fixture_names() -> list[str]:
+    """The names `--fixture` takes for the shipped fixtures, sorted."""
+    for folder in _shipped_folders():
+        if folder.is_dir():
+            return sorted(path.stem for path in (*folder.glob("*.yaml"), *folder.glob("*.yml")))
+    return []
 
 
 def load_fixture(path: str | Path) -> Fixture:

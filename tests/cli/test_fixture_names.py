@@ -34,7 +34,7 @@ def test_an_unknown_name_is_refused_on_one_line_naming_the_path_tried(tmp_path: 
                           env=environment({"BREVO_MOCK_FIXTURES": "widget-membr"}))
     assert done.returncode == 2
     assert done.stderr == (f"brevo-loyalty-mock: error: fixture 'widget-membr': no file {tmp_path / 'widget-membr'}, "
-                           "and no shipped fixture of that name\n")
+                           "and no shipped fixture of that name (shipped: widget-member)\n")
 
 
 def test_a_relative_path_is_read_from_the_base_given(tmp_path: Path) -> None:
