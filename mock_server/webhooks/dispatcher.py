@@ -90,6 +90,7 @@ class Dispatcher:
         self._retries: dict[str, list[tuple[int, int, _Job]]] = {}
         self._generation: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
+        self._overflowing: dict[tuple[str, str], int] = {}  # lane -> events dropped since its backlog was full
         self._order = itertools.count()
         self._lock = threading.Lock()  # configuration and retries may change from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -126,6 +127,7 @@ class Dispatcher:
         self._courier.close()
         self._inflight.clear()
         self._backlog.clear()
+        self._overflowing.clear()
 
     # ------------------------------------------------------------------ configuration
 
@@ -275,6 +277,7 @@ class Dispatcher:
         backlog = self._backlog.get(key, 0)
         if backlog >= MAX_BACKLOG:
             self._dropped[organisation] = self._dropped.get(organisation, 0) + 1
+            self._overflow(key)
             return
         try:
             body = self._body(job)
@@ -294,6 +297,23 @@ class Dispatcher:
         for token in [token for token, (lane, _) in self._inflight.items() if lane == key]:
             del self._inflight[token]
         self._backlog.pop(key, None)
+        self._overflowing.pop(key, None)
+
+    def _overflow(self, key: tuple[str, str]) -> None:
+        """One more event dropped on a full lane; the first of a run is said in the server's log."""
+        dropped = self._overflowing.get(key, 0)
+        if dropped == 0:
+            logger.warning("webhooks: %s deliveries wait for endpoint %s (organisation %s): later events are "
+                           "dropped until it catches up, counted in pending.dropped at GET /__mock__/webhooks",
+                           f"{MAX_BACKLOG:,}", key[1], key[0])
+        self._overflowing[key] = dropped + 1
+
+    def _caught_up(self, key: tuple[str, str], left: int) -> None:
+        """A lane that dropped events has room again (half its bound): say how many it dropped."""
+        if left <= MAX_BACKLOG // 2:
+            dropped = self._overflowing.pop(key)
+            logger.warning("webhooks: endpoint %s (organisation %s) is catching up; %s events were dropped",
+                           key[1], key[0], f"{dropped:,}")
 
     def _attempted(self, token: int, outcome: Outcome) -> None:
         """An attempt ended (on the loop, from the lane that made it): journal it, schedule its retry."""
@@ -306,6 +326,8 @@ class Dispatcher:
             self._backlog[key] = left
         else:
             self._backlog.pop(key, None)
+        if key in self._overflowing:
+            self._caught_up(key, left)
         try:
             self._record(job, outcome)
         except Exception:  # a bug here must not stop deliveries

@@ -146,3 +146,30 @@ def test_a_reset_from_the_log_drops_pending_retries_too(mock: RunningMock, api: 
         advance(mock, 24 * HOUR)
         time.sleep(SETTLE)
         assert len(receiver.events) == 1
+
+
+def test_a_full_backlog_drops_events_and_says_so_in_the_log(mock: RunningMock, api: httpx.Client,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("mock_server.webhooks.dispatcher.MAX_BACKLOG", 4)
+    release = threading.Event()
+    with caplog.at_level("WARNING", logger="brevo_loyalty_mock"), Receiver(answer=held_until(release, 10)) as receiver:
+        add_endpoint(api, receiver.url, events=["subscription_created"])
+        for contact in range(850, 860):  # 10 events: 4 wait (one of them under way), 6 are dropped
+            enrol(api, contact)
+        deadline = time.monotonic() + 5
+        while (pending := api.get("/__mock__/webhooks").json()["pending"])["dropped"] < 6:
+            assert time.monotonic() < deadline, pending  # events are queued after their write's answer
+            time.sleep(0.02)
+        assert (pending["queued"], pending["dropped"]) == (4, 6)
+        full = [record.getMessage() for record in caplog.records if "are dropped" in record.getMessage()]
+        assert full == ["webhooks: 4 deliveries wait for endpoint wh1 (organisation default): later events are "
+                        "dropped until it catches up, counted in pending.dropped at GET /__mock__/webhooks"]
+        release.set()
+        receiver.wait_count(4)
+        deadline = time.monotonic() + 5
+        while not any("catching up" in record.getMessage() for record in caplog.records):
+            assert time.monotonic() < deadline, "no catching-up line in the log"
+            time.sleep(0.02)
+        assert [record.getMessage() for record in caplog.records if "catching up" in record.getMessage()] == [
+            "webhooks: endpoint wh1 (organisation default) is catching up; 6 events were dropped"]
