@@ -129,6 +129,21 @@ def test_a_restricted_cors_policy_is_in_the_banner() -> None:
         assert not any(line.strip().startswith("cors ") for line in banner)
 
 
+def test_the_webhook_endpoints_are_in_the_banner_with_their_password_masked() -> None:
+    flags = ("--webhook", "http://hook:s3cret@127.0.0.1:9/hooks", "--webhook", "http://127.0.0.1:9/other",
+             "--webhook-events", "voucher_created,subscription_created")
+    with serving("--contacts", "20", *flags) as (_, banner, _):
+        shown = [line.strip() for line in banner if line.strip().startswith("webhook ")]
+        assert shown == [
+            "webhook    http://hook:***@127.0.0.1:9/hooks (subscription_created, voucher_created; deliveries: "
+            "/__mock__/webhooks/deliveries)",
+            "webhook    http://127.0.0.1:9/other (subscription_created, voucher_created; deliveries: "
+            "/__mock__/webhooks/deliveries)"]
+        assert "s3cret" not in "\n".join(banner)
+    with serving("--contacts", "20") as (_, banner, _):
+        assert not any(line.strip().startswith("webhook ") for line in banner)
+
+
 def test_a_large_world_shows_a_progress_bar_on_a_terminal() -> None:
     with serving("--contacts", "20000", stderr_tty=True) as (_, banner, early):
         assert "seeding world [" in early
@@ -163,4 +178,4 @@ def test_a_broken_fixture_stops_world_with_one_line() -> None:
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         f"brevo-loyalty-mock: error: fixture 'no-such-fixture': no file {os.getcwd()}/no-such-fixture, and no "
-        "shipped fixture of that name"]
+        "shipped fixture of that name (shipped: widget-member)"]
