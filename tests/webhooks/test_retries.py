@@ -154,7 +154,7 @@ def test_a_full_backlog_drops_events_and_says_so_in_the_log(mock: RunningMock, a
     monkeypatch.setattr("mock_server.webhooks.dispatcher.MAX_BACKLOG", 4)
     release = threading.Event()
     with caplog.at_level("WARNING", logger="brevo_loyalty_mock"), Receiver(answer=held_until(release, 10)) as receiver:
-        add_endpoint(api, receiver.url, events=["subscription_created"])
+        hook = add_endpoint(api, receiver.url, events=["subscription_created"])["id"]
         for contact in range(850, 860):  # 10 events: 4 wait (one of them under way), 6 are dropped
             enrol(api, contact)
         deadline = time.monotonic() + 5
@@ -163,7 +163,7 @@ def test_a_full_backlog_drops_events_and_says_so_in_the_log(mock: RunningMock, a
             time.sleep(0.02)
         assert (pending["queued"], pending["dropped"]) == (4, 6)
         full = [record.getMessage() for record in caplog.records if "are dropped" in record.getMessage()]
-        assert full == ["webhooks: 4 deliveries wait for endpoint wh1 (organisation default): later events are "
+        assert full == [f"webhooks: 4 deliveries wait for endpoint {hook} (organisation default): later events are "
                         "dropped until it catches up, counted in pending.dropped at GET /__mock__/webhooks"]
         release.set()
         receiver.wait_count(4)
@@ -172,4 +172,4 @@ def test_a_full_backlog_drops_events_and_says_so_in_the_log(mock: RunningMock, a
             assert time.monotonic() < deadline, "no catching-up line in the log"
             time.sleep(0.02)
         assert [record.getMessage() for record in caplog.records if "catching up" in record.getMessage()] == [
-            "webhooks: endpoint wh1 (organisation default) is catching up; 6 events were dropped"]
+            f"webhooks: endpoint {hook} (organisation default) is catching up; 6 events were dropped"]
