@@ -83,7 +83,7 @@
     $("api-keys").replaceChildren(...(world.apiKeys || []).flatMap((key, i) => [i ? " " : "", copyable(key)]));
     if (world.keyWorld) $("api-keys").replaceChildren(el("code", {}, world.keyWorld.apiKey || "—"), " (masked)");
     const stats = world.stats;
-    $("world-stats").textContent = `seed ${world.seed}, ${world.contacts.toLocaleString("en-US")} contacts per ` +
+    $("world-stats").textContent = `seed ${world.seed}, ${world.contacts.toLocaleString("en-US")} contacts per published ` +
       `program, ${stats.programs} programs, ${stats.transactions.toLocaleString("en-US")} transactions ` +
       `(clock ${world.referenceNow})`;
     $("cors-origins").textContent = config.corsOrigins.join(", ") || "none";
