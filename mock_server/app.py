@@ -37,6 +37,7 @@ from mock_server.fixtures import load_fixture
 from mock_server.journal import Journal, JournalEntry, print_violation
 from mock_server.jsonresponse import OrjsonResponse
 from mock_server.logs import JsonAccessLog, message, print_violation_json
+from mock_server.orphans import end_with_parent
 from mock_server.pipeline import LoyaltyApi
 from mock_server.ratelimit import RateLimiter
 from mock_server.routes import all_handlers, all_write_handlers
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, worlds: dict[str, World] | N
 
 def create_app_from_env() -> Starlette:
     """The app of one `serve --workers N` process, from the BREVO_MOCK_* settings its parent exported."""
+    end_with_parent()  # killed with SIGKILL, the parent could not stop this worker (mock_server/orphans.py)
     values: dict[str, Any] = overrides_from_env()
     app = create_app(Settings(**values))
     settle_collector()  # the worker's worlds out of the collector's scans, as `serve` does for one process

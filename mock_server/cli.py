@@ -34,6 +34,7 @@ from mock_server.durable.logfile import StateError
 from mock_server.fixture_format import schema_text
 from mock_server.fixtures import FixtureError, fixture_file, shipped_schema
 from mock_server.logs import message
+from mock_server.orphans import PARENT_VARIABLE
 from mock_server.server import bind_socket, settle_collector, uvicorn_options
 from mock_server.settings import (
     DEFAULT_API_KEY,
@@ -435,9 +436,34 @@ def serve(args: argparse.Namespace) -> int:
     return 1 if settings.check_client and app.state.mock.journal.violation_count else 0
 
 
+SHARED_DIR_PREFIX = "brevo-loyalty-mock-"
+
+
 def make_shared_dir() -> Path:
-    """A directory of this run for the workers' shared state: in memory (/dev/shm) where there is one."""
-    return Path(tempfile.mkdtemp(prefix="brevo-loyalty-mock-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    """A directory of this run for the workers' shared state: in memory (/dev/shm) where there is one.
+
+    Named with this process's pid: a run killed with SIGKILL cannot remove its directory, so each new one
+    removes those whose process is gone."""
+    parent = shared_dir_parent()
+    for stale in parent.glob(f"{SHARED_DIR_PREFIX}*-*"):
+        pid = stale.name.removeprefix(SHARED_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{SHARED_DIR_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def shared_dir_parent() -> Path:
+    return Path("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | None = None) -> int:
@@ -455,6 +481,7 @@ def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | N
     held = hold_alone(str(settings.state)) if shared_dir is not None else None  # no other mock on the file
     try:
         os.environ.update(to_env(replace(settings, shared_dir=shared_dir)))
+        os.environ[PARENT_VARIABLE] = str(os.getpid())  # each worker ends when this process is gone
         config = uvicorn.Config("mock_server.app:create_app_from_env", factory=True, workers=settings.workers,
                                 **uvicorn_options(settings))
         try:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from mock_server.cli import SHARED_DIR_PREFIX, shared_dir_parent
 from mock_server.webhooks.receiver import Receiver
 from tests.api.support import API_KEY
 from tests.cli.proc import Served, serving
@@ -287,3 +288,59 @@ def _eventually(condition: Any, timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_workers_end_with_a_parent_killed_and_a_new_mock_keeps_every_acknowledged_write(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    state = tmp_path / "state.log"
+    with serving("--state", str(state), *FLAGS) as server:
+        port = _both_up(server).port
+        status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
+                                   {"contactId": 900_004})
+        assert status == 200, body
+        workers = _children(server.process.pid)
+        assert len(workers) >= 2, workers  # the two workers (and multiprocessing's resource tracker)
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+        deadline = time.monotonic() + 20
+        while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [pid for pid in workers if not _gone(pid)]
+        for pid in left:  # ended here so that a failure does not leave them serving (and holding the pipes)
+            os.kill(pid, signal.SIGKILL)
+        assert left == [], f"processes of the killed server still running: {left}"
+        with pytest.raises(OSError):  # nothing answers on the port any more
+            _request(port, "GET", "/__mock__/health")
+        killed = server.process.pid
+    with serving("--state", str(state), "--contacts", "8", "--fixture", "widget-member") as server:
+        assert _account(server.port, 900_004) == 200
+    # The killed run could not remove its shared directory; the next run with workers does.
+    left_behind = list(shared_dir_parent().glob(f"{SHARED_DIR_PREFIX}{killed}-*"))
+    assert left_behind, "the killed run's shared directory was expected to stay behind"
+    with serving(*FLAGS) as server:
+        _both_up(server)
+        assert not any(path.exists() for path in left_behind)
