@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mock_server.cli_errors import CliError
+from mock_server.cli_errors import CliError, seconds
 from mock_server.loopback import is_loopback
 from mock_server.settings import Settings
 from mock_server.testing import running_mock
@@ -109,7 +109,7 @@ def add_commands(commands: Any) -> None:
                         help="write into the program named by --program on a server that is not our mock")
     writes.add_argument("--program", metavar="PID",
                         help="the sandbox program --allow-writes may write into (every write names it)")
-    conformance.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+    conformance.add_argument("--timeout", type=seconds, default=10.0, metavar="SECONDS",
                              help="per-request timeout (default 10)")
     conformance.add_argument("--quiet", action="store_true", help="print only the verdict line")
 
@@ -124,7 +124,7 @@ def add_commands(commands: Any) -> None:
     proxy.add_argument("--upstream", required=True, metavar="URL", help="the real API root, ending in /v3")
     proxy.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     proxy.add_argument("--port", type=int, default=8081, help="port; 0 picks a free one (default 8081)")
-    proxy.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+    proxy.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
                        help="upstream timeout (default 30)")
     proxy.add_argument("--contract", type=Path, metavar="PATH", help="use another contract file")
     proxy.add_argument("--allow-writes", action="store_true",
@@ -139,6 +139,16 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a --report path that cannot be written before the run, not after it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise CliError(f"--report {str(path)!r}: cannot write there ({error.strerror or error})") from None
 
 
 def _require_extra() -> None:
@@ -184,6 +194,11 @@ def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
         raise CliError(f"--phases: unknown phase(s) {', '.join(unknown)}; choose among {', '.join(PHASES)}")
+    if not phases and not args.properties and not args.writes:
+        raise CliError("nothing to run: no --phases, --no-properties and --no-writes; a run that tests nothing "
+                       "would pass")
+    if args.report is not None:
+        _check_writable(args.report)
     try:
         known = parse_known_ids(args.ids)
         rate = args.rate or (None if local else REMOTE_RATE)

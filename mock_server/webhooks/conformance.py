@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from mock_server.cli_errors import CliError
+from mock_server.cli_errors import CliError, seconds
 from mock_server.webhooks.catalog import payload_schemas
 from mock_server.webhooks.endpoints import EndpointError, make_endpoint, parse_header
 from mock_server.webhooks.sender import DELIVERED, Sender
@@ -63,7 +63,7 @@ def add_command(commands: Any) -> None:
     parser.add_argument("--header", dest="headers", action="append", default=[], metavar="'NAME: VALUE'",
                         help="a header sent with every post (repeatable)")
     parser.add_argument("--bearer", metavar="TOKEN", help="send 'Authorization: Bearer TOKEN'")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=5.0, metavar="SECONDS",
                         help="time the handler may take per post (default 5)")
     parser.add_argument("--allow-refusals", action="store_true",
                         help="report 4xx answers without failing (by default a refused valid event fails the run: "
