@@ -67,6 +67,7 @@ class RequestBudget:
     write_guard: Callable[[str, str], str | None] | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    notify: Callable[[str], None] | None = None  # told of a wait for the server's window (the run's progress)
 
     sent: int = 0
     rate_limited: int = 0  # 429 answers received
@@ -104,6 +105,10 @@ class RequestBudget:
                     self.stopped = (f"the server's rate-limit window resets in {delay:.0f} s, "
                                     f"more than --max-wait {self.max_wait:.0f} s")
                     raise BudgetExhausted(self.stopped)
+                if self.notify is not None and self._blocked_until > now and delay >= 1:
+                    self.notify(f"waiting {delay:.0f} s for the server's rate-limit window "
+                                f"(x-sib-ratelimit-reset; --reserve {self.reserve}, at most --max-wait "
+                                f"{self.max_wait:.0f} s)")
                 self.sleep(delay)
                 self.waited_seconds += delay
                 now = ready_at

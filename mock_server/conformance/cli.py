@@ -216,6 +216,8 @@ def _run(args: argparse.Namespace, base_url: str, api_key: str | None) -> int:
         reserve=reserve or 0,
         max_wait=args.max_wait,
         read_only=args.read_only if args.read_only is not None else not local,
+        # Said even with --quiet: a run that sleeps for a rate-limit window must not look hung in a CI log.
+        notify=lambda message: print(message, file=sys.stderr, flush=True),
     )
     max_examples = args.max_examples or (LOCAL_MAX_EXAMPLES if local else REMOTE_MAX_EXAMPLES)
     options = RunOptions(

@@ -84,6 +84,18 @@ def test_the_last_requests_of_the_window_are_left_to_the_account() -> None:
     assert clock.slept == [900]
 
 
+def test_a_wait_for_the_window_is_said_but_the_rate_spacing_is_not() -> None:
+    told: list[str] = []
+    found, clock = budget(honour_remaining=True, reserve=20, min_interval=parse_rate("600/hour"), notify=told.append)
+    found.acquire("GET")
+    found.acquire("GET")  # spaced by the rate: 6 s, not worth a line
+    found.observe(200, {"x-sib-ratelimit-remaining": "20", "x-sib-ratelimit-reset": "900"})
+    found.acquire("GET")
+    assert clock.slept == [6.0, 900]
+    assert told == ["waiting 900 s for the server's rate-limit window (x-sib-ratelimit-reset; --reserve 20, at most "
+                    "--max-wait 3600 s)"]
+
+
 def test_a_window_too_far_away_stops_the_run_instead_of_hanging() -> None:
     found, clock = budget(max_wait=60)
     found.acquire("GET")
