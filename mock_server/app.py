@@ -295,6 +295,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     path = path if len(path) <= 200 else path[:200] + "…"  # a path may be 8 KiB (docs/limits.md)
     message = {404: _not_found_message(path),
                405: f"{request.method} Method is not allowed on this path"}.get(exc.status_code, exc.detail)
+    if exc.status_code == 404 and "/loyalty/" in path:
+        # A Loyalty call outside the base path (a base URL without /v3, or with /v2): the client's mistake,
+        # journaled so that the client check fails on it instead of counting nothing.
+        request.app.state.mock.journal.record(
+            request.method, path, request.url.query, None, 404,
+            ("a Loyalty path outside the API's base path /v3 (the base URL ends in /v3)",))
     return OrjsonResponse({"code": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 
 

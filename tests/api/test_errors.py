@@ -359,6 +359,11 @@ def test_a_base_url_without_v3_is_told_where_the_api_is(api: Api, ids: Ids):
         "code": "document_not_found",
         "message": f"Nothing at /loyalty/config/programs/{ids.pid}: did you mean /v3/loyalty/config/programs/"
                    f"{ids.pid}? The base URL ends in /v3, as Brevo's https://api.brevo.com/v3"}
+    # Journaled as the client's violation, so that --check-client fails a client with that base URL.
+    last = api.client.app.state.mock.journal.entries()[-1]
+    assert (last.path, last.status, last.violations) == (
+        f"/loyalty/config/programs/{ids.pid}", 404,
+        ("a Loyalty path outside the API's base path /v3 (the base URL ends in /v3)",))
 
 
 # ------------------------------------------------------------ Prefer: code=NNN
