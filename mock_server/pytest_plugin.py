@@ -80,7 +80,11 @@ def brevo_mock_server(pytestconfig: pytest.Config) -> Iterator[RunningMock | Rem
         try:
             remote = RemoteMock.connect(url, worker_key(pytestconfig.getini("brevo_mock_key_prefix")))
         except RemoteMockError as error:
-            pytest.fail(str(error), pytrace=False)
+            failure = str(error)
+        else:
+            failure = None
+        if failure is not None:  # failed outside the except: its message once, not chained to the error's
+            pytest.fail(failure, pytrace=False)
         yield remote
         return
     # Here, not at the top: pytest loads this plugin in every session of an environment that has the mock

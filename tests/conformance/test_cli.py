@@ -40,6 +40,16 @@ def test_a_conforming_server_exits_0_with_a_json_report(mock: RunningMock, tmp_p
     assert not list(tmp_path.glob(".hypothesis")) and not list(tmp_path.glob(".schemathesis"))  # no droppings
 
 
+def test_quiet_with_the_in_process_mock_prints_the_verdict_alone(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", "conformance", "--mock", *QUICK, "--quiet"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("conformance: PASSED (http://127.0.0.1:") and done.stdout.count("\n") == 1
+    assert done.stderr == ""  # not the in-process server's warnings about the malformed requests it refused
+
+
 @pytest.fixture(scope="module")
 def app() -> Starlette:
     return create_app(Settings(access_log=False))
