@@ -34,7 +34,7 @@ from mock_server.durable.logfile import StateError
 from mock_server.fixture_format import schema_text
 from mock_server.fixtures import FixtureError, fixture_file, shipped_schema
 from mock_server.logs import message
-from mock_server.orphans import PARENT_VARIABLE
+from mock_server.orphans import PARENT_VARIABLE, process_alive
 from mock_server.server import bind_socket, settle_collector, uvicorn_options
 from mock_server.settings import (
     DEFAULT_API_KEY,
@@ -447,23 +447,13 @@ def make_shared_dir() -> Path:
     parent = shared_dir_parent()
     for stale in parent.glob(f"{SHARED_DIR_PREFIX}*-*"):
         pid = stale.name.removeprefix(SHARED_DIR_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{SHARED_DIR_PREFIX}{os.getpid()}-", dir=parent))
 
 
 def shared_dir_parent() -> Path:
     return Path("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def _serve_workers(settings: Settings, sock: socket.socket, shared_dir: Path | None = None) -> int:

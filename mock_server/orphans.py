@@ -34,6 +34,17 @@ def end_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _ask_the_kernel() -> bool:
     if not sys.platform.startswith("linux"):
         return False

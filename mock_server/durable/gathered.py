@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from mock_server.orphans import process_alive
+
 CONTROL = struct.Struct("<Qd")  # generation asked for, time of the last clear
 POLL_SECONDS = 0.01
 WAIT_SECONDS = 1.0  # a worker that does not answer in this time (busy, stopped) is read as last published
@@ -105,7 +107,7 @@ class Gathered:
             found, waiting = [], False
             for path in self._dir.glob(f"{prefix}*.json"):
                 pid = int(path.stem.removeprefix(prefix))
-                if pid != os.getpid() and not _alive(pid):
+                if pid != os.getpid() and not process_alive(pid):
                     with contextlib.suppress(OSError):
                         path.unlink()  # a worker that stopped; uvicorn started another in its place
                     continue
@@ -119,13 +121,3 @@ class Gathered:
             if not waiting or time.monotonic() > deadline:
                 return found
             time.sleep(POLL_SECONDS / 2)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -129,13 +129,15 @@ def test_a_reset_through_one_worker_holds_on_every_connection(two_workers: Serve
     assert orjson.loads(again)["loyaltySubscriptionId"] == orjson.loads(body)["loyaltySubscriptionId"]
 
 
+def _subscribe(port: int, contact: int) -> None:
+    status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions", {"contactId": contact})
+    assert status == 200, body
+
+
 def test_workers_on_a_state_file_keep_their_writes_over_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state.log"
     with serving("--state", str(state), *FLAGS) as server:
-        port = _both_up(server).port
-        status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
-                                   {"contactId": 900_003})
-        assert status == 200, body
+        _subscribe(_both_up(server).port, 900_003)
         alone = serving("--state", str(state), "--contacts", "8", "--fixture", "widget-member")
         with pytest.raises(AssertionError, match="in use by another running mock"), alone:
             pass
@@ -319,9 +321,7 @@ def test_workers_end_with_a_parent_killed_and_a_new_mock_keeps_every_acknowledge
     state = tmp_path / "state.log"
     with serving("--state", str(state), *FLAGS) as server:
         port = _both_up(server).port
-        status, body, _ = _request(port, "POST", f"/v3/loyalty/config/programs/{PID}/subscriptions",
-                                   {"contactId": 900_004})
-        assert status == 200, body
+        _subscribe(port, 900_004)
         workers = _children(server.process.pid)
         assert len(workers) >= 2, workers  # the two workers (and multiprocessing's resource tracker)
         os.kill(server.process.pid, signal.SIGKILL)
