@@ -21,8 +21,9 @@ bounded and paced when the target has a quota), see `budget`.
 from __future__ import annotations
 
 import copy
+import difflib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,19 @@ def operation_labels(document: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
+def check_id_names(document: dict[str, Any], known: Mapping[str, Any]) -> None:
+    """`--id NAME=VALUE` names a contract parameter (ids are mixed into generation by parameter name): a name
+    that is none, such as a typo, would be ignored in silence."""
+    names = sorted({name for operation in compile_contract(document).operations.values()
+                    for name in (*(param.name for param in operation.path_params), *operation.query_params)})
+    for name in known:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"--id {name}=...: no parameter of the contract is named {name!r}{hint} "
+                             f"(names: {', '.join(names)})")
+
+
 def selected_operations(document: dict[str, Any], operations: tuple[str, ...] = ()) -> dict[str, str]:
     """operationId -> label of what a run covers: the operations named, else every read (GET) of the contract.
 
@@ -127,6 +141,7 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
     started = time.monotonic()
     document = copy.deepcopy(load_contract(options.contract_path))
     selected = selected_operations(document, options.operations)
+    check_id_names(document, options.known_ids)
 
     report = Report(target=options.base_url, seed=options.seed, max_examples=options.max_examples)
     if any(phase in PHASES for phase in options.phases):

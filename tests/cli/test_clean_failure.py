@@ -80,6 +80,8 @@ def failures(folder: Path, busy_port: int) -> list[Failure]:
                                          "nan"), ("--timeout", "above 0")),
         Failure("conformance-report-unwritable",
                 ("conformance", "--mock", "--report", str(folder / "bad.yaml" / "r.md")), ("--report", "cannot write")),
+        Failure("conformance-id-typo", ("conformance", "--mock", "--id", "bdi=x"),
+                ("--id bdi=...", "did you mean 'bdid'?")),
         Failure("conformance-nothing-to-run", ("conformance", "--mock", "--phases=", "--no-properties",
                                                "--no-writes"), ("nothing to run",)),
         # keys and organisations
