@@ -65,7 +65,7 @@ def banner(settings: Settings, state: MockState) -> str:
         lines.append("  read-only  a fixed world: every write answers 405")
     if settings.check_client:
         lines.append("  checking   every request against the contract (summary at exit)")
-    for endpoint in state.webhooks.endpoints(settings.api_keys[0].organisation):  # --webhook: every organisation's
+    for endpoint in state.webhooks.endpoints(organisation):  # --webhook endpoints are every organisation's
         events = "every event" if not endpoint.events else ", ".join(sorted(endpoint.events))
         lines.append(f"  webhook    {endpoint.shown_url} ({events}; deliveries: /__mock__/webhooks/deliveries)")
     found = _first_member(summary)

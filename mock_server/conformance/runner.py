@@ -36,7 +36,7 @@ from mock_server.conformance.properties import run_properties
 from mock_server.conformance.report import Finding, Report, redact_key
 from mock_server.conformance.writes import MOCK, SANDBOX, WriteScope, run_writes
 from mock_server.contract.loader import load_contract
-from mock_server.contract.operations import HTTP_METHODS, compile_contract
+from mock_server.contract.operations import HTTP_METHODS, CompiledContract, compile_contract
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # schemathesis' default statuses for a schema-valid request (config/_checks.py).
@@ -93,10 +93,10 @@ def operation_labels(document: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
-def check_id_names(document: dict[str, Any], known: Mapping[str, Any]) -> None:
+def check_id_names(contract: CompiledContract, known: Mapping[str, Any]) -> None:
     """`--id NAME=VALUE` names a contract parameter (ids are mixed into generation by parameter name): a name
     that is none, such as a typo, would be ignored in silence."""
-    names = sorted({name for operation in compile_contract(document).operations.values()
+    names = sorted({name for operation in contract.operations.values()
                     for name in (*(param.name for param in operation.path_params), *operation.query_params)})
     for name in known:
         if name not in names:
@@ -141,7 +141,8 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
     started = time.monotonic()
     document = copy.deepcopy(load_contract(options.contract_path))
     selected = selected_operations(document, options.operations)
-    check_id_names(document, options.known_ids)
+    contract = compile_contract(document)  # once: the ids' names here, the write sequences' bodies below
+    check_id_names(contract, options.known_ids)
 
     report = Report(target=options.base_url, seed=options.seed, max_examples=options.max_examples)
     if any(phase in PHASES for phase in options.phases):
@@ -188,7 +189,7 @@ def run_conformance(options: RunOptions, progress: Progress | None = None) -> Re
         report.notes.append("write sequences not run: the request budget was spent first")
     elif scope is not None:
         say("running the write sequences")
-        run_writes(session, options.base_url, ids, report, budget=options.budget, contract=compile_contract(document),
+        run_writes(session, options.base_url, ids, report, budget=options.budget, contract=contract,
                    scope=scope, seed=options.seed, only=options.write_names)
     return _finish(report, options, started)
 
